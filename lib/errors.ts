@@ -1,0 +1,46 @@
+/**
+ * User-facing errors. Every failure the user can cause or fix is a
+ * {@linkcode VdevError}: `main.ts` prints its one-line message and exits with
+ * its status, never a stack trace.
+ *
+ * @module
+ */
+
+/** Options for {@linkcode VdevError}. */
+export interface VdevErrorOptions {
+  /** Process exit status (default 1). */
+  exitCode?: number;
+  /** The underlying error, kept for `VDEVCTL_DEBUG=1`. */
+  cause?: unknown;
+}
+
+/** An error whose message is fit to show to the user as one line. */
+export class VdevError extends Error {
+  /** Process exit status. */
+  readonly exitCode: number;
+
+  /** Creates an error; `message` names the object and what to do. */
+  constructor(message: string, options: VdevErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = "VdevError";
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/**
+ * The errno name ("EEXIST", "ENOSPC", ...) of an error thrown by Deno's file
+ * APIs or by the FFI layer, or undefined. Deno maps errnos to several error
+ * classes, so always match on this code, never on the class.
+ */
+export function errnoCode(err: unknown): string | undefined {
+  if (err !== null && typeof err === "object" && "code" in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** The message of any thrown value, as text. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,38 @@
+/**
+ * The file-system root every path the tool touches resolves under:
+ * `--root DIR`, else `$VDEVCTL_ROOT`, else `/`. Tests point it at fake trees.
+ *
+ * @module
+ */
+
+import { isAbsolute, join, resolve } from "node:path";
+
+/** A root directory that system paths are resolved under. */
+export class SysRoot {
+  /** Absolute path of the root ("/" for the real system). */
+  readonly dir: string;
+
+  /** Creates a root for `dir` (made absolute). */
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  /** Resolves an absolute system path such as `/sys/class/mdev_bus` under the root. */
+  path(systemPath: string): string {
+    if (!isAbsolute(systemPath)) {
+      throw new Error(`system path must be absolute: ${systemPath}`);
+    }
+    return this.dir === "/" ? systemPath : join(this.dir, systemPath);
+  }
+
+  /** True when this is the real system root. */
+  get isReal(): boolean {
+    return this.dir === "/";
+  }
+}
+
+/** Resolves the root from the `--root` option value or `$VDEVCTL_ROOT`. */
+export function resolveRoot(option?: string): SysRoot {
+  const dir = option ?? Deno.env.get("VDEVCTL_ROOT") ?? "/";
+  return new SysRoot(dir === "" ? "/" : dir);
+}

@@ -1,0 +1,112 @@
+/**
+ * vdevctl entry point: builds the command tree, loading only the command
+ * family that the arguments name, and turns every error into one line on
+ * stderr with a non-zero exit status.
+ *
+ * @module
+ */
+
+import { Command, CommanderError, type CommandUnknownOpts } from "commander";
+import { VdevError } from "./lib/errors.ts";
+
+/** A top-level command family, loaded on demand to keep start-up fast. */
+interface Family {
+  summary: string;
+  load: () => Promise<{ command: () => CommandUnknownOpts }>;
+}
+
+const families: Record<string, Family> = {
+  mdev: {
+    summary: "mediated devices (a drop-in mdevctl)",
+    load: () => import("./commands/mdev.ts"),
+  },
+  vdpa: {
+    summary: "vDPA management devices and devices (as iproute2's vdpa)",
+    load: () => import("./commands/vdpa.ts"),
+  },
+  vduse: {
+    summary: "VDUSE devices in /dev/vduse",
+    load: () => import("./commands/vduse.ts"),
+  },
+  mvnet: {
+    summary: "user-space virtio-net loopback device over VDUSE",
+    load: () => import("./commands/mvnet.ts"),
+  },
+  sandbox: {
+    summary: "throwaway real-kernel (Linux 6.12) sandbox in QEMU",
+    load: () => import("./commands/sandbox.ts"),
+  },
+  completion: {
+    summary: "shell completion scripts for bash, zsh and fish",
+    load: () => import("./commands/completion.ts"),
+  },
+};
+
+/** The first argument that is not a global option: the family to load. */
+function familyArg(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--root") {
+      i++;
+      continue;
+    }
+    if (a.startsWith("-")) continue;
+    return a;
+  }
+  return undefined;
+}
+
+/** Builds the program with the families needed for `args`. */
+export async function buildProgram(args: string[]): Promise<Command> {
+  const program = new Command("vdevctl")
+    .description(
+      "Linux virtual devices: mdev, vDPA, VDUSE, and a virtio-net loopback",
+    )
+    .option(
+      "--root <dir>",
+      "resolve every system path under DIR (default: $VDEVCTL_ROOT or /)",
+    )
+    .exitOverride();
+  program.configureOutput({
+    writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
+    outputError: (s, write) => write(`vdevctl: ${s.replace(/^error: /, "")}`),
+  });
+  const wanted = familyArg(args);
+  const names = wanted !== undefined && wanted in families
+    ? [wanted]
+    : Object.keys(families);
+  for (const name of names) {
+    const mod = await families[name].load();
+    const cmd = mod.command();
+    if (!cmd.description()) cmd.description(families[name].summary);
+    program.addCommand(cmd);
+  }
+  return program;
+}
+
+/** Runs vdevctl with `args` and returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const program = await buildProgram(args);
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof VdevError) {
+      console.error(`vdevctl: ${err.message}`);
+      if (Deno.env.get("VDEVCTL_DEBUG") && err.cause) console.error(err.cause);
+      return err.exitCode;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    console.error(`vdevctl: internal error: ${msg}`);
+    if (Deno.env.get("VDEVCTL_DEBUG")) console.error(err);
+    return 70;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}
