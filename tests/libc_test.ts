@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import {
+  close,
+  ErrnoError,
+  eventfd,
+  ioctl,
+  MMAP,
+  mmap,
+  munmap,
+  O,
+  open,
+  POLL,
+  poll,
+  pollAsync,
+  read,
+  write,
+} from "../lib/libc.ts";
+import { errnoCode } from "../lib/errors.ts";
+import { iow } from "../lib/ioctl.ts";
+
+Deno.test("open of a missing file throws ENOENT with the path", () => {
+  assert.throws(
+    () => open("/nonexistent/vdevctl-test", O.RDONLY),
+    (e: unknown) => e instanceof ErrnoError && e.code === "ENOENT",
+  );
+});
+
+Deno.test("ioctl on /dev/null fails with ENOTTY, named in the message", () => {
+  const fd = open("/dev/null", O.RDWR);
+  try {
+    assert.throws(
+      () => ioctl(fd, iow(0x81, 1, 8), { arg: new Uint8Array(8), name: "X" }),
+      (e: unknown) =>
+        errnoCode(e) === "ENOTTY" && e instanceof Error &&
+        e.message === "ioctl X: Inappropriate ioctl for device (ENOTTY)",
+    );
+  } finally {
+    close(fd);
+  }
+});
+
+Deno.test("eventfd wakes poll, sync and async", async () => {
+  const fd = eventfd();
+  try {
+    assert.deepEqual(poll([[fd, POLL.IN]], 0), [0]);
+    const waiting = pollAsync([[fd, POLL.IN]], 5000);
+    const one = new Uint8Array(8);
+    new DataView(one.buffer).setBigUint64(0, 1n, true);
+    assert.equal(write(fd, one), 8);
+    assert.deepEqual(await waiting, [POLL.IN]);
+    const got = new Uint8Array(8);
+    assert.equal(read(fd, got), 8);
+    assert.equal(new DataView(got.buffer).getBigUint64(0, true), 1n);
+    assert.throws(
+      () => read(fd, got),
+      (e: unknown) => errnoCode(e) === "EAGAIN",
+    );
+  } finally {
+    close(fd);
+  }
+});
+
+Deno.test("anonymous mmap gives a zero-copy writable view", () => {
+  const m = mmap(-1, 8192, { flags: MMAP.MAP_PRIVATE | MMAP.MAP_ANONYMOUS });
+  const view = new Uint32Array(m.buffer);
+  assert.equal(view[100], 0);
+  view[100] = 0xdeadbeef;
+  const again = new Uint32Array(
+    Deno.UnsafePointerView.getArrayBuffer(m.pointer, 8192),
+  );
+  assert.equal(again[100], 0xdeadbeef);
+  munmap(m);
+});
