@@ -87,6 +87,13 @@ export async function buildProgram(args: string[]): Promise<Command> {
 /** Runs vdevctl with `args` and returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   try {
+    if (args[0] === "complete") {
+      // Called by the completion scripts: needs the whole command tree.
+      const program = await buildProgram([]);
+      const { complete } = await import("./commands/completion.ts");
+      complete(program, args.slice(args[1] === "--" ? 2 : 1));
+      return 0;
+    }
     const program = await buildProgram(args);
     await program.parseAsync(args, { from: "user" });
     return 0;

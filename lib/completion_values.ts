@@ -1,0 +1,128 @@
+/**
+ * Live values for shell completion: mdev parents, types and UUIDs, VDUSE and
+ * vDPA device names, sandbox modules. Reads sysfs and /etc/mdevctl.d directly
+ * and synchronously (tab's handlers are synchronous) and never throws.
+ *
+ * @module
+ */
+
+import { readdirSync, readFileSync } from "node:fs";
+import {
+  type Candidate,
+  optionValue,
+  type ValueSources,
+} from "./completion.ts";
+import type { SysRoot } from "./root.ts";
+
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function text(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** mdev parents: the entries of /sys/class/mdev_bus. */
+export function mdevParents(root: SysRoot): Candidate[] {
+  return entries(root.path("/sys/class/mdev_bus")).map((
+    p,
+  ) => [p, "mdev parent"]);
+}
+
+/** mdev types, of one parent or of all. */
+export function mdevTypes(root: SysRoot, parent?: string): Candidate[] {
+  const parents = parent ? [parent] : entries(root.path("/sys/class/mdev_bus"));
+  const out: Candidate[] = [];
+  for (const p of parents) {
+    const dir = root.path(`/sys/class/mdev_bus/${p}/mdev_supported_types`);
+    for (const type of entries(dir)) {
+      const name = text(`${dir}/${type}/name`);
+      const avail = text(`${dir}/${type}/available_instances`);
+      out.push([type, `${name || type} on ${p}, ${avail || "?"} available`]);
+    }
+  }
+  return out;
+}
+
+/** mdev UUIDs: running devices and defined ones. */
+export function mdevUuids(root: SysRoot, parent?: string): Candidate[] {
+  const seen = new Map<string, string>();
+  for (const uuid of entries(root.path("/sys/bus/mdev/devices"))) {
+    seen.set(uuid, "active");
+  }
+  const conf = root.path("/etc/mdevctl.d");
+  for (const p of parent ? [parent] : entries(conf)) {
+    if (p === "scripts.d") continue;
+    for (const uuid of entries(`${conf}/${p}`)) {
+      seen.set(uuid, seen.has(uuid) ? "active, defined" : `defined on ${p}`);
+    }
+  }
+  return [...seen].map(([uuid, what]) => [uuid, what]);
+}
+
+/** VDUSE device names (/sys/class/vduse, without the control node). */
+export function vduseNames(root: SysRoot): Candidate[] {
+  return entries(root.path("/sys/class/vduse"))
+    .filter((n) => n !== "control")
+    .map((n) => [n, "VDUSE device"]);
+}
+
+/** vDPA device names (/sys/bus/vdpa/devices). */
+export function vdpaDevices(root: SysRoot): Candidate[] {
+  return entries(root.path("/sys/bus/vdpa/devices")).map((
+    n,
+  ) => [n, "vDPA device"]);
+}
+
+/** Kernel modules the sandbox knows how to load. */
+export const SANDBOX_MODULES: readonly string[] = [
+  "mtty",
+  "mdpy",
+  "mbochs",
+  "vdpa",
+  "vduse",
+  "vdpa_sim",
+  "vdpa_sim_net",
+  "vdpa_sim_blk",
+  "virtio_vdpa",
+  "vhost_vdpa",
+  "virtio_net",
+  "pktgen",
+];
+
+/** The live-value sources for every command that takes such values. */
+export function completionSources(root: SysRoot): ValueSources {
+  const parentOf = (words: readonly string[]) =>
+    optionValue(words, { short: "-p", long: "--parent" });
+  const parents = () => mdevParents(root);
+  const types = (w: readonly string[]) => mdevTypes(root, parentOf(w));
+  const uuids = (w: readonly string[]) => mdevUuids(root, parentOf(w));
+  const sources: ValueSources = {};
+  for (
+    const sub of ["list", "types", "start", "define", "undefine", "modify"]
+  ) {
+    sources[`mdev ${sub} --parent`] = parents;
+  }
+  for (const sub of ["start", "define", "modify"]) {
+    sources[`mdev ${sub} --type`] = types;
+  }
+  for (const sub of ["list", "start", "stop", "define", "undefine", "modify"]) {
+    sources[`mdev ${sub} --uuid`] = uuids;
+  }
+  sources["mdev start-parent-mdevs <parent>"] = parents;
+  for (const sub of ["destroy", "show", "set"]) {
+    sources[`vduse ${sub} <name>`] = () => vduseNames(root);
+  }
+  sources["sandbox run --modules"] = () =>
+    SANDBOX_MODULES.map((m) => [m, "kernel module"]);
+  sources["vdpa <args>"] = () => vdpaDevices(root);
+  return sources;
+}
