@@ -1,0 +1,222 @@
+/**
+ * The mdev part of sysfs as the kernel lays it out:
+ *
+ * - `/sys/class/mdev_bus/PARENT` → the parent's device directory, with
+ *   `mdev_supported_types/TYPE/{name,description,available_instances,device_api,create,devices/}`;
+ * - `/sys/bus/mdev/devices/UUID` → `PARENT_DEVICE_DIR/UUID`, with `mdev_type`
+ *   → the type directory and `remove`.
+ *
+ * Reads are synchronous and cheap (this runs on every `mdev list`). Errors
+ * are Deno's, carrying the errno in `code`; callers translate them.
+ *
+ * @module
+ */
+
+import type { SysRoot } from "./root.ts";
+
+/** A supported mdev type of a parent. */
+export interface MdevType {
+  /** Parent device name (entry of /sys/class/mdev_bus). */
+  parent: string;
+  /** Type id, e.g. "mtty-1". */
+  id: string;
+  /** `name`, or "" when the type has none. */
+  name: string;
+  /** `description` folded to one line (", " for newlines), or "". */
+  description: string;
+  /** `available_instances`. */
+  availableInstances: number;
+  /** `device_api`, e.g. "vfio-pci". */
+  deviceApi: string;
+}
+
+/** A running mediated device. */
+export interface ActiveMdev {
+  /** Canonical UUID. */
+  uuid: string;
+  /** Parent name (basename of the parent's device directory). */
+  parent: string;
+  /** Type id (basename of the `mdev_type` link's target). */
+  type: string;
+}
+
+const decoder = new TextDecoder();
+
+function readText(path: string): string {
+  return decoder.decode(Deno.readFileSync(path)).trim();
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The mdev sysfs tree under a root. */
+export class MdevSysfs {
+  /** The root the tree is read under. */
+  readonly root: SysRoot;
+  /** `/sys/class/mdev_bus` under the root. */
+  readonly parentBase: string;
+  /** `/sys/bus/mdev/devices` under the root. */
+  readonly deviceBase: string;
+
+  /** Opens the tree under `root`. */
+  constructor(root: SysRoot) {
+    this.root = root;
+    this.parentBase = root.path("/sys/class/mdev_bus");
+    this.deviceBase = root.path("/sys/bus/mdev/devices");
+  }
+
+  /** Parent names in directory order; [] when there is no mdev_bus class. */
+  parentNames(): string[] {
+    try {
+      return [...Deno.readDirSync(this.parentBase)].map((e) => e.name);
+    } catch {
+      return [];
+    }
+  }
+
+  /** True when `parent` is registered with the mdev bus. */
+  hasParent(parent: string): boolean {
+    return exists(`${this.parentBase}/${parent}`);
+  }
+
+  /** The directory of `parent`'s supported types. */
+  typesDir(parent: string): string {
+    return `${this.parentBase}/${parent}/mdev_supported_types`;
+  }
+
+  /**
+   * The types of `parent`, in directory order. Throws (as mdevctl fails) when
+   * the parent has no `mdev_supported_types` or a type lacks a required file.
+   */
+  types(parent: string): MdevType[] {
+    const dir = this.typesDir(parent);
+    const out: MdevType[] = [];
+    for (const entry of Deno.readDirSync(dir)) {
+      const tdir = `${dir}/${entry.name}`;
+      if (!(entry.isDirectory || (entry.isSymlink && isDir(tdir)))) continue;
+      const avail = readText(`${tdir}/available_instances`);
+      if (!/^[+-]?\d+$/.test(avail)) {
+        throw new Error(
+          `${tdir}/available_instances: not a number: "${avail}"`,
+        );
+      }
+      out.push({
+        parent,
+        id: entry.name,
+        availableInstances: Number(avail),
+        deviceApi: readText(`${tdir}/device_api`),
+        name: optionalText(`${tdir}/name`),
+        description: optionalText(`${tdir}/description`).replaceAll("\n", ", "),
+      });
+    }
+    return out;
+  }
+
+  /** The directory of one type of a parent. */
+  typeDir(parent: string, type: string): string {
+    return `${this.typesDir(parent)}/${type}`;
+  }
+
+  /** Names in /sys/bus/mdev/devices (unfiltered, directory order). */
+  activeNames(): string[] {
+    try {
+      return [...Deno.readDirSync(this.deviceBase)].map((e) => e.name);
+    } catch {
+      return [];
+    }
+  }
+
+  /** The sysfs directory of device `uuid` (through the bus link). */
+  devicePath(uuid: string): string {
+    return `${this.deviceBase}/${uuid}`;
+  }
+
+  /** The running device `uuid`, or undefined when it is not running. */
+  active(uuid: string): ActiveMdev | undefined {
+    let real: string;
+    try {
+      real = Deno.realPathSync(this.devicePath(uuid));
+    } catch {
+      return undefined;
+    }
+    const parentDir = real.slice(0, real.lastIndexOf("/"));
+    let type: string;
+    try {
+      type = basename(Deno.realPathSync(`${real}/mdev_type`));
+    } catch {
+      return undefined;
+    }
+    return { uuid, parent: basename(parentDir), type };
+  }
+
+  /** Creates device `uuid` by writing it to the type's `create`. */
+  create(uuid: string, spec: { parent: string; type: string }): void {
+    Deno.writeTextFileSync(
+      `${this.typeDir(spec.parent, spec.type)}/create`,
+      uuid,
+    );
+  }
+
+  /** Removes running device `uuid` by writing 1 to its `remove`. */
+  remove(uuid: string): void {
+    Deno.writeTextFileSync(`${this.devicePath(uuid)}/remove`, "1");
+  }
+
+  /** True when the device has a sysfs attribute `name`. */
+  hasAttr(uuid: string, name: string): boolean {
+    return exists(`${this.devicePath(uuid)}/${name}`);
+  }
+
+  /** Writes `value` to the device's sysfs attribute `name`. */
+  writeAttr(uuid: string, attr: { name: string; value: string }): void {
+    Deno.writeTextFileSync(`${this.devicePath(uuid)}/${attr.name}`, attr.value);
+  }
+
+  /** The driver bound to `parent`'s device, or "". */
+  parentDriver(parent: string): string {
+    try {
+      return basename(Deno.realPathSync(`${this.parentBase}/${parent}/driver`));
+    } catch {
+      return "";
+    }
+  }
+
+  /** The real device path of `parent` (without the root prefix). */
+  parentDevicePath(parent: string): string {
+    try {
+      const real = Deno.realPathSync(`${this.parentBase}/${parent}`);
+      const rootDir = this.root.dir === "/" ? "" : this.root.dir;
+      return rootDir && real.startsWith(rootDir)
+        ? real.slice(rootDir.length)
+        : real;
+    } catch {
+      return "";
+    }
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function optionalText(path: string): string {
+  try {
+    return readText(path);
+  } catch {
+    return "";
+  }
+}
