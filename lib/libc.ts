@@ -44,6 +44,12 @@ const SYMBOLS = {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
     result: "isize",
   },
+  sendto_nb: {
+    name: "sendto",
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+    nonblocking: true,
+  },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
