@@ -1,17 +1,277 @@
 /**
- * `vdevctl mdev` (not implemented yet).
+ * `vdevctl mdev`: mediated devices, a drop-in for mdevctl 1.2 (same flags,
+ * same output, same /etc/mdevctl.d files), plus `mdev parents`. Argument
+ * parsing and output only; the work is in lib/mdev.ts.
  *
  * @module
  */
 
-import { Command, type CommandUnknownOpts } from "commander";
+import {
+  Command,
+  type CommandUnknownOpts,
+  InvalidArgumentError,
+  Option,
+} from "commander";
 import { VdevError } from "../lib/errors.ts";
+import {
+  defineDevice,
+  listActive,
+  listDefined,
+  listParents,
+  listTypes,
+  type MdevListing,
+  modifyDevice,
+  openMdev,
+  startDevice,
+  startParentMdevs,
+  stopDevice,
+  undefineDevice,
+} from "../lib/mdev.ts";
+import {
+  listJson,
+  listText,
+  parentsJson,
+  parentsText,
+  typesJson,
+  typesText,
+} from "../lib/mdev_format.ts";
+import { parseMdevUuid } from "../lib/mdev_uuid.ts";
+import { rootOf } from "./context.ts";
+
+const encoder = new TextEncoder();
+
+function write(fd: typeof Deno.stdout, text: string): void {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  while (off < bytes.length) off += fd.writeSync(bytes.subarray(off));
+}
+
+function out(text: string): void {
+  write(Deno.stdout, text);
+}
+
+function warn(lines: string[]): void {
+  for (const line of lines) write(Deno.stderr, `vdevctl: warning: ${line}\n`);
+}
+
+/** Prints all problems but the last, and throws the last one. */
+function failWith(problems: string[]): void {
+  if (problems.length === 0) return;
+  for (const p of problems.slice(0, -1)) write(Deno.stderr, `vdevctl: ${p}\n`);
+  throw new VdevError(problems[problems.length - 1]);
+}
+
+function uuidArg(value: string): string {
+  const uuid = parseMdevUuid(value);
+  if (uuid === undefined) {
+    throw new InvalidArgumentError(
+      "not a UUID: use 8-4-4-4-12 hex digits, e.g. 83b8f4f2-509f-382f-3c1e-e6bfe0fa1001",
+    );
+  }
+  return uuid;
+}
+
+function indexArg(value: string): number {
+  const n = /^\+?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n > 0xffffffff) {
+    throw new InvalidArgumentError("not an index: use 0, 1, 2, ...");
+  }
+  return n;
+}
+
+function uuidOption(description: string) {
+  return new Option("-u, --uuid <UUID>", description).argParser(uuidArg);
+}
+
+function listCommand(): CommandUnknownOpts {
+  return new Command("list")
+    .description("list running mediated devices, or defined ones with -d")
+    .option("-d, --defined", "show defined devices")
+    .option("--dumpjson", "output the device list in JSON")
+    .option("-v, --verbose", "print the attributes of the devices")
+    .addOption(uuidOption("list devices matching the UUID"))
+    .option("-p, --parent <PARENT>", "list devices of this parent only")
+    .action(function (opts) {
+      const ctx = openMdev(rootOf(this));
+      const filter = { uuid: opts.uuid, parent: opts.parent };
+      const listing: MdevListing = opts.defined
+        ? listDefined(ctx, filter)
+        : listActive(ctx, filter);
+      out(
+        opts.dumpjson
+          ? listJson(listing, { uuid: opts.uuid })
+          : listText(listing, {
+            defined: opts.defined === true,
+            verbose: opts.verbose === true,
+          }),
+      );
+      warn(listing.warnings);
+      failWith(listing.problems);
+    });
+}
+
+function typesCommand(): CommandUnknownOpts {
+  return new Command("types")
+    .description("list the mdev types of the parents")
+    .option("-p, --parent <PARENT>", "types of this parent only")
+    .option("--dumpjson", "output the types in JSON")
+    .action(function (opts) {
+      const types = listTypes(openMdev(rootOf(this)), opts.parent);
+      out(opts.dumpjson ? typesJson(types) : typesText(types));
+    });
+}
+
+function needUuidOrParent(
+  cmd: CommandUnknownOpts,
+  opts: { uuid?: string; parent?: string },
+): void {
+  if (opts.uuid === undefined && opts.parent === undefined) {
+    cmd.error("error: give --uuid <UUID> or --parent <PARENT> (or both)", {
+      exitCode: 2,
+    });
+  }
+}
+
+function startCommand(): CommandUnknownOpts {
+  return new Command("start")
+    .description(
+      "start a device: a defined one by UUID, or one given by -p and -t (or --jsonfile)",
+    )
+    .addOption(uuidOption("UUID of the device (printed when generated)"))
+    .option("-p, --parent <PARENT>", "parent of the device")
+    .option("-t, --type <type>", "mdev type of the device")
+    .addOption(
+      new Option("--jsonfile <JSONFILE>", "device description in JSON")
+        .conflicts("type"),
+    )
+    .action(function (opts) {
+      needUuidOrParent(this, opts);
+      const started = startDevice(openMdev(rootOf(this)), opts);
+      if (started.generated) out(`${started.uuid}\n`);
+    });
+}
+
+function stopCommand(): CommandUnknownOpts {
+  return new Command("stop")
+    .description("stop a running device")
+    .addOption(uuidOption("UUID of the device").makeOptionMandatory())
+    .action(function (opts) {
+      stopDevice(openMdev(rootOf(this)), opts.uuid);
+    });
+}
+
+function defineCommand(): CommandUnknownOpts {
+  return new Command("define")
+    .description(
+      "define a persistent device (by -p and -t, from a running device, or --jsonfile)",
+    )
+    .addOption(uuidOption("UUID of the device (printed when generated)"))
+    .option("-a, --auto", "start the device automatically with its parent")
+    .option("-p, --parent <PARENT>", "parent of the device")
+    .option("-t, --type <type>", "mdev type of the device")
+    .addOption(
+      new Option("--jsonfile <JSONFILE>", "device description in JSON")
+        .conflicts(["type", "auto"]),
+    )
+    .action(function (opts) {
+      needUuidOrParent(this, opts);
+      const defined = defineDevice(openMdev(rootOf(this)), opts);
+      if (defined.generated) out(`${defined.uuid}\n`);
+    });
+}
+
+function undefineCommand(): CommandUnknownOpts {
+  return new Command("undefine")
+    .description("remove the definition of a device (running devices stay)")
+    .addOption(uuidOption("UUID of the device").makeOptionMandatory())
+    .option("-p, --parent <PARENT>", "only the definition on this parent")
+    .action(function (opts) {
+      undefineDevice(openMdev(rootOf(this)), opts.uuid, {
+        parent: opts.parent,
+      });
+    });
+}
+
+function modifyCommand(): CommandUnknownOpts {
+  return new Command("modify")
+    .description("modify a definition (running devices stay as they are)")
+    .addOption(uuidOption("UUID of the device").makeOptionMandatory())
+    .option("-p, --parent <PARENT>", "parent, when the UUID is defined twice")
+    .option("-t, --type <type>", "new mdev type")
+    .addOption(
+      new Option("--addattr <attr_name>", "add an attribute").conflicts(
+        "delattr",
+      ),
+    )
+    .option("--delattr", "delete an attribute (the last, or --index)")
+    .addOption(
+      new Option("-i, --index <INDEX>", "position of the attribute")
+        .argParser(indexArg),
+    )
+    .option("--value <attr_value>", "value of the --addattr attribute")
+    .option("-a, --auto", "start automatically with the parent")
+    .addOption(
+      new Option("-m, --manual", "start manually only").conflicts("auto"),
+    )
+    .addOption(
+      new Option("--jsonfile <JSONFILE>", "replace the definition from JSON")
+        .conflicts(["type", "addattr", "delattr", "auto", "manual"]),
+    )
+    .option("--live", "modify the running device (not supported)")
+    .option("--defined", "modify the definition (the default)")
+    .action(function (opts) {
+      if (opts.addattr !== undefined && opts.value === undefined) {
+        this.error(
+          "error: --addattr <attr_name> requires --value <attr_value>",
+          {
+            exitCode: 2,
+          },
+        );
+      }
+      if (opts.live) {
+        throw new VdevError(
+          "--live: mdevctl 1.2 and the kernel cannot change a running mdev; modify the definition, then stop and start the device",
+        );
+      }
+      modifyDevice(openMdev(rootOf(this)), opts.uuid, opts);
+    });
+}
+
+function startParentCommand(): CommandUnknownOpts {
+  return new Command("start-parent-mdevs")
+    .description("start every auto-start device defined for PARENT (udev)")
+    .argument("<parent>", "parent device")
+    .action(function (parent) {
+      const res = startParentMdevs(openMdev(rootOf(this)), parent);
+      warn(res.failures.map((f) => f.message));
+      failWith(res.problems);
+    });
+}
+
+function parentsCommand(): CommandUnknownOpts {
+  return new Command("parents")
+    .description(
+      "list mdev parents: driver, device path, instances in use and available per type",
+    )
+    .option("-p, --parent <PARENT>", "this parent only")
+    .option("--json", "output in JSON")
+    .action(function (opts) {
+      const parents = listParents(openMdev(rootOf(this)), opts.parent);
+      out(opts.json ? parentsJson(parents) : parentsText(parents));
+    });
+}
 
 /** Builds the `mdev` command. */
 export function command(): CommandUnknownOpts {
-  return new Command("mdev").allowUnknownOption().argument("[args...]").action(
-    () => {
-      throw new VdevError("'vdevctl mdev' is not implemented yet");
-    },
-  );
+  return new Command("mdev")
+    .description("mediated devices (a drop-in mdevctl)")
+    .addCommand(listCommand())
+    .addCommand(typesCommand())
+    .addCommand(startCommand())
+    .addCommand(stopCommand())
+    .addCommand(defineCommand())
+    .addCommand(undefineCommand())
+    .addCommand(modifyCommand())
+    .addCommand(startParentCommand())
+    .addCommand(parentsCommand());
 }

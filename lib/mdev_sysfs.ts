@@ -95,31 +95,55 @@ export class MdevSysfs {
   }
 
   /**
-   * The types of `parent`, in directory order. Throws (as mdevctl fails) when
-   * the parent has no `mdev_supported_types` or a type lacks a required file.
+   * The types of `parent`, in directory order, read as mdevctl 1.2 reads
+   * them: only real directories count, `available_instances` (an i32) and
+   * `device_api` are required, `name` and `description` optional (trimmed;
+   * the description's newlines folded to ", "). Throws, as mdevctl fails,
+   * when the parent has no `mdev_supported_types` or a required file is
+   * missing or bad.
    */
   types(parent: string): MdevType[] {
     const dir = this.typesDir(parent);
     const out: MdevType[] = [];
     for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.isDirectory) continue;
       const tdir = `${dir}/${entry.name}`;
-      if (!(entry.isDirectory || (entry.isSymlink && isDir(tdir)))) continue;
-      const avail = readText(`${tdir}/available_instances`);
-      if (!/^[+-]?\d+$/.test(avail)) {
-        throw new Error(
-          `${tdir}/available_instances: not a number: "${avail}"`,
-        );
-      }
       out.push({
         parent,
         id: entry.name,
-        availableInstances: Number(avail),
+        availableInstances: this.availableInstances(parent, entry.name),
         deviceApi: readText(`${tdir}/device_api`),
         name: optionalText(`${tdir}/name`),
         description: optionalText(`${tdir}/description`).replaceAll("\n", ", "),
       });
     }
     return out;
+  }
+
+  /** `available_instances` of a type, parsed as mdevctl does (an i32). */
+  availableInstances(parent: string, type: string): number {
+    const path = `${this.typeDir(parent, type)}/available_instances`;
+    const avail = readText(path);
+    const n = /^[+-]?\d+$/.test(avail) ? Number(avail) : NaN;
+    if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647) {
+      throw new Error(`${path}: not a number: "${avail}"`);
+    }
+    return n;
+  }
+
+  /** How many devices of a type exist (entries of the type's `devices/`). */
+  typeDeviceCount(parent: string, type: string): number {
+    try {
+      return [...Deno.readDirSync(`${this.typeDir(parent, type)}/devices`)]
+        .length;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** True when `path` is a directory (following symlinks). */
+  isDir(path: string): boolean {
+    return isDir(path);
   }
 
   /** The directory of one type of a parent. */
@@ -156,6 +180,20 @@ export class MdevSysfs {
     } catch {
       return undefined;
     }
+    return { uuid, parent: basename(parentDir), type };
+  }
+
+  /**
+   * The running device `uuid` as mdevctl's `load_from_sysfs` sees it:
+   * undefined when /sys/bus/mdev/devices/UUID does not resolve; throws when
+   * it resolves but its `mdev_type` link does not.
+   */
+  loadActive(uuid: string): ActiveMdev | undefined {
+    const path = this.devicePath(uuid);
+    if (!exists(path)) return undefined;
+    const real = Deno.realPathSync(path);
+    const parentDir = real.slice(0, real.lastIndexOf("/"));
+    const type = basename(Deno.realPathSync(`${path}/mdev_type`));
     return { uuid, parent: basename(parentDir), type };
   }
 

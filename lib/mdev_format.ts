@@ -1,0 +1,136 @@
+/**
+ * mdevctl 1.2's output, byte for byte: `list` text (with "(defined)" /
+ * "(active)" and the verbose attribute listing), `list --dumpjson` (the whole
+ * hierarchy, or one device's config when a UUID selects exactly one),
+ * `types` text and JSON; plus vdevctl's own `parents` output. Every string
+ * returned ends the way mdevctl's `println!` ends it.
+ *
+ * @module
+ */
+
+import { definitionValue } from "./config_store.ts";
+import type { MdevEntry, MdevListing, MdevType, ParentInfo } from "./mdev.ts";
+
+function entryText(e: MdevEntry, opts: { defined: boolean; verbose: boolean }) {
+  let out = `${e.uuid} ${e.parent} ${e.type} ${
+    e.autostart ? "auto" : "manual"
+  }`;
+  if (opts.defined) {
+    if (e.active) out += " (active)";
+  } else if (e.defined) {
+    out += " (defined)";
+  }
+  out += "\n";
+  if (opts.verbose && e.attrs.length > 0) {
+    out += "  Attrs:\n";
+    e.attrs.forEach((a, i) => {
+      out += `    @{${i}}: {"${a.name}":"${a.value}"}\n`;
+    });
+  }
+  return out;
+}
+
+/** `list` / `list --defined` as text. */
+export function listText(
+  listing: MdevListing,
+  opts: { defined: boolean; verbose: boolean },
+): string {
+  let out = "";
+  for (const entries of listing.parents.values()) {
+    for (const e of entries) {
+      if (opts.defined ? !e.defined : !e.active) continue;
+      out += entryText(e, opts);
+    }
+  }
+  return out + "\n";
+}
+
+/** `list --dumpjson`: one device's config when `uuid` selects exactly one. */
+export function listJson(
+  listing: MdevListing,
+  opts: { uuid?: string },
+): string {
+  const count = [...listing.parents.values()].reduce((n, v) => n + v.length, 0);
+  let value: unknown;
+  if (opts.uuid === undefined || count > 1) {
+    const parents: Record<string, unknown[]> = {};
+    for (const [parent, entries] of listing.parents) {
+      parents[parent] = entries.map((e) => ({ [e.uuid]: definitionValue(e) }));
+    }
+    value = listing.parents.size === 0 ? [] : [parents];
+  } else {
+    const first = listing.parents.values().next().value?.[0];
+    value = first === undefined ? [] : definitionValue(first);
+  }
+  return JSON.stringify(value, null, 2) + "\n";
+}
+
+/** `types` as text. */
+export function typesText(types: Map<string, MdevType[]>): string {
+  let out = "";
+  for (const [parent, list] of types) {
+    out += `${parent}\n`;
+    for (const t of list) {
+      out += `  ${t.id}\n`;
+      out += `    Available instances: ${t.availableInstances}\n`;
+      out += `    Device API: ${t.deviceApi}\n`;
+      if (t.name !== "") out += `    Name: ${t.name}\n`;
+      if (t.description !== "") out += `    Description: ${t.description}\n`;
+    }
+  }
+  return out + "\n";
+}
+
+/** `types --dumpjson`. */
+export function typesJson(types: Map<string, MdevType[]>): string {
+  const parents: Record<string, unknown[]> = {};
+  for (const [parent, list] of types) {
+    parents[parent] = list.map((t) => {
+      const v: Record<string, unknown> = {
+        available_instances: t.availableInstances,
+        device_api: t.deviceApi,
+      };
+      if (t.name !== "") v.name = t.name;
+      if (t.description !== "") v.description = t.description;
+      return { [t.id]: v };
+    });
+  }
+  return JSON.stringify(types.size === 0 ? [] : [parents], null, 2) + "\n";
+}
+
+/** `parents` as text (vdevctl's own command). */
+export function parentsText(parents: ParentInfo[]): string {
+  let out = "";
+  for (const p of parents) {
+    out += `${p.parent}\n`;
+    out += `  Driver: ${p.driver || "(none)"}\n`;
+    out += `  Device: ${p.device}\n`;
+    for (const t of p.types) {
+      const label = t.name ? ` (${t.name})` : "";
+      out +=
+        `  ${t.type}${label}: ${t.inUse} in use, ${t.available} available, ${t.deviceApi}\n`;
+    }
+  }
+  return out;
+}
+
+/** `parents --json`. */
+export function parentsJson(parents: ParentInfo[]): string {
+  return JSON.stringify(
+    parents.map((p) => ({
+      parent: p.parent,
+      driver: p.driver,
+      device: p.device,
+      types: p.types.map((t) => ({
+        type: t.type,
+        name: t.name,
+        description: t.description,
+        device_api: t.deviceApi,
+        in_use: t.inUse,
+        available_instances: t.available,
+      })),
+    })),
+    null,
+    2,
+  ) + "\n";
+}
