@@ -1,17 +1,163 @@
 /**
- * `vdevctl vduse` (not implemented yet).
+ * `vdevctl vduse`: VDUSE devices (virtio devices served from user space):
+ * create, destroy, list, show, set. Argument parsing and output only; the
+ * work is in lib/vduse_spec.ts (checks), lib/vduse_manage.ts (create and
+ * destroy), lib/vduse_state.ts (sysfs, /proc) and lib/vduse_format.ts.
  *
  * @module
  */
 
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
+import { listJson, listText, showJson, showText } from "../lib/vduse_format.ts";
+import {
+  createDevice,
+  destroyDevice,
+  queueProbe,
+} from "../lib/vduse_manage.ts";
+import {
+  buildSpec,
+  DEFAULT_QUEUE_SIZE,
+  MAX_QUEUE_SIZE,
+  parseCount,
+  parseFeatures,
+  parseSize,
+} from "../lib/vduse_spec.ts";
+import {
+  inspect,
+  listDevices,
+  moduleMissing,
+  setAttributes,
+  vduseLoaded,
+} from "../lib/vduse_state.ts";
+import { rootOf } from "./context.ts";
+
+const encoder = new TextEncoder();
+
+function out(text: string): void {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+}
+
+function createCommand(): CommandUnknownOpts {
+  return new Command("create")
+    .description(
+      "create a VDUSE device (nobody serves it until a datapath such as mvnet opens it)",
+    )
+    .argument("<name>", "device name (also the vdpa device name)")
+    .requiredOption("--type <type>", "net or blk")
+    .option("--mac <mac>", "net: MAC address (offers MAC)")
+    .option(
+      "--mtu <n>",
+      "net: MTU (offers MTU)",
+      (v) => parseCount(v, "--mtu", { min: 68, max: 65535 }),
+    )
+    .option(
+      "--queues <n>",
+      "net: queue pairs (1 only: no control queue); blk: request queues",
+      (v) => parseCount(v, "--queues", { min: 1, max: 65535 }),
+    )
+    .option(
+      "--queue-size <n>",
+      `max size of every virtqueue, a power of two (default ${DEFAULT_QUEUE_SIZE})`,
+      (v) => parseCount(v, "--queue-size", { min: 1, max: MAX_QUEUE_SIZE }),
+    )
+    .option(
+      "--features <hex>",
+      "offered feature word, replacing the defaults (net: VERSION_1 ACCESS_PLATFORM STATUS; blk: VERSION_1 ACCESS_PLATFORM)",
+      parseFeatures,
+    )
+    .option(
+      "--capacity <size>",
+      "blk: capacity, bytes or with K/M/G/T (default 1G)",
+      (v) => parseSize(v, "--capacity"),
+    )
+    .action(function (name, opts) {
+      const spec = buildSpec(name, {
+        type: opts.type,
+        mac: opts.mac,
+        mtu: opts.mtu,
+        queues: opts.queues,
+        queueSize: opts.queueSize,
+        features: opts.features,
+        capacity: opts.capacity,
+      });
+      createDevice(spec, { root: rootOf(this) });
+    });
+}
+
+function destroyCommand(): CommandUnknownOpts {
+  return new Command("destroy")
+    .description("destroy a VDUSE device (detached and not served)")
+    .argument("<name>", "device name")
+    .action(function (name) {
+      destroyDevice(name, { root: rootOf(this) });
+    });
+}
+
+function listCommand(): CommandUnknownOpts {
+  return new Command("list")
+    .description("list VDUSE devices")
+    .option("--json", "output JSON")
+    .action(function (opts) {
+      const root = rootOf(this);
+      if (!vduseLoaded(root)) throw moduleMissing();
+      const devices = listDevices(root);
+      out(opts.json ? listJson(devices) : listText(devices));
+    });
+}
+
+function showCommand(): CommandUnknownOpts {
+  return new Command("show")
+    .description(
+      "show a VDUSE device: features, config, queues, sysfs attributes, vdpa attachment, daemon",
+    )
+    .argument("<name>", "device name")
+    .option("--json", "output JSON")
+    .action(function (name, opts) {
+      const root = rootOf(this);
+      const info = inspect(root, name, {
+        probe: root.isReal ? queueProbe(root) : undefined,
+      });
+      out(opts.json ? showJson(info) : showText(info));
+    });
+}
+
+function setCommand(): CommandUnknownOpts {
+  return new Command("set")
+    .description("set sysfs attributes of a VDUSE device")
+    .argument("<name>", "device name")
+    .option(
+      "--bounce-size <size>",
+      "bounce buffer size, 1M..1G, before the first attach",
+      (v) => parseSize(v, "--bounce-size"),
+    )
+    .option(
+      "--msg-timeout <seconds>",
+      "seconds each message waits for the daemon (0: forever)",
+      (v) => parseCount(v, "--msg-timeout", { min: 0, max: 0xffffffff }),
+    )
+    .action(function (name, opts) {
+      if (opts.bounceSize === undefined && opts.msgTimeout === undefined) {
+        throw new VdevError(
+          `nothing to set on ${name}: give --bounce-size and/or --msg-timeout`,
+        );
+      }
+      setAttributes(rootOf(this), name, {
+        bounceSize: opts.bounceSize,
+        msgTimeout: opts.msgTimeout,
+      });
+    });
+}
 
 /** Builds the `vduse` command. */
 export function command(): CommandUnknownOpts {
-  return new Command("vduse").allowUnknownOption().argument("[args...]").action(
-    () => {
-      throw new VdevError("'vdevctl vduse' is not implemented yet");
-    },
-  );
+  return new Command("vduse")
+    .description("VDUSE devices in /dev/vduse")
+    .addCommand(createCommand())
+    .addCommand(destroyCommand())
+    .addCommand(listCommand())
+    .addCommand(showCommand())
+    .addCommand(setCommand());
 }
