@@ -13,6 +13,7 @@ import {
   type ValueSources,
 } from "./completion.ts";
 import type { SysRoot } from "./root.ts";
+import { vdpaArgCandidates } from "./vdpa_completion.ts";
 
 function entries(dir: string): string[] {
   try {
@@ -123,6 +124,6 @@ export function completionSources(root: SysRoot): ValueSources {
   }
   sources["sandbox run --modules"] = () =>
     SANDBOX_MODULES.map((m) => [m, "kernel module"]);
-  sources["vdpa <args>"] = () => vdpaDevices(root);
+  sources["vdpa <args>"] = (words) => vdpaArgCandidates(root, words);
   return sources;
 }
