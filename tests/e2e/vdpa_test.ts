@@ -1,0 +1,388 @@
+/**
+ * `vdevctl vdpa` against iproute2 6.1's `vdpa` on the real 6.12 kernel
+ * (vdpa, vdpa_sim_net, vdpa_sim_blk, virtio_vdpa, vduse loaded): same stdout
+ * byte for byte (text, -j, -jp), same outcome, and for every error one line
+ * on stderr carrying the kernel's own message. Run inside the sandbox:
+ *
+ *   ./vdevctl sandbox run --modules vdpa_sim_net,vdpa_sim_blk,vduse,virtio_vdpa -- \
+ *     ./node_modules/.bin/deno test -A tests/e2e/vdpa_test.ts
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { vdpaDevAdd, vdpaDevDel, vdpaDevShow } from "../../lib/vdpa.ts";
+
+const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
+const IPROUTE2 = "/usr/sbin/vdpa";
+const MODES = [[], ["-j"], ["-jp"]] as const;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(cmd: string, args: readonly string[]): Promise<Run> {
+  const out = await new Deno.Command(cmd, { args: [...args], stdin: "null" })
+    .output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+const ours = (args: readonly string[]) => run(VDEVCTL, ["vdpa", ...args]);
+const theirs = (args: readonly string[]) => run(IPROUTE2, args);
+
+/** Both tools, every output mode: identical stdout, both succeed. */
+async function same(args: readonly string[]): Promise<string[]> {
+  const outputs: string[] = [];
+  for (const mode of MODES) {
+    const full = [...mode, ...args];
+    const [a, b] = await Promise.all([ours(full), theirs(full)]);
+    assert.equal(b.code, 0, `iproute2 vdpa ${full.join(" ")}: ${b.stderr}`);
+    assert.equal(a.code, 0, `vdevctl vdpa ${full.join(" ")}: ${a.stderr}`);
+    assert.equal(a.stdout, b.stdout, `stdout of vdpa ${full.join(" ")}`);
+    assert.equal(a.stderr, "", `stderr of vdevctl vdpa ${full.join(" ")}`);
+    outputs.push(a.stdout);
+  }
+  return outputs;
+}
+
+/**
+ * An error in every mode: vdevctl exits 1 with one line naming `object`
+ * that quotes the kernel's extack message iproute2 printed ("Error: ...").
+ * iproute2 fails too (except `dev vstats show`, which exits 0 on errors);
+ * stdout is identical (iproute2 prints the empty JSON section).
+ */
+async function fails(
+  args: readonly string[],
+  expect: { object: RegExp; code: string; kernel?: string },
+): Promise<string> {
+  let line = "";
+  for (const mode of MODES) {
+    const full = [...mode, ...args];
+    const [a, b] = await Promise.all([ours(full), theirs(full)]);
+    const vstats = args.includes("vstats");
+    if (!vstats) {
+      assert.notEqual(b.code, 0, `iproute2 should fail: ${full.join(" ")}`);
+    }
+    assert.equal(
+      a.code,
+      1,
+      `vdevctl exit status: ${full.join(" ")}: ${a.stderr}`,
+    );
+    assert.equal(
+      a.stdout,
+      b.stdout,
+      `stdout of failing vdpa ${full.join(" ")}`,
+    );
+    const lines = a.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, `one line: ${a.stderr}`);
+    line = lines[0];
+    assert.match(line, /^vdevctl: /);
+    assert.match(line, expect.object);
+    assert.ok(
+      line.includes(`[${expect.code}]`),
+      `${line} names ${expect.code}`,
+    );
+    const kernel = /^Error: (?:vdpa: )?(.*?)\.?$/m.exec(b.stderr)?.[1];
+    assert.equal(kernel, expect.kernel, `iproute2's extack: ${b.stderr}`);
+    if (kernel !== undefined) {
+      assert.ok(
+        line.includes(`(kernel: ${kernel})`),
+        `${line} quotes "${kernel}"`,
+      );
+    }
+  }
+  return line;
+}
+
+async function vdevctl(args: readonly string[]): Promise<void> {
+  const r = await ours(args);
+  assert.equal(r.code, 0, `vdevctl vdpa ${args.join(" ")}: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+}
+
+async function iproute2(args: readonly string[]): Promise<void> {
+  const r = await theirs(args);
+  assert.equal(r.code, 0, `vdpa ${args.join(" ")}: ${r.stderr}`);
+}
+
+function vdpaDevices(): string[] {
+  try {
+    return [...Deno.readDirSync("/sys/bus/vdpa/devices")].map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("the kernel has the vdpa family, the simulators and vduse", () => {
+  for (
+    const m of ["vdpa", "vdpa_sim_net", "vdpa_sim_blk", "vduse", "virtio_vdpa"]
+  ) {
+    assert.ok(existsSync(`/sys/module/${m}`), `module ${m} is loaded`);
+  }
+  assert.deepEqual(vdpaDevices(), [], "no vdpa device before the test");
+});
+
+Deno.test("mgmtdev show: dump and each management device, text/-j/-jp", async () => {
+  const [text, json] = await same(["mgmtdev", "show"]);
+  assert.match(text, /^vdpasim_net: \n {2}supported_classes net\n/m);
+  const parsed = JSON.parse(json);
+  assert.deepEqual(Object.keys(parsed.mgmtdev).sort(), [
+    "vdpasim_blk",
+    "vdpasim_net",
+    "vduse",
+  ]);
+  for (const m of ["vdpasim_net", "vdpasim_blk", "vduse"]) {
+    await same(["mgmtdev", "show", m]);
+  }
+  await same(["mgmtdev", "list"]);
+  await same(["m", "s", "vdpasim_net"]);
+});
+
+Deno.test("vdpa_sim_net: add (mac, mtu), show, config, vstats, delete, both tools", async () => {
+  await vdevctl([
+    "dev",
+    "add",
+    "name",
+    "sim0",
+    "mgmtdev",
+    "vdpasim_net",
+    "mac",
+    "52:54:00:00:00:01",
+    "mtu",
+    "1400",
+  ]);
+  await iproute2(["dev", "add", "name", "sim1", "mgmtdev", "vdpasim_net"]);
+  try {
+    assert.deepEqual(vdpaDevices(), ["sim0", "sim1"]);
+    const [text] = await same(["dev", "show"]);
+    assert.match(
+      text,
+      /^sim0: type network mgmtdev vdpasim_net vendor_id \d+ max_vqs \d+ max_vq_size \d+\n/m,
+    );
+    await same(["dev"]);
+    await same(["dev", "show", "sim0"]);
+    await same(["dev", "list", "sim1"]);
+    const [cfg, cfgJson] = await same(["dev", "config", "show"]);
+    assert.match(
+      cfg,
+      /^sim0: mac 52:54:00:00:00:01 link up link_announce false mtu 1400 \n {2}negotiated_features /m,
+    );
+    assert.ok(
+      cfgJson.includes('"link ":"up"'),
+      "iproute2's key with a trailing space",
+    );
+    await same(["dev", "config", "show", "sim0"]);
+    await same(["dev", "config"]);
+    for (const qidx of ["0", "1", "2"]) {
+      await same(["dev", "vstats", "show", "sim0", "qidx", qidx]);
+    }
+    // The compat flag off: keys without the trailing space, qidx 0 is rx.
+    const fixed = await ours([
+      "-j",
+      "--no-iproute2-compat",
+      "dev",
+      "config",
+      "show",
+      "sim0",
+    ]);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const c = JSON.parse(fixed.stdout).config.sim0;
+    assert.equal(c.link, "up");
+    assert.equal(c.link_announce, false);
+    assert.equal(c.mtu, 1400);
+    assert.ok(!("link " in c));
+    const q0 = await ours([
+      "-j",
+      "--no-iproute2-compat",
+      "dev",
+      "vstats",
+      "show",
+      "sim0",
+      "qidx",
+      "0",
+    ]);
+    assert.equal(JSON.parse(q0.stdout).vstats.sim0.queue_type, "rx");
+    const q0compat = await ours([
+      "-j",
+      "dev",
+      "vstats",
+      "show",
+      "sim0",
+      "qidx",
+      "0",
+    ]);
+    assert.equal(
+      JSON.parse(q0compat.stdout).vstats.sim0.queue_type,
+      "control_vq",
+    );
+  } finally {
+    await vdevctl(["dev", "del", "sim1"]);
+    await iproute2(["dev", "del", "sim0"]);
+  }
+  assert.deepEqual(vdpaDevices(), []);
+});
+
+Deno.test("vdpa_sim_blk: add, show, config show, delete", async () => {
+  await vdevctl(["dev", "add", "name", "blk0", "mgmtdev", "vdpasim_blk"]);
+  try {
+    assert.deepEqual(vdpaDevices(), ["blk0"]);
+    const [text] = await same(["dev", "show", "blk0"]);
+    assert.match(text, /^blk0: type block mgmtdev vdpasim_blk /);
+    await same(["dev", "config", "show", "blk0"]);
+    await same(["dev", "config", "show"]);
+  } finally {
+    await vdevctl(["dev", "del", "blk0"]);
+  }
+  assert.deepEqual(vdpaDevices(), []);
+});
+
+Deno.test("-j dev add / dev del print what iproute2 prints (a newline)", async () => {
+  for (const [tool, other] of [[ours, theirs], [theirs, ours]] as const) {
+    const add = await tool([
+      "-j",
+      "dev",
+      "add",
+      "name",
+      "simj",
+      "mgmtdev",
+      "vdpasim_net",
+    ]);
+    assert.equal(add.code, 0, add.stderr);
+    const del = await other(["-j", "dev", "del", "simj"]);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(add.stdout, "\n");
+    assert.equal(del.stdout, "\n");
+  }
+  const fixed = await ours([
+    "-j",
+    "--no-iproute2-compat",
+    "dev",
+    "add",
+    "name",
+    "simj",
+    "mgmtdev",
+    "vdpasim_net",
+  ]);
+  assert.equal(fixed.stdout, "");
+  await vdevctl(["dev", "del", "simj"]);
+});
+
+Deno.test("errors: unknown mgmtdev or device, duplicate, unsupported attributes, bad values", async () => {
+  await fails(["mgmtdev", "show", "nope"], {
+    object: /vdpa management device "nope": no such management device/,
+    code: "ENODEV",
+    kernel: "Fail to find the specified mgmt device",
+  });
+  await fails(["dev", "add", "name", "x0", "mgmtdev", "nope"], {
+    object: /cannot add vdpa device "x0": no management device "nope"/,
+    code: "ENODEV",
+    kernel: "Fail to find the specified management device",
+  });
+  for (
+    const args of [["dev", "show", "nope"], ["dev", "config", "show", "nope"], [
+      "dev",
+      "del",
+      "nope",
+    ]]
+  ) {
+    await fails(args, {
+      object: /vdpa device "nope".*no such vdpa device/,
+      code: "ENODEV",
+      kernel: "device not found",
+    });
+  }
+  await fails(["dev", "vstats", "show", "nope", "qidx", "0"], {
+    object: /vdpa device "nope" queue 0: no such vdpa device/,
+    code: "ENODEV",
+    kernel: "device not found",
+  });
+  const vduse = await fails([
+    "dev",
+    "add",
+    "name",
+    "vd0",
+    "mgmtdev",
+    "vduse",
+    "mac",
+    "52:54:00:00:00:02",
+  ], {
+    object:
+      /cannot add vdpa device "vd0": management device "vduse" does not support mac/,
+    code: "EOPNOTSUPP",
+    kernel: "All provided attributes are not supported",
+  });
+  assert.match(vduse, /All provided attributes are not supported/);
+  await fails([
+    "dev",
+    "add",
+    "name",
+    "x1",
+    "mgmtdev",
+    "vdpasim_net",
+    "max_vqp",
+    "2",
+  ], {
+    object: /management device "vdpasim_net" does not support max_vqp/,
+    code: "EOPNOTSUPP",
+    kernel: "All provided attributes are not supported",
+  });
+  await fails([
+    "dev",
+    "add",
+    "name",
+    "x2",
+    "mgmtdev",
+    "vdpasim_net",
+    "mtu",
+    "10",
+  ], {
+    object: /cannot add vdpa device "x2"/,
+    code: "EINVAL",
+    kernel: "min value not reached",
+  });
+  await vdevctl(["dev", "add", "name", "dup0", "mgmtdev", "vdpasim_net"]);
+  try {
+    await fails(["dev", "add", "name", "dup0", "mgmtdev", "vdpasim_net"], {
+      object:
+        /cannot add vdpa device "dup0": a device with that name already exists/,
+      code: "EEXIST",
+    });
+    await fails(["dev", "vstats", "show", "dup0", "qidx", "40000"], {
+      object: /vdpa device "dup0" queue 40000/,
+      code: "ERANGE",
+      kernel: "queue index excceeds max value",
+    });
+  } finally {
+    await vdevctl(["dev", "del", "dup0"]);
+  }
+  assert.deepEqual(vdpaDevices(), []);
+});
+
+Deno.test("lib: vdpaDevAdd/vdpaDevDel (the API mvnet uses) add and delete in-process", async () => {
+  const adding = vdpaDevAdd({
+    name: "lib0",
+    mgmtdev: "vdpasim_net",
+    mac: "52:54:00:00:00:09",
+  });
+  assert.ok(adding instanceof Promise);
+  await adding;
+  const [dev] = vdpaDevShow("lib0");
+  assert.equal(dev.rec.DEV_NAME, "lib0");
+  assert.equal(dev.rec.MGMTDEV_DEV_NAME, "vdpasim_net");
+  await assert.rejects(
+    vdpaDevAdd({ name: "lib0", mgmtdev: "vdpasim_net" }),
+    /cannot add vdpa device "lib0": a device with that name already exists \[EEXIST\]/,
+  );
+  await vdpaDevDel("lib0");
+  assert.deepEqual(vdpaDevices(), []);
+  await assert.rejects(vdpaDevDel("lib0"), /no such vdpa device/);
+});
