@@ -1,0 +1,400 @@
+/**
+ * The real-kernel sandbox: Debian's Linux 6.12 in QEMU (TCG) with the host's
+ * `/` shared read-only under a writable tmpfs overlay. {@linkcode sandboxRun}
+ * runs one command in a fresh guest and returns its exit status and output
+ * (byte-exact, through a writable 9p job directory, not the console);
+ * {@linkcode kernelCache} prepares and returns the cached kernel (packages,
+ * UAPI headers, out-of-tree modules, initramfs).
+ *
+ * @module
+ */
+
+import { VdevError } from "../errors.ts";
+import {
+  cacheDirOf,
+  type CacheDirOptions,
+  duBytes,
+  lockCache,
+} from "./cache_dir.ts";
+import { BOOT_TOOLS, ensureHostTools } from "./host_packages.ts";
+import {
+  cachedKernels,
+  kernelCache,
+  type KernelCacheOptions,
+  type KernelPaths,
+} from "./kernel_cache.ts";
+import { CHROOT_JOB } from "./initramfs.ts";
+import {
+  createProgress,
+  type Progress,
+  type ProgressMode,
+} from "./progress.ts";
+import {
+  bootGuest,
+  classifyOutcome,
+  DEFAULT_MEMORY_MIB,
+  outcomeError,
+} from "./qemu.ts";
+
+export { kernelCache };
+export type { KernelCacheOptions, KernelPaths };
+export type { ProgressMode };
+
+/** Options of {@linkcode sandboxRun}. */
+export interface SandboxRunOptions extends CacheDirOptions {
+  /** Modules to modprobe before the command (deps resolved; extra/ included). */
+  modules?: string[];
+  /** Time limit in seconds for the whole run, boot included (default 600). */
+  timeoutSec?: number;
+  /** Guest memory in MiB (default 2048). */
+  memoryMiB?: number;
+  /** Extra environment variables for the command. */
+  env?: Record<string, string>;
+  /** Working directory in the guest (default: the host's current directory). */
+  cwd?: string;
+  /** "capture" (default) returns the output; "stream" also writes it to this process's stdout/stderr as it comes. */
+  output?: "capture" | "stream";
+  /** Progress display for download/build/boot (default "none"). */
+  progress?: ProgressMode | Progress;
+}
+
+/** Result of {@linkcode sandboxRun}. */
+export interface SandboxResult {
+  /** Exit status of the command in the guest. */
+  code: number;
+  /** Its standard output, decoded as UTF-8. */
+  stdout: string;
+  /** Its standard error, decoded as UTF-8. */
+  stderr: string;
+  /** Its standard output, byte-exact. */
+  stdoutBytes: Uint8Array;
+  /** Its standard error, byte-exact. */
+  stderrBytes: Uint8Array;
+}
+
+/** Default time limit of a run in seconds. */
+export const DEFAULT_TIMEOUT_SEC = 600;
+
+/** The repository's root (holds node_modules/.bin, whose deno the guest uses). */
+export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(
+  /\/$/,
+  "",
+);
+
+/** Quotes `s` for a POSIX shell. */
+export function shQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s)
+    ? s
+    : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The guest PATH: the repository's node_modules/.bin, then the system directories. */
+export function guestPath(): string {
+  return `${REPO_ROOT}/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+}
+
+/** The job's `run.sh`: environment, working directory, then `exec CMD`. */
+export function runScript(
+  cmd: string[],
+  options: { cwd: string; env?: Record<string, string>; shell?: boolean },
+): string {
+  const env: Record<string, string> = {
+    HOME: "/root",
+    USER: "root",
+    LOGNAME: "root",
+    PATH: guestPath(),
+    ...options.env,
+  };
+  const lines = ["# vdevctl sandbox job (generated)"];
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new VdevError(`sandbox: invalid environment variable name '${k}'`);
+    }
+    lines.push(`export ${k}=${shQuote(v)}`);
+  }
+  lines.push(
+    `cd ${shQuote(options.cwd)} || { echo "vdevctl sandbox: no directory ${
+      options.cwd.replace(/["$`\\]/g, "")
+    } in the guest" >&2; exit 125; }`,
+  );
+  if (options.shell) {
+    lines.push(
+      `if command -v bash >/dev/null; then exec bash -i; else exec sh -i; fi`,
+    );
+  } else {
+    lines.push(`exec ${cmd.map(shQuote).join(" ")}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The job's `config.sh`, read by the guest's /init. */
+export function configScript(
+  kernel: KernelPaths,
+  options: { modules?: string[]; shell?: boolean },
+): string {
+  for (const m of options.modules ?? []) {
+    if (!/^[A-Za-z0-9_-]+$/.test(m)) {
+      throw new VdevError(
+        `sandbox: invalid module name '${m}': use names such as vdpa_sim_net`,
+      );
+    }
+  }
+  return [
+    `VDEVCTL_MODE=${options.shell ? "shell" : "run"}`,
+    `VDEVCTL_KVER=${shQuote(kernel.kver)}`,
+    `VDEVCTL_MODDIR=${shQuote(kernel.modulesDir)}`,
+    `VDEVCTL_MODULES=${shQuote((options.modules ?? []).join(" "))}`,
+    "",
+  ].join("\n");
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Follows a growing file, handing new bytes to `sink` and keeping them. */
+class Follower {
+  #path: string;
+  #offset = 0;
+  #chunks: Uint8Array[] = [];
+  #sink?: (b: Uint8Array) => void;
+  constructor(path: string, sink?: (b: Uint8Array) => void) {
+    this.#path = path;
+    this.#sink = sink;
+  }
+  async poll(): Promise<void> {
+    let f: Deno.FsFile;
+    try {
+      f = await Deno.open(this.#path);
+    } catch {
+      return;
+    }
+    try {
+      await f.seek(this.#offset, Deno.SeekMode.Start);
+      const buf = new Uint8Array(1 << 16);
+      while (true) {
+        const n = await f.read(buf);
+        if (n === null || n === 0) break;
+        const chunk = buf.slice(0, n);
+        this.#offset += n;
+        this.#chunks.push(chunk);
+        this.#sink?.(chunk);
+      }
+    } finally {
+      f.close();
+    }
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.#offset);
+    let off = 0;
+    for (const c of this.#chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    return out;
+  }
+}
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, b: Uint8Array) {
+  let off = 0;
+  while (off < b.length) off += file.writeSync(b.subarray(off));
+}
+
+interface GuestJob {
+  cmd: string[];
+  shell: boolean;
+  options: SandboxRunOptions;
+}
+
+async function runGuest(job: GuestJob): Promise<SandboxResult> {
+  const { options } = job;
+  const progress = typeof options.progress === "object"
+    ? options.progress
+    : createProgress(options.progress ?? "none");
+  await ensureHostTools(BOOT_TOOLS, { say: (l) => progress.step(l) });
+  const kernel = await kernelCache({ ...options, progress });
+  const cache = cacheDirOf(options);
+  const useLock = await lockCache(cache, "use.lock", { exclusive: false });
+  const jobDir = await Deno.makeTempDir({ prefix: "vdevctl-job-" });
+  const timeoutSec = options.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
+  try {
+    const cwd = options.cwd ?? Deno.cwd();
+    const env = { ...options.env };
+    if (job.shell) env.TERM ??= Deno.env.get("TERM") ?? "vt100";
+    await Deno.writeTextFile(
+      `${jobDir}/run.sh`,
+      runScript(job.cmd, { cwd, env, shell: job.shell }),
+    );
+    await Deno.writeTextFile(
+      `${jobDir}/config.sh`,
+      configScript(kernel, { modules: options.modules, shell: job.shell }),
+    );
+    const stream = options.output === "stream";
+    const out = new Follower(
+      `${jobDir}/stdout`,
+      stream ? (b) => writeAll(Deno.stdout, b) : undefined,
+    );
+    const err = new Follower(
+      `${jobDir}/stderr`,
+      stream ? (b) => writeAll(Deno.stderr, b) : undefined,
+    );
+    let started = false;
+    progress.step(`booting Linux ${kernel.kver}`, { transient: true });
+    const consoleFile = `${jobDir}/console.log`;
+    const boot = await bootGuest({
+      vmlinuz: kernel.vmlinuz,
+      initramfs: kernel.initramfs,
+      jobDir,
+      memoryMiB: options.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      smp: 2,
+      console: job.shell ? "stdio" : consoleFile,
+    }, {
+      timeoutSec,
+      interactive: job.shell,
+      poll: job.shell ? undefined : async () => {
+        if (!started) {
+          try {
+            await Deno.stat(`${jobDir}/started`);
+            started = true;
+            progress.done();
+          } catch {
+            // Still booting.
+          }
+        }
+        await out.poll();
+        await err.poll();
+      },
+    });
+    progress.done();
+    await out.poll();
+    await err.poll();
+    if (boot.interrupted) {
+      throw new VdevError("sandbox: interrupted; the guest was stopped", {
+        exitCode: 130,
+      });
+    }
+    const consoleText = job.shell
+      ? ""
+      : (await readOptional(consoleFile) ?? "");
+    const modulesFailed = await readOptional(`${jobDir}/modules-failed`);
+    const outcome = classifyOutcome({
+      status: await readOptional(`${jobDir}/status`),
+      timedOut: boot.timedOut,
+      console: consoleText + boot.qemuStderr,
+      initError: await readOptional(`${jobDir}/init-error`),
+      modulesFailed: modulesFailed !== undefined
+        ? (await readOptional(`${jobDir}/modprobe.err`) ?? "")
+        : undefined,
+      qemuCode: boot.qemuCode,
+    });
+    const error = outcomeError(outcome, {
+      console: consoleText + boot.qemuStderr,
+      timeoutSec,
+    });
+    if (error) throw error;
+    const stdoutBytes = out.bytes();
+    const stderrBytes = err.bytes();
+    const dec = new TextDecoder();
+    return {
+      code: outcome.kind === "exit" ? outcome.code : 1,
+      stdout: dec.decode(stdoutBytes),
+      stderr: dec.decode(stderrBytes),
+      stdoutBytes,
+      stderrBytes,
+    };
+  } finally {
+    progress.done();
+    useLock.release();
+    await Deno.remove(jobDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Runs `cmd` (argv) as root in a fresh sandbox guest, in the same working
+ * directory as on the host, and returns its exit status and output. Throws a
+ * one-line {@linkcode VdevError} for a time limit hit, a guest panic, a
+ * module that cannot load, or a guest that stopped without a result.
+ */
+export async function sandboxRun(
+  cmd: string[],
+  options: SandboxRunOptions = {},
+): Promise<SandboxResult> {
+  if (cmd.length === 0) {
+    throw new VdevError("sandbox: no command given: add '-- CMD ARGS...'");
+  }
+  return await runGuest({ cmd, shell: false, options });
+}
+
+/**
+ * Boots a guest with an interactive shell on the serial console, attached to
+ * this process's stdin/stdout; returns the shell's exit status.
+ */
+export async function sandboxShell(
+  options: SandboxRunOptions = {},
+): Promise<number> {
+  const r = await runGuest({
+    cmd: [],
+    shell: true,
+    options: { timeoutSec: 24 * 3600, ...options },
+  });
+  return r.code;
+}
+
+/** What is in the cache. */
+export interface SandboxStatus {
+  /** The cache directory. */
+  cacheDir: string;
+  /** Prepared kernels, newest first, with their sizes in bytes. */
+  kernels: (KernelPaths & { bytes: number })[];
+  /** Total bytes used by the cache directory. */
+  totalBytes: number;
+}
+
+/** Reports what is cached (kernel versions, sizes, modules built). */
+export async function sandboxStatus(
+  options: CacheDirOptions = {},
+): Promise<SandboxStatus> {
+  const cacheDir = cacheDirOf(options);
+  const kernels = [];
+  for (const k of await cachedKernels(options)) {
+    kernels.push({ ...k, bytes: await duBytes(k.dir) });
+  }
+  return { cacheDir, kernels, totalBytes: await duBytes(cacheDir) };
+}
+
+/**
+ * Removes everything cached (waits for running guests and preparations to
+ * finish); returns the bytes freed.
+ */
+export async function sandboxClean(
+  options: CacheDirOptions = {},
+): Promise<number> {
+  const cacheDir = cacheDirOf(options);
+  try {
+    await Deno.stat(cacheDir);
+  } catch {
+    return 0;
+  }
+  const prep = await lockCache(cacheDir, "prepare.lock", { exclusive: true });
+  const use = await lockCache(cacheDir, "use.lock", { exclusive: true });
+  try {
+    let freed = 0;
+    for await (const e of Deno.readDir(cacheDir)) {
+      if (e.name.endsWith(".lock")) continue;
+      const p = `${cacheDir}/${e.name}`;
+      freed += await duBytes(p);
+      await Deno.remove(p, { recursive: true });
+    }
+    return freed;
+  } finally {
+    use.release();
+    prep.release();
+  }
+}
+
+/** Where the job directory appears inside the chroot. */
+export const GUEST_JOB_DIR = CHROOT_JOB;

@@ -1,0 +1,278 @@
+/**
+ * Booting the sandbox guest in QEMU (TCG) and telling apart how a run ended:
+ * the command's exit status, the time limit, a kernel panic, a failed module
+ * load, an init failure, or a guest that stopped without a result.
+ *
+ * @module
+ */
+
+import { VdevError } from "../errors.ts";
+import { logTail } from "./process.ts";
+
+/** What QEMU boots and how. */
+export interface QemuConfig {
+  /** Kernel image. */
+  vmlinuz: string;
+  /** Initramfs (cpio). */
+  initramfs: string;
+  /** Host directory exported writable as the 9p tag `job`. */
+  jobDir: string;
+  /** Guest memory in MiB (default 2048). */
+  memoryMiB?: number;
+  /** Virtual CPUs (default 2). */
+  smp?: number;
+  /** Serial console: a file path, or "stdio" for an interactive console. */
+  console: string;
+  /** Extra kernel command-line words. */
+  append?: string[];
+}
+
+/** Default guest memory in MiB. */
+export const DEFAULT_MEMORY_MIB = 2048;
+
+/** The QEMU binary. */
+export const QEMU = "qemu-system-x86_64";
+
+/** The kernel command line. */
+export function kernelCmdline(append: string[] = []): string {
+  return [
+    "console=ttyS0",
+    "panic=-1",
+    "quiet",
+    "rdinit=/init",
+    // Speed-ups under TCG: no mitigations, no timer self-check, one UART.
+    "mitigations=off",
+    "no_timer_check",
+    "tsc=reliable",
+    "8250.nr_uarts=1",
+    ...append,
+  ].join(" ");
+}
+
+/** The QEMU argument vector (without the binary) for `config`. */
+export function qemuArgs(config: QemuConfig): string[] {
+  const serial = config.console === "stdio"
+    ? ["-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0"]
+    : [
+      "-chardev",
+      `file,id=con0,path=${config.console}`,
+      "-serial",
+      "chardev:con0",
+    ];
+  return [
+    "-nodefaults",
+    "-display",
+    "none",
+    "-no-reboot",
+    "-no-user-config",
+    "-accel",
+    "tcg,thread=multi",
+    "-machine",
+    "q35",
+    "-cpu",
+    "max",
+    "-smp",
+    String(config.smp ?? 2),
+    "-m",
+    String(config.memoryMiB ?? DEFAULT_MEMORY_MIB),
+    "-kernel",
+    config.vmlinuz,
+    "-initrd",
+    config.initramfs,
+    "-append",
+    kernelCmdline(config.append),
+    "-virtfs",
+    "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+    "-virtfs",
+    `local,path=${config.jobDir},mount_tag=job,security_model=none,multidevs=remap`,
+    ...serial,
+    "-monitor",
+    "none",
+  ];
+}
+
+/** The panic line in a console log, if the kernel panicked. */
+export function detectPanic(console: string): string | undefined {
+  const m = /^.*Kernel panic - not syncing.*$/m.exec(console);
+  return m ? m[0].replace(/^\[\s*[\d.]+\]\s*/, "").trim() : undefined;
+}
+
+/** How a guest run ended. */
+export type GuestOutcome =
+  | { kind: "exit"; code: number }
+  | { kind: "timeout" }
+  | { kind: "panic"; line: string }
+  | { kind: "modules-failed"; message: string }
+  | { kind: "init-error"; message: string }
+  | { kind: "missing"; qemuCode: number };
+
+/** What the host found after QEMU exited (or was killed). */
+export interface GuestEvidence {
+  /** Contents of job/status, if it exists. */
+  status?: string;
+  /** The host killed QEMU at the time limit. */
+  timedOut: boolean;
+  /** The serial console log. */
+  console: string;
+  /** Contents of job/init-error, if it exists. */
+  initError?: string;
+  /** Contents of job/modprobe.err when job/modules-failed exists. */
+  modulesFailed?: string;
+  /** QEMU's exit status. */
+  qemuCode: number;
+}
+
+/** Classifies a finished run from its evidence. */
+export function classifyOutcome(e: GuestEvidence): GuestOutcome {
+  if (e.status !== undefined && /^\d+\s*$/.test(e.status)) {
+    return { kind: "exit", code: Number(e.status.trim()) };
+  }
+  const panic = detectPanic(e.console);
+  if (panic) return { kind: "panic", line: panic };
+  if (e.modulesFailed !== undefined) {
+    return { kind: "modules-failed", message: e.modulesFailed.trim() };
+  }
+  if (e.initError !== undefined) {
+    return { kind: "init-error", message: e.initError.trim() };
+  }
+  if (e.timedOut) return { kind: "timeout" };
+  return { kind: "missing", qemuCode: e.qemuCode };
+}
+
+/** Exit status of `sandbox run` when the time limit is hit. */
+export const EXIT_TIMEOUT = 124;
+/** Exit status of `sandbox run` when the guest failed (panic, no result). */
+export const EXIT_GUEST = 125;
+
+/**
+ * The one-line error for a non-"exit" outcome (undefined for "exit").
+ * `timeoutSec` is the limit that was hit.
+ */
+export function outcomeError(
+  outcome: GuestOutcome,
+  evidence: { console: string; timeoutSec: number },
+): VdevError | undefined {
+  const tail = logTail(evidence.console, 8) || "(empty console)";
+  switch (outcome.kind) {
+    case "exit":
+      return undefined;
+    case "timeout":
+      return new VdevError(
+        `sandbox: time limit hit: the command did not finish within ${evidence.timeoutSec} s (raise --timeout); console: ${tail}`,
+        { exitCode: EXIT_TIMEOUT },
+      );
+    case "panic":
+      return new VdevError(
+        `sandbox: guest kernel panic: ${outcome.line}; console: ${tail}`,
+        { exitCode: EXIT_GUEST },
+      );
+    case "modules-failed":
+      return new VdevError(
+        `sandbox: cannot load the requested modules in the guest: ${
+          logTail(outcome.message, 3) || "modprobe failed"
+        } (check --modules)`,
+        { exitCode: EXIT_GUEST },
+      );
+    case "init-error":
+      return new VdevError(
+        `sandbox: guest set-up failed: ${outcome.message}; console: ${tail}`,
+        { exitCode: EXIT_GUEST },
+      );
+    case "missing":
+      return new VdevError(
+        `sandbox: the guest stopped without a result (QEMU exit ${outcome.qemuCode}); console: ${tail}`,
+        { exitCode: EXIT_GUEST },
+      );
+  }
+}
+
+/** Options of {@linkcode bootGuest}. */
+export interface BootOptions {
+  /** Kill QEMU after this many seconds. */
+  timeoutSec: number;
+  /** Attach QEMU's stdin/stdout (interactive console). */
+  interactive?: boolean;
+  /** Called every ~100 ms while QEMU runs (e.g. to stream output). */
+  poll?: () => Promise<void>;
+}
+
+/** How QEMU ended. */
+export interface BootResult {
+  /** QEMU's exit status. */
+  qemuCode: number;
+  /** The host killed it at the time limit. */
+  timedOut: boolean;
+  /** QEMU's own stderr (not the guest's). */
+  qemuStderr: string;
+  /** SIGINT/SIGTERM arrived and QEMU was killed. */
+  interrupted: boolean;
+}
+
+/** Boots `config` and waits for QEMU to exit or the time limit. */
+export async function bootGuest(
+  config: QemuConfig,
+  options: BootOptions,
+): Promise<BootResult> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(QEMU, {
+      args: qemuArgs(config),
+      stdin: options.interactive ? "inherit" : "null",
+      stdout: options.interactive ? "inherit" : "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new VdevError(
+      `sandbox: QEMU (${QEMU}) is missing or cannot start: install qemu-system-x86 (${
+        err instanceof Error ? err.message : String(err)
+      })`,
+      { cause: err },
+    );
+  }
+  let timedOut = false;
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, options.timeoutSec * 1000);
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    kill();
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  if (!options.interactive) {
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
+  }
+  const stderrText = new Response(child.stderr).text();
+  let finished = false;
+  const status = child.status.finally(() => {
+    finished = true;
+  });
+  try {
+    if (options.poll) {
+      while (!finished) {
+        await Promise.race([status, new Promise((r) => setTimeout(r, 100))]);
+        await options.poll();
+      }
+    }
+    const st = await status;
+    return {
+      qemuCode: st.code,
+      timedOut,
+      qemuStderr: await stderrText,
+      interrupted,
+    };
+  } finally {
+    clearTimeout(timer);
+    if (!options.interactive) {
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    }
+  }
+}
