@@ -1,17 +1,138 @@
 /**
- * `vdevctl mvnet` (not implemented yet).
+ * `vdevctl mvnet`: the user-space virtio-net loopback device over VDUSE
+ * (`run`) and its end-to-end self-test (`smoke`).
  *
  * @module
  */
 
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
+import { rootOf } from "./context.ts";
+import { DEFAULT_NAME, type MvnetStats, startMvnet } from "../lib/mvnet.ts";
+import { formatSmoke, runSmoke } from "../lib/smoke.ts";
+import { parseCount, parseSize } from "../lib/vduse_spec.ts";
+
+function formatStats(s: MvnetStats, netdev: string | undefined): string {
+  return `mvnet: ${netdev ?? "-"} tx ${s.txPackets} rx ${s.rxPackets} ` +
+    `dropped ${s.rxDropped} too-big ${s.rxTooBig} tx-errors ${s.txErrors} ` +
+    `irqs ${s.rxIrqs}/${s.txIrqs} wakeups ${s.wakeups} resets ${s.resets}` +
+    `${s.broken ? ` BROKEN(${s.broken})` : ""}`;
+}
+
+function runCommand(): CommandUnknownOpts {
+  return new Command("run")
+    .description(
+      "create a VDUSE net device, attach it to vDPA and loop every frame it transmits back as received, until SIGINT/SIGTERM",
+    )
+    .argument("[name]", "device name (VDUSE and vdpa)", DEFAULT_NAME)
+    .option("--mac <mac>", "MAC address (default: derived from the name)")
+    .option("--mtu <n>", "MTU offered to the driver", "1500")
+    .option("--queue-size <n>", "maximum virtqueue size (power of two)", "256")
+    .option(
+      "--bounce-size <bytes>",
+      "VDUSE bounce buffer size (K/M/G suffixes; default: the kernel's 64M)",
+    )
+    .option("--no-attach", "do not attach to the vdpa bus")
+    .option(
+      "--stats-interval <s>",
+      "print counters every S seconds (0: never)",
+      "0",
+    )
+    .option(
+      "--reconnect",
+      "adopt an existing device whose daemon died and resume its queues",
+    )
+    .option("--no-worker", "run the datapath on the main thread")
+    .action(async (name, opts, cmd) => {
+      const interval = parseCount(opts.statsInterval, "--stats-interval", {
+        min: 0,
+        max: 86400,
+      });
+      const mv = await startMvnet({
+        name,
+        mac: opts.mac,
+        mtu: parseCount(opts.mtu, "--mtu", { min: 68, max: 65535 }),
+        queueSize: parseCount(opts.queueSize, "--queue-size", {
+          min: 1,
+          max: 32768,
+        }),
+        bounceSize: opts.bounceSize === undefined
+          ? undefined
+          : parseSize(opts.bounceSize, "--bounce-size"),
+        attach: opts.attach,
+        reconnect: opts.reconnect ?? false,
+        worker: opts.worker,
+        root: rootOf(cmd),
+      });
+      console.log(
+        `mvnet: ${mv.name} ${
+          mv.adopted ? "adopted" : "created"
+        }, mac ${mv.mac}${
+          opts.attach ? `, netdev ${mv.netdev() ?? "(not yet)"}` : ""
+        }; SIGINT/SIGTERM to stop`,
+      );
+      let stop: () => void = () => {};
+      const stopped = new Promise<string>((resolve) => {
+        const on = (sig: Deno.Signal) => () => resolve(sig);
+        const int = on("SIGINT");
+        const term = on("SIGTERM");
+        Deno.addSignalListener("SIGINT", int);
+        Deno.addSignalListener("SIGTERM", term);
+        stop = () => {
+          Deno.removeSignalListener("SIGINT", int);
+          Deno.removeSignalListener("SIGTERM", term);
+        };
+      });
+      const timer = interval > 0
+        ? setInterval(
+          () => console.log(formatStats(mv.stats(), mv.netdev())),
+          interval * 1000,
+        )
+        : undefined;
+      const sig = await stopped;
+      stop();
+      if (timer !== undefined) clearInterval(timer);
+      console.log(`mvnet: ${sig}: detaching and destroying ${mv.name}`);
+      console.log(formatStats(mv.stats(), mv.netdev()));
+      await mv.stop();
+    });
+}
+
+function smokeCommand(): CommandUnknownOpts {
+  return new Command("smoke")
+    .description(
+      "end-to-end self-test: start mvnet, send frames through its netdev over AF_PACKET, check every one comes back byte-identical",
+    )
+    .option("--frames <n>", "number of frames", "1000")
+    .option("--size <bytes|mixed>", "frame size (60..1514) or mixed", "mixed")
+    .option("--name <name>", "device name", "mvnet-smoke")
+    .option("--json", "print the result as JSON")
+    .option("--no-worker", "run the datapath on the main thread")
+    .action(async (opts, cmd) => {
+      const size = opts.size === "mixed"
+        ? "mixed" as const
+        : parseCount(opts.size, "--size", { min: 60, max: 1514 });
+      const result = await runSmoke({
+        frames: parseCount(opts.frames, "--frames", { min: 1, max: 1e9 }),
+        size,
+        name: opts.name,
+        worker: opts.worker,
+        root: rootOf(cmd),
+      });
+      if (opts.json) console.log(JSON.stringify(result, null, 2));
+      else console.log(formatSmoke(result));
+      if (!result.ok) {
+        throw new VdevError(
+          `mvnet smoke failed: ${result.received}/${result.frames} frames came back intact (${result.lost} lost, ${result.corrupted} corrupted)`,
+        );
+      }
+    });
+}
 
 /** Builds the `mvnet` command. */
 export function command(): CommandUnknownOpts {
-  return new Command("mvnet").allowUnknownOption().argument("[args...]").action(
-    () => {
-      throw new VdevError("'vdevctl mvnet' is not implemented yet");
-    },
-  );
+  return new Command("mvnet")
+    .description("user-space virtio-net loopback device over VDUSE")
+    .addCommand(runCommand())
+    .addCommand(smokeCommand());
 }
