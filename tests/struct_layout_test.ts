@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { kernelCache } from "../lib/sandbox/mod.ts";
 import { SCALAR_SIZE, type StructLayout } from "../lib/struct_layout.ts";
 import {
   VDUSE_ACCESS,
@@ -35,80 +36,12 @@ import {
 } from "../lib/virtio_uapi.ts";
 
 /**
- * Include directories with the Linux 6.12 UAPI headers of the structs
- * checked here. Interim helper until the sandbox's shared kernel cache
- * (`kernelCache().uapiInclude`) lands: downloads Debian's
- * linux-headers-6.12.*-common (bookworm-security) with apt-get, extracts it
- * and keeps the VDUSE and virtio UAPI headers in ~/.cache/vdevctl; the rest
- * (<linux/types.h>, <linux/if_ether.h>) comes from the host's /usr/include.
+ * The include directory with the processed Linux 6.12 UAPI headers, from
+ * the sandbox's shared kernel cache (prepared on first use).
  */
 async function uapiIncludeDirs(): Promise<string[]> {
-  const base = Deno.env.get("XDG_CACHE_HOME") ??
-    `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
-  const dir = `${base}/vdevctl/uapi-vduse-6.12`;
-  try {
-    await Deno.stat(`${dir}/linux/vduse.h`);
-    return [dir];
-  } catch {
-    // Not cached yet.
-  }
-  const run = async (cmd: string, args: string[], cwd?: string) => {
-    const out = await new Deno.Command(cmd, {
-      args,
-      cwd,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    if (out.code !== 0) {
-      throw new Error(
-        `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-      );
-    }
-    return text;
-  };
-  const search = await run("apt-cache", [
-    "search",
-    "--names-only",
-    "^linux-headers-6\\.12\\..*-common$",
-  ]);
-  const pkgs = search.split("\n").map((l) => l.split(" ")[0])
-    .filter((p) => /^linux-headers-6\.12\.\d+\+deb12-common$/.test(p))
-    .sort((a, b) =>
-      Number(a.split(".")[2].split("+")[0]) -
-      Number(b.split(".")[2].split("+")[0])
-    );
-  const pkg = pkgs.at(-1);
-  if (!pkg) {
-    throw new Error("no linux-headers-6.12.*-common package: apt-get update?");
-  }
-  const tmp = await Deno.makeTempDir({ prefix: "vdevctl-uapi-" });
-  try {
-    await run("apt-get", ["download", "-q", pkg], tmp);
-    const deb = [...Deno.readDirSync(tmp)].find((e) => e.name.endsWith(".deb"));
-    if (!deb) throw new Error(`apt-get download ${pkg} produced no .deb`);
-    await run("dpkg-deb", ["-x", `${tmp}/${deb.name}`, `${tmp}/x`]);
-    const src = [...Deno.readDirSync(`${tmp}/x/usr/src`)][0].name;
-    const uapi = `${tmp}/x/usr/src/${src}/include/uapi/linux`;
-    const staging = `${tmp}/include`;
-    await Deno.mkdir(`${staging}/linux`, { recursive: true });
-    for (const e of Deno.readDirSync(uapi)) {
-      if (/^(vduse|virtio_[a-z0-9_]+)\.h$/.test(e.name)) {
-        await Deno.copyFile(`${uapi}/${e.name}`, `${staging}/linux/${e.name}`);
-      }
-    }
-    await Deno.writeTextFile(`${staging}/SOURCE`, `${pkg}\n`);
-    await Deno.mkdir(`${base}/vdevctl`, { recursive: true });
-    await Deno.rename(staging, dir).catch(async (err) => {
-      // Another run filled the cache first.
-      await Deno.stat(`${dir}/linux/vduse.h`).catch(() => {
-        throw err;
-      });
-    });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-  return [dir];
+  const kernel = await kernelCache({ progress: "none" });
+  return [kernel.uapiInclude];
 }
 
 const LAYOUTS: readonly StructLayout[] = [...VDUSE_LAYOUTS, ...VIRTIO_LAYOUTS];
@@ -216,7 +149,8 @@ Deno.test("struct layouts and constants match the Linux 6.12 UAPI headers (gcc)"
     const cc = await new Deno.Command("gcc", {
       args: [
         "-std=gnu11",
-        "-D__EXPORTED_HEADERS__",
+        "-Wall",
+        "-Werror",
         ...includes.flatMap((i) => ["-I", i]),
         "-o",
         `${dir}/layout`,
