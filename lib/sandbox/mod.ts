@@ -223,7 +223,11 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
   const timeoutSec = options.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
   try {
     const cwd = options.cwd ?? Deno.cwd();
-    const env = { ...options.env };
+    const env: Record<string, string> = {
+      VDEVCTL_SANDBOX: "1",
+      VDEVCTL_SANDBOX_MODULES: (options.modules ?? []).join(","),
+      ...options.env,
+    };
     if (job.shell) env.TERM ??= Deno.env.get("TERM") ?? "vt100";
     await Deno.writeTextFile(
       `${jobDir}/run.sh`,

@@ -1,0 +1,68 @@
+/**
+ * `deno task e2e`: boots ONE sandbox guest (Debian's Linux 6.12) with every
+ * module the e2e suite needs and runs `deno test -A tests/e2e/` inside it,
+ * streaming the output; exits with deno test's status. A guest that cannot
+ * boot fails the suite (exit 1 or the sandbox's own status); it never skips.
+ *
+ * Arguments, if any, replace `tests/e2e/` (e.g. `deno task e2e
+ * tests/e2e/mdev_test.ts`).
+ *
+ * @module
+ */
+
+import { sandboxRun } from "../../lib/sandbox/mod.ts";
+import { VdevError } from "../../lib/errors.ts";
+
+/** Every module the e2e suite needs, loaded (with dependencies) before it runs. */
+export const E2E_MODULES: string[] = [
+  // mdev: the vfio-mdev samples (mdev and vfio come as dependencies).
+  "mtty",
+  "mdpy",
+  "mbochs",
+  // vDPA core, VDUSE, the simulators and the bus drivers.
+  "vdpa",
+  "vduse",
+  "vdpa_sim_net",
+  "vdpa_sim_blk",
+  "virtio_vdpa",
+  "vhost_vdpa",
+  "virtio_net",
+  // Traffic generator for the mvnet / vdpa_sim datapath tests.
+  "pktgen",
+];
+
+/** Time limit for the whole suite (boot included), in seconds. */
+export const E2E_TIMEOUT_SEC = 1800;
+
+const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+if (import.meta.main) {
+  const targets = Deno.args.length > 0 ? Deno.args : ["tests/e2e/"];
+  try {
+    console.error(
+      `e2e: booting the sandbox (modules: ${
+        E2E_MODULES.join(",")
+      }) and running deno test ${targets.join(" ")}`,
+    );
+    const r = await sandboxRun(
+      ["./node_modules/.bin/deno", "test", "-A", ...targets],
+      {
+        modules: E2E_MODULES,
+        timeoutSec: E2E_TIMEOUT_SEC,
+        cwd: REPO,
+        output: "stream",
+        progress: "auto",
+      },
+    );
+    if (r.code !== 0) {
+      console.error(`e2e: deno test exited with status ${r.code} in the guest`);
+    }
+    Deno.exit(r.code);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    console.error(`e2e: FAILED: the sandbox did not run the suite: ${msg}`);
+    Deno.exit(
+      err instanceof VdevError && err.exitCode !== 0 ? err.exitCode : 1,
+    );
+  }
+}
