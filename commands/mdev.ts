@@ -261,17 +261,36 @@ function parentsCommand(): CommandUnknownOpts {
     });
 }
 
+/**
+ * Usage errors exit with status 2 (as mdevctl's clap) through main.ts, as
+ * one line prefixed "vdevctl: ": `addCommand` does not inherit these.
+ */
+function configure(cmd: CommandUnknownOpts): CommandUnknownOpts {
+  return cmd.exitOverride().configureOutput({
+    writeErr: (s) => write(Deno.stderr, s),
+    outputError: (s, w) => w(`vdevctl: ${s.replace(/^error: /, "")}`),
+  });
+}
+
 /** Builds the `mdev` command. */
 export function command(): CommandUnknownOpts {
-  return new Command("mdev")
-    .description("mediated devices (a drop-in mdevctl)")
-    .addCommand(listCommand())
-    .addCommand(typesCommand())
-    .addCommand(startCommand())
-    .addCommand(stopCommand())
-    .addCommand(defineCommand())
-    .addCommand(undefineCommand())
-    .addCommand(modifyCommand())
-    .addCommand(startParentCommand())
-    .addCommand(parentsCommand());
+  const mdev = configure(
+    new Command("mdev").description("mediated devices (a drop-in mdevctl)"),
+  );
+  for (
+    const sub of [
+      listCommand(),
+      typesCommand(),
+      startCommand(),
+      stopCommand(),
+      defineCommand(),
+      undefineCommand(),
+      modifyCommand(),
+      startParentCommand(),
+      parentsCommand(),
+    ]
+  ) {
+    mdev.addCommand(configure(sub));
+  }
+  return mdev;
 }
