@@ -38,7 +38,43 @@ export function printCompletionScript(
   options: { name?: string; executable?: string } = {},
 ): void {
   const name = options.name ?? "vdevctl";
-  script(shell, name, options.executable ?? name);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  try {
+    script(shell, name, options.executable ?? name);
+  } finally {
+    console.log = log;
+  }
+  console.log(fixScript(shell, lines.join("\n")));
+}
+
+/**
+ * Values with colons (PCI parents such as `0000:00:02.0`) must complete
+ * whole. tab's zsh script escapes `:` with `\:`, which zsh turns back into a
+ * bare `:` (the `_describe` separator); its bash script leaves the part
+ * before the cursor's last `:` (a COMP_WORDBREAKS character) in every reply.
+ */
+function fixScript(shell: Shell, text: string): string {
+  if (shell === "zsh") {
+    return replaceOnce(text, "comp=${comp//:/\\:}", "comp=${comp//:/\\\\:}");
+  }
+  if (shell === "bash") {
+    const reply = 'COMPREPLY=( $(compgen -W "${completions[*]}" -- "$cur") )';
+    return replaceOnce(
+      text,
+      reply,
+      `${reply}\n    if declare -F __ltrim_colon_completions >/dev/null; then\n        __ltrim_colon_completions "$cur"\n    fi`,
+    );
+  }
+  return text;
+}
+
+function replaceOnce(text: string, from: string, to: string): string {
+  if (!text.includes(from)) {
+    throw new Error(`completion script changed upstream: no "${from}"`);
+  }
+  return text.replace(from, () => to);
 }
 
 /**
