@@ -92,7 +92,9 @@ export function snapshot(dir: string): Map<string, string> {
   const walk = (rel: string) => {
     for (const e of Deno.readDirSync(`${dir}/${rel}`)) {
       const p = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory) {
+      if (e.isSymlink) {
+        out.set(p, `-> ${Deno.readLinkSync(`${dir}/${p}`)}`);
+      } else if (e.isDirectory) {
         out.set(`${p}/`, "dir");
         walk(p);
       } else {
