@@ -30,6 +30,7 @@ import {
   holders,
   setAttributes,
   VDPA_DEVICES_DIR,
+  vduseLoaded,
 } from "./vduse_state.ts";
 import { vdpaDevAdd, vdpaDevDel } from "./vdpa.ts";
 import { DatapathRunner } from "./mvnet_datapath.ts";
@@ -303,11 +304,9 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
   const log = options.log ?? ((m: string) => console.error(m));
   const mac = options.mac ?? macForName(name);
   const attach = options.attach ?? true;
-  try {
-    Deno.statSync(root.path(VDUSE_CONTROL_PATH));
-  } catch {
+  if (!vduseLoaded(root)) {
     throw new VdevError(
-      "VDUSE is not available: /dev/vduse/control is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)",
+      `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,
     );
   }
   let adopted = false;

@@ -223,6 +223,7 @@ export async function exchange(
   let oldest = 0;
   const fds = [[sock.fd, POLL.IN]] as const;
   try {
+    await warmUp(sock, { dst, src });
     while (received + lost + corrupted < n) {
       // Send while the window allows.
       while (inflight < window && next < n) {
@@ -247,6 +248,7 @@ export async function exchange(
         const dv = new DataView(buf.buffer);
         if (len < HDR || dv.getUint32(14) !== MAGIC) continue; // not ours
         const seq = dv.getUint32(18);
+        if (seq === PROBE) continue;
         if (seq >= next || state[seq] === 1 || state[seq] === 3) {
           corrupted++;
           continue;
@@ -308,6 +310,44 @@ export async function exchange(
     stats: mv.stats(),
     ok: received === n && corrupted === 0 && lost === 0,
   };
+}
+
+/** Sequence number of the warm-up probes (not counted). */
+const PROBE = 0xffffffff;
+
+/**
+ * Sends a probe every 100 ms until one comes back (the link may take a
+ * moment to pass traffic after it is up); throws after `timeoutMs`.
+ */
+async function warmUp(
+  sock: PacketSocket,
+  mac: { dst: Uint8Array; src: Uint8Array },
+  timeoutMs = 10_000,
+): Promise<void> {
+  const probe = buildFrame(PROBE, FRAME_MIN, mac);
+  const buf = new Uint8Array(FRAME_MAX + 64);
+  const dv = new DataView(buf.buffer);
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    sock.send(probe);
+    const wait = performance.now() + 100;
+    while (performance.now() < wait) {
+      await pollAsync([[sock.fd, POLL.IN]], 20);
+      for (;;) {
+        const len = sock.recv(buf);
+        if (len < 0) break;
+        if (len >= HDR && dv.getUint32(18) === PROBE) {
+          // Drain any duplicate probes still on their way.
+          await new Promise((r) => setTimeout(r, 50));
+          while (sock.recv(buf) >= 0) { /* discard */ }
+          return;
+        }
+      }
+    }
+  }
+  throw new VdevError(
+    `mvnet smoke: no frame came back within ${timeoutMs} ms of bringing the link up`,
+  );
 }
 
 /** Waits for the netdev of a running mvnet (virtio_net probes it). */

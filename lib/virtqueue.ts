@@ -18,8 +18,9 @@
  *
  * Ordering: the available index is read with `Atomics.load` before the ring
  * entries it covers; the used elements are written before the used index is
- * published with `Atomics.store` (a full barrier), and the driver's
- * NO_INTERRUPT flag is read after that.
+ * published with `Atomics.store`; a full barrier ({@linkcode fullBarrier})
+ * separates that store from the read of the driver's NO_INTERRUPT flag, and
+ * the store that re-enables kicks from the re-read of the available index.
  *
  * @module
  */
@@ -52,6 +53,17 @@ const USED_RING_BYTE = VRING_USED.fields.ring.offset;
 const USED_ELEM_W = VRING_USED_ELEM.size / 4;
 const USED_ID = VRING_USED_ELEM.fields.id.offset / 4;
 const USED_LEN = VRING_USED_ELEM.fields.len.offset / 4;
+
+// A full memory barrier. Atomics on the (non-shared) ring buffers may be
+// compiled to plain loads and stores, and x86 lets a later load pass an
+// earlier store: a locked read-modify-write on a SharedArrayBuffer is a real
+// fence (lock xadd), ordering the ring store before the ring load after it.
+const FENCE = new Int32Array(new SharedArrayBuffer(4));
+
+/** Orders every earlier memory access before every later one. */
+export function fullBarrier(): void {
+  Atomics.add(FENCE, 0, 1);
+}
 
 /** One mapped range of the device's IOVA space. */
 export interface MemoryRegion {
@@ -497,6 +509,9 @@ export class SplitQueue {
       this.pending = 0;
     }
     if (this.unsignalled === 0) return false;
+    // The used index must be visible before the driver's flags are read
+    // (the driver re-enables interrupts, then re-reads the used index).
+    fullBarrier();
     if (Atomics.load(this.#avail, AVAIL_FLAGS) & VRING_AVAIL_F_NO_INTERRUPT) {
       return false;
     }
@@ -512,6 +527,8 @@ export class SplitQueue {
   setNotify(on: boolean): void {
     if (this.broken !== null) return;
     Atomics.store(this.#usedHdr, USED_FLAGS, on ? 0 : VRING_USED_F_NO_NOTIFY);
+    // Kicks on must be visible before the available index is re-read.
+    if (on) fullBarrier();
   }
 
   /** The used index as the driver sees it. */
