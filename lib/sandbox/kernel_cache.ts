@@ -353,7 +353,7 @@ async function prepare(
   await Deno.mkdir(logs, { recursive: true });
   try {
     await download(kv, debs, progress);
-    progress.step(`extracting Linux ${kv.kver}`);
+    progress.step(`extracting Linux ${kv.kver} and its UAPI headers`);
     await Deno.mkdir(p.root, { recursive: true });
     await Deno.mkdir(p.srcDir, { recursive: true });
     const pk = kv.packages;
@@ -385,23 +385,20 @@ async function prepare(
         `${p.headersDir}/Makefile`,
         headersMakefile(kv.abi),
       );
+      // Overlaps the single-threaded source decompression.
+      await installUapi(p);
     })();
     await Promise.all([srcJob, debJob]);
     await Deno.remove(debs, { recursive: true });
-    progress.step(
-      `building ${EXTRA_MODULES.length} out-of-tree modules and UAPI headers`,
-    );
-    const [extra] = await Promise.all([
-      buildModules({
-        srcDir: p.srcDir,
-        headersDir: p.headersDir,
-        buildDir: p.buildDir,
-        root: p.root,
-        kver: kv.kver,
-        logFile: `${logs}/build-modules.log`,
-      }),
-      installUapi(p),
-    ]);
+    progress.step(`building ${EXTRA_MODULES.length} out-of-tree modules`);
+    const extra = await buildModules({
+      srcDir: p.srcDir,
+      headersDir: p.headersDir,
+      buildDir: p.buildDir,
+      root: p.root,
+      kver: kv.kver,
+      logFile: `${logs}/build-modules.log`,
+    });
     progress.step("building the initramfs");
     await buildInitramfs(p.root, kv.kver, p.initramfs);
     await Deno.writeTextFile(

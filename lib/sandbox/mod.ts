@@ -14,6 +14,7 @@ import {
   cacheDirOf,
   type CacheDirOptions,
   duBytes,
+  type HeldLock,
   lockCache,
 } from "./cache_dir.ts";
 import { BOOT_TOOLS, ensureHostTools } from "./host_packages.ts";
@@ -148,6 +149,15 @@ export function configScript(
   ].join("\n");
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function readOptional(path: string): Promise<string | undefined> {
   try {
     return await Deno.readTextFile(path);
@@ -216,9 +226,16 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
     ? options.progress
     : createProgress(options.progress ?? "none");
   await ensureHostTools(BOOT_TOOLS, { say: (l) => progress.step(l) });
-  const kernel = await kernelCache({ ...options, progress });
   const cache = cacheDirOf(options);
-  const useLock = await lockCache(cache, "use.lock", { exclusive: false });
+  let kernel: KernelPaths;
+  let useLock: HeldLock;
+  for (let attempt = 0;; attempt++) {
+    kernel = await kernelCache({ ...options, progress });
+    useLock = await lockCache(cache, "use.lock", { exclusive: false });
+    // `sandbox clean` may have removed it between the two steps.
+    if (await exists(kernel.initramfs) || attempt > 0) break;
+    useLock.release();
+  }
   const jobDir = await Deno.makeTempDir({ prefix: "vdevctl-job-" });
   const timeoutSec = options.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
   try {
@@ -259,7 +276,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
     }, {
       timeoutSec,
       interactive: job.shell,
-      poll: job.shell ? undefined : async () => {
+      poll: async () => {
         if (!started) {
           try {
             await Deno.stat(`${jobDir}/started`);
