@@ -15,10 +15,11 @@ import {
   parseDefinition,
   problemText,
 } from "./config_store.ts";
-import { errnoCode, messageOf, VdevError } from "./errors.ts";
+import { messageOf, VdevError } from "./errors.ts";
 import {
   attrError,
   createError,
+  errnoOf,
   firstLine,
   genericError,
   isPermissionError,
@@ -407,7 +408,7 @@ export function createDevice(
       } catch (err) {
         throw new VdevError(
           `${failure.message}; removing it again also failed (${
-            errnoCode(err) ?? firstLine(messageOf(err))
+            errnoOf(err) ?? firstLine(messageOf(err))
           }): stop it with 'vdevctl mdev stop -u ${dev.uuid}'`,
           { cause: err },
         );
@@ -448,7 +449,7 @@ export function readJsonFile(
   } catch (err) {
     throw new VdevError(
       `--jsonfile ${path}: cannot read it (${
-        errnoCode(err) ?? firstLine(messageOf(err))
+        errnoOf(err) ?? firstLine(messageOf(err))
       }): give the path of a JSON device description`,
       { cause: err },
     );
