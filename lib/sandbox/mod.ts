@@ -45,8 +45,10 @@ export type { ProgressMode };
 export interface SandboxRunOptions extends CacheDirOptions {
   /** Modules to modprobe before the command (deps resolved; extra/ included). */
   modules?: string[];
-  /** Time limit in seconds for the whole run, boot included (default 600). */
+  /** Time limit in seconds for the command, from its start (default 600). */
   timeoutSec?: number;
+  /** Time limit in seconds from QEMU's start to the command's (default 300). */
+  bootTimeoutSec?: number;
   /** Guest memory in MiB (default 2048). */
   memoryMiB?: number;
   /** Extra environment variables for the command. */
@@ -73,8 +75,10 @@ export interface SandboxResult {
   stderrBytes: Uint8Array;
 }
 
-/** Default time limit of a run in seconds. */
+/** Default time limit of a command in seconds. */
 export const DEFAULT_TIMEOUT_SEC = 600;
+/** Default time limit for the guest to boot and reach the command. */
+export const DEFAULT_BOOT_TIMEOUT_SEC = 300;
 
 /** The repository's root (holds node_modules/.bin, whose deno the guest uses). */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(
@@ -238,6 +242,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
   }
   const jobDir = await Deno.makeTempDir({ prefix: "vdevctl-job-" });
   const timeoutSec = options.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
+  const bootTimeoutSec = options.bootTimeoutSec ?? DEFAULT_BOOT_TIMEOUT_SEC;
   try {
     const cwd = options.cwd ?? Deno.cwd();
     const env: Record<string, string> = {
@@ -264,6 +269,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
       stream ? (b) => writeAll(Deno.stderr, b) : undefined,
     );
     let started = false;
+    let deadline = performance.now() + bootTimeoutSec * 1000;
     progress.step(`booting Linux ${kernel.kver}`, { transient: true });
     const consoleFile = `${jobDir}/console.log`;
     const boot = await bootGuest({
@@ -274,13 +280,14 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
       smp: 2,
       console: job.shell ? "stdio" : consoleFile,
     }, {
-      timeoutSec,
+      timeoutSec: bootTimeoutSec + timeoutSec + 60,
       interactive: job.shell,
       poll: async () => {
         if (!started) {
           try {
             await Deno.stat(`${jobDir}/started`);
             started = true;
+            deadline = performance.now() + timeoutSec * 1000;
             progress.done();
           } catch {
             // Still booting.
@@ -288,6 +295,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
         }
         await out.poll();
         await err.poll();
+        return performance.now() > deadline ? "kill" : undefined;
       },
     });
     progress.done();
@@ -305,6 +313,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
     const outcome = classifyOutcome({
       status: await readOptional(`${jobDir}/status`),
       timedOut: boot.timedOut,
+      started,
       console: consoleText + boot.qemuStderr,
       initError: await readOptional(`${jobDir}/init-error`),
       modulesFailed: modulesFailed !== undefined
@@ -315,6 +324,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
     const error = outcomeError(outcome, {
       console: consoleText + boot.qemuStderr,
       timeoutSec,
+      bootTimeoutSec,
     });
     if (error) throw error;
     const stdoutBytes = out.bytes();

@@ -100,7 +100,7 @@ export function detectPanic(console: string): string | undefined {
 /** How a guest run ended. */
 export type GuestOutcome =
   | { kind: "exit"; code: number }
-  | { kind: "timeout" }
+  | { kind: "timeout"; phase: "boot" | "command" }
   | { kind: "panic"; line: string }
   | { kind: "modules-failed"; message: string }
   | { kind: "init-error"; message: string }
@@ -112,6 +112,8 @@ export interface GuestEvidence {
   status?: string;
   /** The host killed QEMU at the time limit. */
   timedOut: boolean;
+  /** The guest had started the command (job/started exists). */
+  started?: boolean;
   /** The serial console log. */
   console: string;
   /** Contents of job/init-error, if it exists. */
@@ -135,7 +137,9 @@ export function classifyOutcome(e: GuestEvidence): GuestOutcome {
   if (e.initError !== undefined) {
     return { kind: "init-error", message: e.initError.trim() };
   }
-  if (e.timedOut) return { kind: "timeout" };
+  if (e.timedOut) {
+    return { kind: "timeout", phase: e.started ? "command" : "boot" };
+  }
   return { kind: "missing", qemuCode: e.qemuCode };
 }
 
@@ -146,11 +150,12 @@ export const EXIT_GUEST = 125;
 
 /**
  * The one-line error for a non-"exit" outcome (undefined for "exit").
- * `timeoutSec` is the limit that was hit.
+ * `timeoutSec` and `bootTimeoutSec` are the limits of the command and of the
+ * boot.
  */
 export function outcomeError(
   outcome: GuestOutcome,
-  evidence: { console: string; timeoutSec: number },
+  evidence: { console: string; timeoutSec: number; bootTimeoutSec?: number },
 ): VdevError | undefined {
   const tail = logTail(evidence.console, 8) || "(empty console)";
   switch (outcome.kind) {
@@ -158,7 +163,11 @@ export function outcomeError(
       return undefined;
     case "timeout":
       return new VdevError(
-        `sandbox: time limit hit: the command did not finish within ${evidence.timeoutSec} s (raise --timeout); console: ${tail}`,
+        outcome.phase === "command"
+          ? `sandbox: time limit hit: the command did not finish within ${evidence.timeoutSec} s (raise --timeout)`
+          : `sandbox: time limit hit: the guest did not reach the command within ${
+            evidence.bootTimeoutSec ?? "the boot limit of"
+          } s (machine overloaded?); console: ${tail}`,
         { exitCode: EXIT_TIMEOUT },
       );
     case "panic":
@@ -188,12 +197,15 @@ export function outcomeError(
 
 /** Options of {@linkcode bootGuest}. */
 export interface BootOptions {
-  /** Kill QEMU after this many seconds. */
+  /** Kill QEMU after this many seconds in any case. */
   timeoutSec: number;
   /** Attach QEMU's stdin/stdout (interactive console). */
   interactive?: boolean;
-  /** Called every ~100 ms while QEMU runs (e.g. to stream output). */
-  poll?: () => Promise<void>;
+  /**
+   * Called every ~100 ms while QEMU runs (e.g. to stream output); returning
+   * "kill" stops QEMU as a time-limit hit.
+   */
+  poll?: () => Promise<void | "kill">;
 }
 
 /** How QEMU ended. */
@@ -259,7 +271,10 @@ export async function bootGuest(
     if (options.poll) {
       while (!finished) {
         await Promise.race([status, new Promise((r) => setTimeout(r, 100))]);
-        await options.poll();
+        if (await options.poll() === "kill" && !finished) {
+          timedOut = true;
+          kill();
+        }
       }
     }
     const st = await status;
