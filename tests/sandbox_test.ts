@@ -24,6 +24,7 @@ import {
   EXIT_TIMEOUT,
   kernelCmdline,
   outcomeError,
+  panicContext,
   qemuArgs,
 } from "../lib/sandbox/qemu.ts";
 import {
@@ -183,6 +184,18 @@ const PANIC_TAIL = `[    2.101] Run /init as init process
 [    2.531] CPU: 0 UID: 0 PID: 1 Comm: init Not tainted 6.12.117+deb12-amd64 #1
 [    2.532] Call Trace:
 `;
+
+Deno.test("panicContext keeps the oops reason and the task", () => {
+  const oops = `[ 16.1] sysrq: Trigger a crash
+[ 16.2] Kernel panic - not syncing: sysrq triggered crash
+[ 16.3] CPU: 1 UID: 0 PID: 80 Comm: sh Tainted: G  O  E  6.12.117+deb12-amd64 #1
+[ 16.4] RAX: ffffffffffffffda RBX: 0000000000000002
+`;
+  assert.equal(
+    panicContext(oops),
+    "sysrq: Trigger a crash | CPU: 1 UID: 0 PID: 80 Comm: sh Tainted: G  O  E  6.12.117+deb12-amd64 #1",
+  );
+});
 
 Deno.test("detectPanic finds the panic line in a console tail", () => {
   assert.equal(

@@ -97,6 +97,19 @@ export function detectPanic(console: string): string | undefined {
   return m ? m[0].replace(/^\[\s*[\d.]+\]\s*/, "").trim() : undefined;
 }
 
+/**
+ * The informative lines of a panic's console output (the oops reason, the
+ * faulting task and RIP), joined with " | ".
+ */
+export function panicContext(console: string): string {
+  const keep =
+    /(BUG:|Oops|general protection|RIP: 0010|Comm:|Kernel BUG|WARNING:|sysrq)/;
+  return console.split("\n")
+    .filter((l) => keep.test(l) && !/Kernel panic/.test(l))
+    .map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, "").trim())
+    .slice(0, 4).join(" | ");
+}
+
 /** How a guest run ended. */
 export type GuestOutcome =
   | { kind: "exit"; code: number }
@@ -172,7 +185,9 @@ export function outcomeError(
       );
     case "panic":
       return new VdevError(
-        `sandbox: guest kernel panic: ${outcome.line}; console: ${tail}`,
+        `sandbox: guest kernel panic: ${outcome.line}; console: ${
+          panicContext(evidence.console) || tail
+        }`,
         { exitCode: EXIT_GUEST },
       );
     case "modules-failed":
