@@ -57,7 +57,7 @@ function control(root: SysRoot): number {
     fd = openControl({ root });
   } catch (err) {
     const code = errnoCode(err);
-    if (code === "ENOENT" || code === "ENODEV") throw moduleMissing();
+    if (code === "ENOENT" || code === "ENODEV") throw moduleMissing(err);
     if (code === "EACCES" || code === "EPERM") {
       throw permission(`cannot open ${VDUSE_CONTROL_PATH}`, err);
     }

@@ -406,9 +406,10 @@ export function noDevice(root: SysRoot, name: string): VdevError {
 }
 
 /** The error for a kernel without the vduse module loaded. */
-export function moduleMissing(): VdevError {
+export function moduleMissing(cause?: unknown): VdevError {
   return new VdevError(
     "VDUSE is not available: /dev/vduse/control is missing; load it with modprobe vduse",
+    { cause },
   );
 }
 
