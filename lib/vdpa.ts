@@ -351,7 +351,16 @@ export async function vdpaDevAdd(
         spec.mtu !== undefined ? "mtu" : "",
         spec.maxVqp !== undefined ? "max_vqp" : "",
       ].filter((x) => x).join(", ");
+      const vduse = spec.mgmtdev === "vduse" &&
+        err instanceof NetlinkError && err.code === "EINVAL" && !err.extack;
       explain(err, `cannot add vdpa device "${spec.name}"`, {
+        ...(vduse
+          ? {
+            EINVAL:
+              `no VDUSE device "${spec.name}" ready to attach (create it with 'vdevctl vduse create' and serve it)`,
+          }
+          : {}),
+        ERANGE: "a value is out of range (mtu: 68..65535)",
         ENODEV:
           `no management device "${spec.mgmtdev}" (see 'vdevctl vdpa mgmtdev show')`,
         EEXIST: "a device with that name already exists",
