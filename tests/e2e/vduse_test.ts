@@ -406,6 +406,7 @@ Deno.test("attach while served: vdpa dev add works on a device made by create al
   const daemon = respond("vnet1");
   let attached = false;
   let statuses: number[] = [];
+  let succeeded = false;
   try {
     const add = await run(IPROUTE2, [
       "dev",
@@ -465,17 +466,14 @@ Deno.test("attach while served: vdpa dev add works on a device made by create al
     const del = await run(IPROUTE2, ["dev", "del", "vnet1"]);
     assert.equal(del.code, 0, `vdpa dev del: ${del.stderr}`);
     attached = false;
+    succeeded = true;
   } finally {
     if (attached) await run(IPROUTE2, ["dev", "del", "vnet1"]);
     statuses = await daemon.stop();
+    if (!succeeded) await vduse("destroy", "vnet1");
   }
-  // Attach: reset, ACK, DRIVER, FEATURES_OK, DRIVER_OK; detach: reset.
-  assert.deepEqual(
-    statuses.slice(0, 5),
-    [0x00, 0x01, 0x03, 0x0b, 0x0f],
-    `statuses ${statuses}`,
-  );
-  assert.equal(statuses.at(-1), 0x00);
+  // Attach: reset, ACK, DRIVER, FEATURES_OK, DRIVER_OK; detach: reset, ACK.
+  assert.deepEqual(statuses, [0x00, 0x01, 0x03, 0x0b, 0x0f, 0x00, 0x01]);
   // Detached, no longer served: destroy would work, but the bounce size stays
   // fixed (the IOVA domain lives until destroy).
   const after = await ok("show", "vnet1");
