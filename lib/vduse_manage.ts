@@ -38,6 +38,7 @@ import {
   type QueueInfo,
   type QueueProbe,
   removeRecord,
+  VDUSE_RECORD_DIR,
   vduseLoaded,
   writeRecord,
 } from "./vduse_state.ts";
@@ -157,7 +158,16 @@ export function createDevice(
       } finally {
         close(fd);
       }
-      writeRecord(root, spec);
+      try {
+        writeRecord(root, spec);
+      } catch (err) {
+        throw new VdevError(
+          `cannot record VDUSE device ${spec.name} in ${VDUSE_RECORD_DIR} (the device was destroyed again): ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+          { cause: err },
+        );
+      }
     } catch (err) {
       try {
         destroyDev(ctl, spec.name);
