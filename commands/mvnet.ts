@@ -8,7 +8,12 @@
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
 import { rootOf } from "./context.ts";
-import { DEFAULT_NAME, type MvnetStats, startMvnet } from "../lib/mvnet.ts";
+import {
+  DEFAULT_NAME,
+  type Mvnet,
+  type MvnetStats,
+  startMvnet,
+} from "../lib/mvnet.ts";
 import { formatSmoke, runSmoke } from "../lib/smoke.ts";
 import { parseCount, parseSize } from "../lib/vduse_spec.ts";
 
@@ -48,29 +53,8 @@ function runCommand(): CommandUnknownOpts {
         min: 0,
         max: 86400,
       });
-      const mv = await startMvnet({
-        name,
-        mac: opts.mac,
-        mtu: parseCount(opts.mtu, "--mtu", { min: 68, max: 65535 }),
-        queueSize: parseCount(opts.queueSize, "--queue-size", {
-          min: 1,
-          max: 32768,
-        }),
-        bounceSize: opts.bounceSize === undefined
-          ? undefined
-          : parseSize(opts.bounceSize, "--bounce-size"),
-        attach: opts.attach,
-        reconnect: opts.reconnect ?? false,
-        worker: opts.worker,
-        root: rootOf(cmd),
-      });
-      console.log(
-        `mvnet: ${mv.name} ${
-          mv.adopted ? "adopted" : "created"
-        }, mac ${mv.mac}${
-          opts.attach ? `, netdev ${mv.netdev() ?? "(not yet)"}` : ""
-        }; SIGINT/SIGTERM to stop`,
-      );
+      // Listen before anything is created: a signal during start-up then
+      // stops the device once it is up instead of killing the process.
       let stop: () => void = () => {};
       const stopped = new Promise<string>((resolve) => {
         const on = (sig: Deno.Signal) => () => resolve(sig);
@@ -83,6 +67,35 @@ function runCommand(): CommandUnknownOpts {
           Deno.removeSignalListener("SIGTERM", term);
         };
       });
+      let mv: Mvnet;
+      try {
+        mv = await startMvnet({
+          name,
+          mac: opts.mac,
+          mtu: parseCount(opts.mtu, "--mtu", { min: 68, max: 65535 }),
+          queueSize: parseCount(opts.queueSize, "--queue-size", {
+            min: 1,
+            max: 32768,
+          }),
+          bounceSize: opts.bounceSize === undefined
+            ? undefined
+            : parseSize(opts.bounceSize, "--bounce-size"),
+          attach: opts.attach,
+          reconnect: opts.reconnect ?? false,
+          worker: opts.worker,
+          root: rootOf(cmd),
+        });
+      } catch (err) {
+        stop();
+        throw err;
+      }
+      console.log(
+        `mvnet: ${mv.name} ${
+          mv.adopted ? "adopted" : "created"
+        }, mac ${mv.mac}${
+          opts.attach ? `, netdev ${mv.netdev() ?? "(not yet)"}` : ""
+        }; SIGINT/SIGTERM to stop`,
+      );
       const timer = interval > 0
         ? setInterval(
           () => console.log(formatStats(mv.stats(), mv.netdev())),

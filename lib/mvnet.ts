@@ -188,9 +188,14 @@ export class Mvnet {
     return isAttached(this.name, this.#root);
   }
 
-  /** Attaches to the vdpa bus (the message loop must be serving). */
+  /**
+   * Attaches to the vdpa bus (the message loop must be serving) and makes
+   * sure virtio_vdpa drives it (so that virtio_net makes a netdev), moving
+   * it there if another vdpa bus driver (vhost_vdpa) took it.
+   */
   async attach(): Promise<void> {
     await vdpaDevAdd({ name: this.name, mgmtdev: "vduse" });
+    await preferVirtioVdpa(this.name, this.#root, this.#log);
   }
 
   /** Detaches from the vdpa bus while still serving. */
@@ -229,6 +234,42 @@ export class Mvnet {
       );
     }
     this.#log(`mvnet: ${this.name} stopped`);
+  }
+}
+
+/**
+ * Rebinds vdpa device `name` to virtio_vdpa when another driver has it.
+ * The sysfs writes wait for the drivers' remove/probe, which reset the
+ * device and so wait for this process's replies: they are asynchronous.
+ */
+async function preferVirtioVdpa(
+  name: string,
+  root: SysRoot,
+  log: (m: string) => void,
+): Promise<void> {
+  const dev = root.path(`${VDPA_DEVICES_DIR}/${name}`);
+  let current: string | undefined;
+  try {
+    current = Deno.readLinkSync(`${dev}/driver`).split("/").pop();
+  } catch {
+    current = undefined;
+  }
+  if (current === "virtio_vdpa") return;
+  const drivers = root.path("/sys/bus/vdpa/drivers");
+  try {
+    Deno.statSync(`${drivers}/virtio_vdpa`);
+  } catch {
+    return; // virtio_vdpa not loaded: leave it as it is
+  }
+  try {
+    if (current !== undefined) {
+      await Deno.writeTextFile(`${dev}/driver/unbind`, name);
+    }
+    await Deno.writeTextFile(`${dev}/driver_override`, "virtio_vdpa");
+    await Deno.writeTextFile(`${drivers}/virtio_vdpa/bind`, name);
+    log(`mvnet: moved ${name} from ${current ?? "no driver"} to virtio_vdpa`);
+  } catch (err) {
+    log(`mvnet: cannot bind ${name} to virtio_vdpa: ${messageOf(err)}`);
   }
 }
 
@@ -309,38 +350,44 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
       `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,
     );
   }
+  // Load the datapath worker before any device can send messages.
+  const runner = new DatapathRunner({
+    worker: options.worker ?? true,
+    wakeFd: eventfd(),
+    log,
+  });
+  await runner.ready();
   let adopted = false;
   let created = false;
-  if (deviceExists(root, name)) {
-    if (options.reconnect) adopted = true;
-    else await cleanupStale(name, root, log);
-  }
-  if (!adopted) {
-    const spec = buildSpec(name, {
-      type: "net",
-      mac,
-      mtu: options.mtu ?? 1500,
-      queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
-    });
-    try {
-      withControl((c) => createDev(c, toDevConfig(spec)), { root });
-    } catch (err) {
-      const code = errnoCode(err);
-      throw new VdevError(
-        `cannot create VDUSE device ${name}: ${messageOf(err)}${
-          code === "EEXIST"
-            ? " (it exists: use --reconnect or another name)"
-            : ""
-        }`,
-        { cause: err },
-      );
-    }
-    created = true;
-  }
   let fd = -1;
-  let runner: DatapathRunner | null = null;
   let server: VduseServer | null = null;
   try {
+    if (deviceExists(root, name)) {
+      if (options.reconnect) adopted = true;
+      else await cleanupStale(name, root, log);
+    }
+    if (!adopted) {
+      const spec = buildSpec(name, {
+        type: "net",
+        mac,
+        mtu: options.mtu ?? 1500,
+        queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
+      });
+      try {
+        withControl((c) => createDev(c, toDevConfig(spec)), { root });
+      } catch (err) {
+        const code = errnoCode(err);
+        throw new VdevError(
+          `cannot create VDUSE device ${name}: ${messageOf(err)}${
+            code === "EEXIST"
+              ? " (it exists: use --reconnect or another name)"
+              : ""
+          }`,
+          { cause: err },
+        );
+      }
+      created = true;
+    }
     if (created && options.bounceSize !== undefined) {
       setAttributes(root, name, { bounceSize: options.bounceSize });
     }
@@ -350,11 +397,6 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
       vqSetup(fd, { index: 0, maxSize: size });
       vqSetup(fd, { index: 1, maxSize: size });
     }
-    runner = new DatapathRunner({
-      worker: options.worker ?? true,
-      wakeFd: eventfd(),
-      log,
-    });
     server = new VduseServer({ deviceFd: fd, datapath: runner, log });
     if (adopted && server.adopt()) {
       log(`mvnet: adopted ${name}: serving its queues from their used index`);
@@ -382,10 +424,8 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
       }
       await server.stop();
     }
-    if (runner !== null) {
-      await runner.close();
-      close(runner.wakeFd);
-    }
+    await runner.close();
+    close(runner.wakeFd);
     if (fd >= 0) close(fd);
     if (created) {
       try {

@@ -240,6 +240,7 @@ export class DatapathRunner {
   #worker: Worker | null = null;
   #stopped: (() => void) | null = null;
   #running: Promise<void> | null = null;
+  #ready: Promise<void>;
 
   /** A runner; `worker` (default true) runs the loop on its own thread. */
   constructor(
@@ -258,13 +259,17 @@ export class DatapathRunner {
     this.ctl = new Int32Array(
       new SharedArrayBuffer(CTL_COUNT * Int32Array.BYTES_PER_ELEMENT),
     );
-    if (this.#useWorker) {
+    let ready = () => {};
+    this.#ready = new Promise<void>((resolve) => ready = resolve);
+    if (!this.#useWorker) ready();
+    else {
       const w = new Worker(new URL("./mvnet_worker.ts", import.meta.url).href, {
         type: "module",
       });
       w.onmessage = (e: MessageEvent<WorkerReply>) => {
         const m = e.data;
-        if (m.type === "log") this.#log(m.message);
+        if (m.type === "ready") ready();
+        else if (m.type === "log") this.#log(m.message);
         else if (m.type === "stopped") {
           const s = this.#stopped;
           this.#stopped = null;
@@ -274,12 +279,23 @@ export class DatapathRunner {
       w.onerror = (e) => {
         this.#log(`mvnet: datapath worker failed: ${e.message}`);
         e.preventDefault();
+        ready();
         const s = this.#stopped;
         this.#stopped = null;
         s?.();
       };
       this.#worker = w;
     }
+  }
+
+  /**
+   * Resolves once the worker has loaded. Wait for it before the device can
+   * send messages: loading (and, under `deno test`, type-checking) the
+   * worker's modules can hold up this thread for a long time on a slow
+   * machine, and every VDUSE message must be answered within msg_timeout.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** True while a datapath runs. */
@@ -366,5 +382,6 @@ export interface WorkerStart {
 
 /** Messages from the worker. */
 export type WorkerReply =
+  | { type: "ready" }
   | { type: "log"; message: string }
   | { type: "stopped" };

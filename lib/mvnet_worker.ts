@@ -21,6 +21,8 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 const log = (message: string) => scope.postMessage({ type: "log", message });
 
+scope.postMessage({ type: "ready" });
+
 scope.onmessage = (e) => {
   const m = e.data;
   if (m.type !== "start") return;

@@ -1,0 +1,228 @@
+/**
+ * mvnet on the real 6.12 kernel (vduse, vdpa, virtio_vdpa, virtio_net):
+ * the smoke command, traffic across resets (virtio_net unbind/rebind, link
+ * down/up), SIGTERM cleanup, and recovery from a SIGKILLed daemon (adopted
+ * with --reconnect, or cleaned up by the next plain run). Run inside the
+ * sandbox:
+ *
+ *   ./vdevctl sandbox run --modules vduse,vdpa,virtio_vdpa,virtio_net -- \
+ *     ./node_modules/.bin/deno test -A tests/e2e/mvnet_test.ts
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { findNetdev, isAttached, startMvnet } from "../../lib/mvnet.ts";
+import {
+  bringUp,
+  exchange,
+  type SmokeResult,
+  waitNetdev,
+} from "../../lib/smoke.ts";
+import { resolveRoot } from "../../lib/root.ts";
+
+const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
+const root = resolveRoot();
+const dec = new TextDecoder();
+
+function assertAllBack(r: SmokeResult, what: string): void {
+  assert.equal(
+    r.received,
+    r.frames,
+    `${what}: ${r.received}/${r.frames} back, ${r.lost} lost, ${r.corrupted} corrupted`,
+  );
+  assert.equal(r.corrupted, 0, what);
+  assert.ok(r.ok, what);
+}
+
+function gone(name: string): boolean {
+  return !existsSync(`/dev/vduse/${name}`) &&
+    !existsSync(`/sys/class/vduse/${name}`) && !isAttached(name, root);
+}
+
+async function until<T>(
+  what: string,
+  fn: () => T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (performance.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A `vdevctl mvnet run` daemon with its output collected. */
+class Daemon {
+  readonly child: Deno.ChildProcess;
+  out = "";
+  readonly done: Promise<Deno.CommandStatus>;
+
+  constructor(args: string[]) {
+    this.child = new Deno.Command(VDEVCTL, {
+      args: ["mvnet", "run", ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const collect = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s) this.out += dec.decode(chunk);
+    };
+    const streams = Promise.all([
+      collect(this.child.stdout),
+      collect(this.child.stderr),
+    ]);
+    this.done = streams.then(() => this.child.status);
+  }
+
+  waitFor(re: RegExp, timeoutMs = 60_000): Promise<true> {
+    return until(
+      `daemon output ${re} (got: ${this.out})`,
+      () => re.test(this.out) ? true : undefined,
+      timeoutMs,
+    );
+  }
+}
+
+/** Traffic through the netdev of a device served by another process. */
+async function traffic(name: string, frames = 100): Promise<SmokeResult> {
+  const netdev = await until(`netdev of ${name}`, () => findNetdev(name));
+  await bringUp(netdev);
+  return await exchange({ name, mac: "" }, netdev, { frames });
+}
+
+Deno.test("mvnet smoke: every frame comes back byte-identical (--json)", async () => {
+  const out = await new Deno.Command(VDEVCTL, {
+    args: ["mvnet", "smoke", "--frames", "500", "--json"],
+    stdin: "null",
+  }).output();
+  const stdout = dec.decode(out.stdout);
+  assert.equal(out.code, 0, `${stdout}\n${dec.decode(out.stderr)}`);
+  const r = JSON.parse(stdout) as SmokeResult;
+  assertAllBack(r, "smoke");
+  assert.equal(r.frames, 500);
+  assert.ok(r.sizes.min === 60 && r.sizes.max === 1514, "varied sizes");
+  assert.ok(r.pps > 0 && r.latencyUs.p50 > 0);
+  assert.ok(r.stats !== null && r.stats.rxDropped === 0);
+  assert.ok(gone("mvnet-smoke"), "smoke tore its device down");
+});
+
+Deno.test("mvnet survives link down/up and virtio_net unbind/rebind", async () => {
+  const name = "e2e-reset";
+  const mv = await startMvnet({ name });
+  try {
+    let netdev = await waitNetdev(mv);
+    await bringUp(netdev);
+    assertAllBack(await exchange(mv, netdev, { frames: 200 }), "first");
+    const resets0 = mv.stats().resets;
+    const driverOk0 = mv.stats().driverOk;
+
+    // Link down/up: virtio_net closes and reopens (no device reset).
+    const ip = async (...args: string[]) => {
+      const o = await new Deno.Command("ip", { args }).output();
+      assert.equal(o.code, 0, dec.decode(o.stderr));
+    };
+    await ip("link", "set", "dev", netdev, "down");
+    await ip("link", "set", "dev", netdev, "up");
+    await bringUp(netdev);
+    assertAllBack(await exchange(mv, netdev, { frames: 200 }), "link up");
+
+    // Unbind/rebind virtio_net: reset, then DRIVER_OK with new ring IOVAs.
+    const dev = `/sys/bus/vdpa/devices/${name}`;
+    const virtio = [...Deno.readDirSync(dev)].map((e) => e.name)
+      .find((n) => n.startsWith("virtio"));
+    assert.ok(virtio, "virtio device under the vdpa device");
+    const drv = "/sys/bus/virtio/drivers/virtio_net";
+    // Asynchronous writes: the kernel waits for this process's replies.
+    await Deno.writeTextFile(`${drv}/unbind`, virtio);
+    assert.equal(findNetdev(name), undefined, "netdev gone after unbind");
+    await Deno.writeTextFile(`${drv}/bind`, virtio);
+    netdev = await waitNetdev(mv);
+    await bringUp(netdev);
+    assertAllBack(await exchange(mv, netdev, { frames: 200 }), "rebind");
+    const s = mv.stats();
+    assert.ok(s.resets > resets0, `a reset was served (${s.resets})`);
+    assert.ok(s.driverOk > driverOk0, "DRIVER_OK served again");
+    assert.equal(s.broken, 0);
+  } finally {
+    await mv.stop();
+  }
+  assert.ok(gone(name), "stop destroyed the device");
+});
+
+Deno.test("mvnet run: SIGTERM detaches and destroys the device", async () => {
+  const name = "e2e-term";
+  const d = new Daemon([name]);
+  await d.waitFor(/created/);
+  assertAllBack(await traffic(name), "before SIGTERM");
+  d.child.kill("SIGTERM");
+  const status = await d.done;
+  assert.equal(status.code, 0, d.out);
+  assert.match(d.out, /SIGTERM/);
+  assert.ok(gone(name), `no /dev/vduse/${name} left`);
+});
+
+Deno.test("mvnet run: SIGINT stops it cleanly too", async () => {
+  const name = "e2e-int";
+  const d = new Daemon([name, "--stats-interval", "1"]);
+  await d.waitFor(/created/);
+  d.child.kill("SIGINT");
+  assert.equal((await d.done).code, 0, d.out);
+  assert.ok(gone(name));
+});
+
+Deno.test("a SIGKILLed daemon's device is adopted by --reconnect", async () => {
+  const name = "e2e-kill";
+  const d = new Daemon([name]);
+  await d.waitFor(/created/);
+  assertAllBack(await traffic(name), "before SIGKILL");
+  d.child.kill("SIGKILL");
+  await d.done;
+  assert.ok(existsSync(`/sys/class/vduse/${name}`), "the device outlives it");
+  assert.ok(isAttached(name, root), "still attached");
+  const netdev = findNetdev(name);
+  assert.ok(netdev, "its netdev is still there");
+
+  const r = new Daemon([name, "--reconnect"]);
+  await r.waitFor(/adopted/);
+  // Same netdev, no reset: the queues resume from their used index.
+  assert.equal(findNetdev(name), netdev);
+  assertAllBack(await traffic(name, 300), "after --reconnect");
+  r.child.kill("SIGTERM");
+  assert.equal((await r.done).code, 0, r.out);
+  assert.ok(gone(name));
+});
+
+Deno.test("a SIGKILLed daemon's device is cleaned up by the next plain run", async () => {
+  const name = "e2e-stale";
+  const d = new Daemon([name]);
+  await d.waitFor(/created/);
+  d.child.kill("SIGKILL");
+  await d.done;
+  assert.ok(existsSync(`/sys/class/vduse/${name}`));
+  const n = new Daemon([name]);
+  await n.waitFor(/created/);
+  assert.match(n.out, /cleaned up stale device/);
+  assertAllBack(await traffic(name), "fresh device");
+  n.child.kill("SIGTERM");
+  assert.equal((await n.done).code, 0, n.out);
+  assert.ok(gone(name));
+});
+
+Deno.test("a second daemon for a served device is refused", async () => {
+  const name = "e2e-busy";
+  const d = new Daemon([name]);
+  await d.waitFor(/created/);
+  const o = await new Deno.Command(VDEVCTL, {
+    args: ["mvnet", "run", name, "--reconnect"],
+    stdin: "null",
+  }).output();
+  assert.notEqual(o.code, 0);
+  assert.match(dec.decode(o.stderr), /served by another process/);
+  d.child.kill("SIGTERM");
+  assert.equal((await d.done).code, 0, d.out);
+  assert.ok(gone(name));
+});
