@@ -16,6 +16,8 @@ export interface HostTool {
   pkg: string;
   /** Extra check beyond existence (e.g. busybox must be static). */
   ok?: () => boolean;
+  /** The sandbox works without it (pahole: the build then skips module BTF). */
+  optional?: boolean;
 }
 
 /** Whether the ELF file at `path` has no program interpreter (is static). */
@@ -62,7 +64,7 @@ export const BUILD_TOOLS: HostTool[] = [
   { command: "make", pkg: "make" },
   { command: "gcc", pkg: "gcc" },
   { command: "depmod", pkg: "kmod" },
-  { command: "pahole", pkg: "dwarves" },
+  { command: "pahole", pkg: "dwarves", optional: true },
   { command: BUSYBOX, pkg: "busybox-static", ok: busyboxIsStatic },
   { command: "bash", pkg: "bash" },
 ];
@@ -91,6 +93,8 @@ export async function ensureHostTools(
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map((t) => t.pkg))];
   const qemu = missing.some((t) => t.pkg === "qemu-system-x86");
+  const onlyOptional = missing.every((t) => t.optional);
+  if (Deno.uid() !== 0 && onlyOptional) return;
   if (Deno.uid() !== 0) {
     throw new VdevError(
       `sandbox: ${
@@ -108,17 +112,23 @@ export async function ensureHostTools(
       { env, what: `install ${pkgs.join(" ")} with apt-get` },
     );
   try {
-    await install();
+    try {
+      await install();
+    } catch (err) {
+      if (updated) throw err;
+      updated = true;
+      await runTool(["apt-get", "update", "-qq"], {
+        env,
+        what: "update the apt package lists",
+      });
+      await install();
+    }
   } catch (err) {
-    if (updated) throw err;
-    updated = true;
-    await runTool(["apt-get", "update", "-qq"], {
-      env,
-      what: "update the apt package lists",
-    });
-    await install();
+    if (!onlyOptional) throw err;
+    say(`continuing without ${pkgs.join(" ")}`);
+    return;
   }
-  const still = missingTools(tools);
+  const still = missingTools(tools).filter((t) => !t.optional);
   if (still.length > 0) {
     throw new VdevError(
       `sandbox: ${
