@@ -14,6 +14,9 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { vdpaDevAdd, vdpaDevDel, vdpaDevShow } from "../../lib/vdpa.ts";
 import { main } from "../../main.ts";
+import { close, POLL, pollAsync } from "../../lib/libc.ts";
+import { openDevice, readRequest, writeResponse } from "../../lib/vduse.ts";
+import { VDUSE_REQ_RESULT } from "../../lib/vduse_uapi.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const IPROUTE2 = "/usr/sbin/vdpa";
@@ -469,4 +472,77 @@ Deno.test("the ./vdevctl launcher: same output as iproute2, one-line errors", as
     bad.stderr,
     "vdevctl: vdpa device \"nope\": no such vdpa device (see 'vdevctl vdpa dev show') (kernel: device not found) [ENODEV]\n",
   );
+});
+
+/** Answers every VDUSE message of device `name` on this event loop. */
+function serve(name: string): { stop: () => Promise<number[]> } {
+  const fd = openDevice(name, { nonblock: true });
+  const statuses: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const [rev] = await pollAsync([[fd, POLL.IN]], 100);
+      if (!(rev & POLL.IN)) continue;
+      for (let req = readRequest(fd); req; req = readRequest(fd)) {
+        if (req.kind === "set_status") statuses.push(req.status);
+        writeResponse(fd, {
+          requestId: req.requestId,
+          result: VDUSE_REQ_RESULT.OK,
+          ...(req.kind === "get_vq_state"
+            ? { vqIndex: req.vqIndex, availIndex: 0 }
+            : {}),
+        });
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      close(fd);
+      return statuses;
+    },
+  };
+}
+
+Deno.test("VDUSE: dev add/del from the process that serves the device (the event loop stays free)", async () => {
+  const created = await run(VDEVCTL, [
+    "vduse",
+    "create",
+    "vdx0",
+    "--type",
+    "net",
+    "--mac",
+    "52:54:00:00:00:07",
+  ]);
+  assert.equal(created.code, 0, `vduse create: ${created.stderr}`);
+  // A short message timeout: a blocked event loop fails in seconds, not 30 s.
+  Deno.writeTextFileSync("/sys/class/vduse/vdx0/msg_timeout", "5");
+  const daemon = serve("vdx0");
+  let statuses: number[] = [];
+  try {
+    // The library call, as mvnet makes it.
+    await vdpaDevAdd({ name: "vdx0", mgmtdev: "vduse" });
+    assert.deepEqual(vdpaDevices(), ["vdx0"]);
+    await same(["dev", "show", "vdx0"]);
+    await same(["dev", "config", "show", "vdx0"]);
+    await fails(["dev", "vstats", "show", "vdx0", "qidx", "0"], {
+      object: /vdpa device "vdx0" queue 0: the device has no vendor statistics/,
+      code: "EOPNOTSUPP",
+    });
+    await vdpaDevDel("vdx0");
+    assert.deepEqual(vdpaDevices(), []);
+    // The CLI in-process: same event loop, same result.
+    await vdevctl(["dev", "add", "name", "vdx0", "mgmtdev", "vduse"]);
+    assert.deepEqual(vdpaDevices(), ["vdx0"]);
+    await vdevctl(["dev", "del", "vdx0"]);
+  } finally {
+    if (vdpaDevices().includes("vdx0")) await vdpaDevDel("vdx0");
+    statuses = await daemon.stop();
+    const destroyed = await run(VDEVCTL, ["vduse", "destroy", "vdx0"]);
+    assert.equal(destroyed.code, 0, `vduse destroy: ${destroyed.stderr}`);
+  }
+  // Attach: reset, ACK, DRIVER, FEATURES_OK, DRIVER_OK; detach: reset, ACK; twice.
+  const cycle = [0x00, 0x01, 0x03, 0x0b, 0x0f, 0x00, 0x01];
+  assert.deepEqual(statuses, [...cycle, ...cycle]);
 });
