@@ -153,8 +153,9 @@ export class IpPrinter {
     this.#end("]");
   }
 
-  /** print_string(PRINT_ANY, key, fmt, value) with `text` the formatted text. */
-  string(key: string | null, text: string, value: string): void {
+  /** print_string(PRINT_ANY, key, fmt, value); `text` is the formatted text. */
+  string(key: string | null, value: string, options: { text: string }): void {
+    const text = options.text;
     if (!this.#json) {
       this.#out += text;
       return;
@@ -164,8 +165,13 @@ export class IpPrinter {
     this.#puts(value);
   }
 
-  /** print_uint / print_u64 (PRINT_ANY): decimal in JSON. */
-  uint(key: string | null, text: string, value: number | bigint): void {
+  /** print_uint / print_u64 (PRINT_ANY): decimal in JSON, `text` otherwise. */
+  uint(
+    key: string | null,
+    value: number | bigint,
+    options: { text: string },
+  ): void {
+    const text = options.text;
     if (!this.#json) {
       this.#out += text;
       return;
@@ -174,8 +180,9 @@ export class IpPrinter {
     this.#raw(String(value));
   }
 
-  /** print_bool (PRINT_ANY): true/false in JSON. */
-  bool(key: string, text: string, value: boolean): void {
+  /** print_bool (PRINT_ANY): true/false in JSON, `text` otherwise. */
+  bool(key: string, value: boolean, options: { text: string }): void {
+    const text = options.text;
     if (!this.#json) {
       this.#out += text;
       return;
@@ -285,8 +292,8 @@ function printFeatures(
     const s = i < TRANSPORT_F_START || i > TRANSPORT_F_END
       ? names?.[i]
       : TRANSPORT_FEATURE_NAMES[i];
-    if (s === undefined) p.uint(null, ` bit_${i}`, i);
-    else p.string(null, ` ${s}`, s);
+    if (s === undefined) p.uint(null, i, { text: ` bit_${i}` });
+    else p.string(null, s, { text: ` ${s}` });
   }
   p.closeArray();
   p.indentOut();
@@ -344,7 +351,7 @@ export function formatMgmtdevShow(
             : i === VIRTIO_ID.BLOCK
             ? "block"
             : "< unknown class >";
-          p.string(null, ` ${name}`, name);
+          p.string(null, name, { text: ` ${name}` });
         }
         p.closeArray();
         p.indentOut();
@@ -352,7 +359,9 @@ export function formatMgmtdevShow(
       const maxVqs = num(t.DEV_MGMTDEV_MAX_VQS);
       if (maxVqs !== undefined) {
         p.nl();
-        p.uint("max_supported_vqs", `  max_supported_vqs ${maxVqs}`, maxVqs);
+        p.uint("max_supported_vqs", maxVqs, {
+          text: `  max_supported_vqs ${maxVqs}`,
+        });
       }
       const features = big(t.DEV_SUPPORTED_FEATURES);
       if (features !== undefined) {
@@ -393,18 +402,22 @@ export function formatDevShow(
         continue;
       }
       handleStart(p, name);
-      p.string("type", `type ${deviceTypeName(id)}`, deviceTypeName(id));
+      p.string("type", deviceTypeName(id), {
+        text: `type ${deviceTypeName(id)}`,
+      });
       const mgmt = mgmtdevHandle(t);
-      p.string("mgmtdev", ` mgmtdev ${mgmt}`, mgmt);
+      p.string("mgmtdev", mgmt, { text: ` mgmtdev ${mgmt}` });
       const vendor = num(t.DEV_VENDOR_ID);
       if (vendor !== undefined) {
-        p.uint("vendor_id", ` vendor_id ${vendor}`, vendor);
+        p.uint("vendor_id", vendor, { text: ` vendor_id ${vendor}` });
       }
       const maxVqs = num(t.DEV_MAX_VQS);
-      if (maxVqs !== undefined) p.uint("max_vqs", ` max_vqs ${maxVqs}`, maxVqs);
+      if (maxVqs !== undefined) {
+        p.uint("max_vqs", maxVqs, { text: ` max_vqs ${maxVqs}` });
+      }
       const maxSize = num(t.DEV_MAX_VQ_SIZE);
       if (maxSize !== undefined) {
-        p.uint("max_vq_size", ` max_vq_size ${maxSize}`, maxSize);
+        p.uint("max_vq_size", maxSize, { text: ` max_vq_size ${maxSize}` });
       }
       handleEnd(p);
     }
@@ -432,25 +445,25 @@ export function formatDevConfigShow(
         const mac = t.DEV_NET_CFG_MACADDR;
         if (mac instanceof Uint8Array && mac.length > 0) {
           const m = macText(mac);
-          p.string("mac", `mac ${m} `, m);
+          p.string("mac", m, { text: `mac ${m} ` });
         }
         const status = num(t.DEV_NET_STATUS);
         if (status !== undefined) {
           const link = status & VIRTIO_NET_S.LINK_UP ? "up" : "down";
           const announce = (status & VIRTIO_NET_S.ANNOUNCE) !== 0;
-          p.string(compat ? "link " : "link", `link ${link} `, link);
+          p.string(compat ? "link " : "link", link, { text: `link ${link} ` });
           p.bool(
             compat ? "link_announce " : "link_announce",
-            `link_announce ${announce} `,
             announce,
+            { text: `link_announce ${announce} ` },
           );
         }
         const maxVqp = num(t.DEV_NET_CFG_MAX_VQP);
         if (maxVqp !== undefined) {
-          p.uint("max_vq_pairs", `max_vq_pairs ${maxVqp} `, maxVqp);
+          p.uint("max_vq_pairs", maxVqp, { text: `max_vq_pairs ${maxVqp} ` });
         }
         const mtu = num(t.DEV_NET_CFG_MTU);
-        if (mtu !== undefined) p.uint("mtu", `mtu ${mtu} `, mtu);
+        if (mtu !== undefined) p.uint("mtu", mtu, { text: `mtu ${mtu} ` });
         const features = big(t.DEV_NEGOTIATED_FEATURES);
         if (features !== undefined) {
           printFeatures(p, features, { mgmtdev: false, deviceId: id & 0xffff });
@@ -496,7 +509,7 @@ export function formatDevVstatsShow(
               (features & (1n << BigInt(VIRTIO_NET_F.CTRL_VQ))) !== 0n &&
               qidx === 2 * maxVqp;
             const type = ctrl ? "control_vq" : qidx & 1 ? "tx" : "rx";
-            p.string("queue_type", `queue_type ${type} `, type);
+            p.string("queue_type", type, { text: `queue_type ${type} ` });
           } else if (a.name === "DEV_VENDOR_ATTR_NAME") {
             key = str(a.value);
             if (
@@ -506,7 +519,7 @@ export function formatDevVstatsShow(
             }
           } else if (a.name === "DEV_VENDOR_ATTR_VALUE" && key !== undefined) {
             const v = big(a.value) ?? 0n;
-            p.uint(key, `${key} ${v} `, v);
+            p.uint(key, v, { text: `${key} ${v} ` });
           }
         }
       }

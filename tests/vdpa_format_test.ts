@@ -195,7 +195,7 @@ Deno.test("vstats: iproute2 calls qidx 0 control_vq without MQ; the fixed mode d
 Deno.test("IpPrinter escapes like iproute2's json_writer (C escapes only)", () => {
   const p = new IpPrinter({ json: true });
   p.openObject(null);
-  p.string("k\t", "", 'a"b\\c\nd/é');
+  p.string("k\t", 'a"b\\c\nd/é', { text: "" });
   p.closeObject();
   assert.equal(p.finish(), '{"k\\t":"a\\"b\\\\c\\nd/é"}\n');
 });
