@@ -549,7 +549,11 @@ export interface GenlRequest {
 
 /** Options of {@linkcode GenlSocket.requestAsync}. */
 export interface AsyncRequestOptions {
-  /** Give up waiting for the reply after this long (default 120 s). */
+  /**
+   * Give up waiting for the reply after this long once the send has
+   * returned (default 120 s). The send itself is not limited: the kernel
+   * runs the command inside it (VDUSE bounds that by its msg_timeout).
+   */
   readonly timeoutMs?: number;
 }
 
@@ -572,6 +576,9 @@ export class GenlSocket {
   #fd: number;
   #seq: number;
   #buf = new Uint8Array(65536);
+  /** The asynchronous request in flight (requests on one socket take turns). */
+  #inFlight: Promise<unknown> = Promise.resolve();
+  #asyncPending = 0;
 
   private constructor(fd: number) {
     this.#fd = fd;
@@ -675,6 +682,11 @@ export class GenlSocket {
 
   /** Sends `req` and returns the reply's data messages (blocks the thread). */
   request(req: GenlRequest): NlMsg[] {
+    if (this.#asyncPending > 0) {
+      throw new Error(
+        "netlink socket busy with an asynchronous request: await it first",
+      );
+    }
     const { bytes, collector } = this.#prepare(req);
     check(
       libc().sendto(this.#fd, bytes, BigInt(bytes.length), 0, sockaddrNl(), 12),
@@ -688,11 +700,24 @@ export class GenlSocket {
    * Sends `req` on another thread (nonblocking FFI) and waits for the reply
    * with a nonblocking poll, so the event loop keeps running while the kernel
    * processes the request inside sendmsg. errno is meaningless after the
-   * nonblocking send: the outcome comes from the ACK.
+   * nonblocking send: the outcome comes from the ACK. Concurrent calls on
+   * one socket are queued, so no reply is taken by the wrong caller.
    */
-  async requestAsync(
+  requestAsync(
     req: GenlRequest,
     options: AsyncRequestOptions = {},
+  ): Promise<NlMsg[]> {
+    this.#asyncPending++;
+    const turn = this.#inFlight.catch(() => {}).then(() =>
+      this.#requestAsync(req, options)
+    );
+    this.#inFlight = turn;
+    return turn.finally(() => this.#asyncPending--);
+  }
+
+  async #requestAsync(
+    req: GenlRequest,
+    options: AsyncRequestOptions,
   ): Promise<NlMsg[]> {
     const { bytes, collector } = this.#prepare(req);
     const addr = sockaddrNl();

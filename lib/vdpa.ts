@@ -70,9 +70,10 @@ export interface VdpaDevSpec {
 /** Options of {@linkcode vdpaDevAdd} and {@linkcode vdpaDevDel}. */
 export interface VdpaAsyncOptions extends VdpaOptions {
   /**
-   * Give up waiting for the kernel's answer after this long (default 120 s;
-   * a VDUSE daemon that never answers makes the kernel wait msg_timeout per
-   * message).
+   * Give up waiting for the kernel's reply after this long once the send
+   * has returned (default 120 s). The send itself is where the kernel runs
+   * the command; for VDUSE it is bounded by the device's msg_timeout per
+   * status message (sysfs /sys/class/vduse/NAME/msg_timeout, default 30 s).
    */
   readonly timeoutMs?: number;
 }

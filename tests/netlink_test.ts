@@ -409,3 +409,51 @@ Deno.test("host kernel: the controller resolves itself; an absent family gives E
     s.close();
   }
 });
+
+Deno.test("host kernel: concurrent async requests on one socket take turns", async () => {
+  const s = GenlSocket.open();
+  try {
+    const ctrl = {
+      name: "nlctrl",
+      id: NL.GENL_ID_CTRL,
+      version: 1,
+      hdrsize: 0,
+      maxattr: 10,
+    };
+    const ask = (name: string) =>
+      s.requestAsync({
+        family: ctrl,
+        cmd: NL.CTRL_CMD_GETFAMILY,
+        attrs: encodeAttrs([["FAMILY_NAME", name]], CTRL_ATTRS),
+        what: `family ${name}`,
+      });
+    const [a, bad, b] = await Promise.allSettled([
+      ask("nlctrl"),
+      ask("vdevctl-absent"),
+      ask("nlctrl"),
+    ]);
+    for (const r of [a, b]) {
+      assert.equal(r.status, "fulfilled");
+      if (r.status === "fulfilled") {
+        assert.equal(
+          attrRecord(decodeGenl(r.value[0], CTRL_ATTRS).attrs).FAMILY_ID,
+          NL.GENL_ID_CTRL,
+        );
+      }
+    }
+    assert.equal(bad.status, "rejected");
+    if (bad.status === "rejected") {
+      assert.equal(errnoCode(bad.reason), "ENOENT");
+    }
+    // A synchronous request while an asynchronous one is pending is refused.
+    const pending = ask("nlctrl");
+    assert.throws(
+      () => s.resolveFamily("nlctrl"),
+      /busy with an asynchronous request/,
+    );
+    await pending;
+    assert.equal(s.resolveFamily("nlctrl").id, NL.GENL_ID_CTRL);
+  } finally {
+    s.close();
+  }
+});
