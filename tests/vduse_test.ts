@@ -31,6 +31,7 @@ import {
   writeRecord,
 } from "../lib/vduse_state.ts";
 import { listJson, listText, showJson, showText } from "../lib/vduse_format.ts";
+import { busyReason } from "../lib/vduse_manage.ts";
 import { StructView } from "../lib/struct_layout.ts";
 import {
   VDUSE_DEV_CONFIG,
@@ -420,6 +421,19 @@ Deno.test("list and show from a fake tree: attachment, daemon, record", async ()
 
     refuses(() => inspect(root, "nope"), /no VDUSE device named nope/);
     refuses(() => inspect(root, "control"), /no VDUSE device named control/);
+  } finally {
+    await Deno.remove(root.dir, { recursive: true });
+  }
+});
+
+Deno.test("EBUSY explanation names the vdpa device and the daemon", async () => {
+  const root = await fakeTree();
+  try {
+    assert.equal(
+      busyReason(root, "vnet0"),
+      "it is attached to vDPA device vnet0 (driver virtio_vdpa): detach it with vdevctl vdpa dev del vnet0; and it is held open by pid 4242 (deno): stop the daemon serving it",
+    );
+    assert.match(busyReason(root, "vblk0"), /not visible here/);
   } finally {
     await Deno.remove(root.dir, { recursive: true });
   }

@@ -353,6 +353,13 @@ Deno.test("the kernel refuses what vdevctl refuses (so the checks are not strict
       );
       assert.equal(code, "EINVAL", what);
     }
+    // MQ without CTRL_VQ is accepted by the kernel (virtio_net then refuses
+    // the device): vdevctl's refusal is the only guard.
+    createDev(ctl, {
+      ...toDevConfig(base),
+      features: vp | featureBit(VIRTIO_NET_F.MQ),
+    });
+    destroyDev(ctl, "k0");
     // The kernel's own EINVAL for an unknown name (vdevctl checks sysfs first).
     assert.equal(errnoOf(() => destroyDev(ctl, "no-such-device")), "EINVAL");
   });
