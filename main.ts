@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command, CommanderError, type CommandUnknownOpts } from "commander";
+import type { Command, CommandUnknownOpts } from "commander";
 import { VdevError } from "./lib/errors.ts";
 
 /** A top-level command family, loaded on demand to keep start-up fast. */
@@ -58,7 +58,9 @@ function familyArg(args: string[]): string | undefined {
 
 /** Builds the program with the families needed for `args`. */
 export async function buildProgram(args: string[]): Promise<Command> {
-  const program = new Command("vdevctl")
+  // commander is imported on demand: the mdev fast path never loads it.
+  const commander = await import("commander");
+  const program = new commander.Command("vdevctl")
     .description(
       "Linux virtual devices: mdev, vDPA, VDUSE, and a virtio-net loopback",
     )
@@ -94,11 +96,20 @@ export async function main(args: string[]): Promise<number> {
       complete(program, args.slice(args[1] === "--" ? 2 : 1));
       return 0;
     }
+    if (args.includes("mdev")) {
+      // Plain `mdev list` / `mdev types` run without commander (start-up time).
+      const { fastMdev } = await import("./commands/mdev_fast.ts");
+      const code = fastMdev(args);
+      if (code !== undefined) return code;
+    }
     const program = await buildProgram(args);
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
+    if (
+      !(err instanceof VdevError) &&
+      err instanceof (await import("commander")).CommanderError
+    ) {
       // Help and version exit 0; usage errors were already printed.
       return err.exitCode === 0 ? 0 : 2;
     }

@@ -15,11 +15,7 @@ import {
 import { VdevError } from "../lib/errors.ts";
 import {
   defineDevice,
-  listActive,
-  listDefined,
   listParents,
-  listTypes,
-  type MdevListing,
   modifyDevice,
   openMdev,
   startDevice,
@@ -27,38 +23,13 @@ import {
   stopDevice,
   undefineDevice,
 } from "../lib/mdev.ts";
-import {
-  listJson,
-  listText,
-  parentsJson,
-  parentsText,
-  typesJson,
-  typesText,
-} from "../lib/mdev_format.ts";
+import { parentsJson, parentsText } from "../lib/mdev_format.ts";
 import { parseMdevUuid } from "../lib/mdev_uuid.ts";
 import { rootOf } from "./context.ts";
-
-const encoder = new TextEncoder();
-
-function write(fd: typeof Deno.stdout, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += fd.writeSync(bytes.subarray(off));
-}
+import { failWith, listAction, typesAction, warn, write } from "./mdev_fast.ts";
 
 function out(text: string): void {
   write(Deno.stdout, text);
-}
-
-function warn(lines: string[]): void {
-  for (const line of lines) write(Deno.stderr, `vdevctl: warning: ${line}\n`);
-}
-
-/** Prints all problems but the last, and throws the last one. */
-function failWith(problems: string[]): void {
-  if (problems.length === 0) return;
-  for (const p of problems.slice(0, -1)) write(Deno.stderr, `vdevctl: ${p}\n`);
-  throw new VdevError(problems[problems.length - 1]);
 }
 
 function uuidArg(value: string): string {
@@ -92,21 +63,7 @@ function listCommand(): CommandUnknownOpts {
     .addOption(uuidOption("list devices matching the UUID"))
     .option("-p, --parent <PARENT>", "list devices of this parent only")
     .action(function (opts) {
-      const ctx = openMdev(rootOf(this));
-      const filter = { uuid: opts.uuid, parent: opts.parent };
-      const listing: MdevListing = opts.defined
-        ? listDefined(ctx, filter)
-        : listActive(ctx, filter);
-      out(
-        opts.dumpjson
-          ? listJson(listing, { uuid: opts.uuid })
-          : listText(listing, {
-            defined: opts.defined === true,
-            verbose: opts.verbose === true,
-          }),
-      );
-      warn(listing.warnings);
-      failWith(listing.problems);
+      listAction(rootOf(this), opts);
     });
 }
 
@@ -116,8 +73,7 @@ function typesCommand(): CommandUnknownOpts {
     .option("-p, --parent <PARENT>", "types of this parent only")
     .option("--dumpjson", "output the types in JSON")
     .action(function (opts) {
-      const types = listTypes(openMdev(rootOf(this)), opts.parent);
-      out(opts.dumpjson ? typesJson(types) : typesText(types));
+      typesAction(rootOf(this), opts);
     });
 }
 
