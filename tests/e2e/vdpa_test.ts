@@ -146,13 +146,20 @@ async function iproute2(args: readonly string[]): Promise<void> {
   assert.equal(r.code, 0, `vdpa ${args.join(" ")}: ${r.stderr}`);
 }
 
+/** Devices that were there before this file ran (other suites' leftovers). */
+let baseline: string[] | undefined;
+
+/** vDPA devices made by this file (sysfs, minus the baseline). */
 function vdpaDevices(): string[] {
+  let all: string[] = [];
   try {
-    return [...Deno.readDirSync("/sys/bus/vdpa/devices")].map((e) => e.name)
+    all = [...Deno.readDirSync("/sys/bus/vdpa/devices")].map((e) => e.name)
       .sort();
   } catch {
-    return [];
+    // No vdpa bus: no devices.
   }
+  baseline ??= all;
+  return all.filter((n) => !baseline!.includes(n));
 }
 
 Deno.test("the kernel has the vdpa family, the simulators and vduse", async () => {
@@ -167,11 +174,21 @@ Deno.test("the kernel has the vdpa family, the simulators and vduse", async () =
     );
   }
   for (
-    const m of ["vdpa", "vdpa_sim_net", "vdpa_sim_blk", "vduse", "virtio_vdpa"]
+    const m of [
+      "vdpa",
+      "vdpa_sim_net",
+      "vdpa_sim_blk",
+      "vduse",
+      "virtio_vdpa",
+      "virtio_net",
+    ]
   ) {
     assert.ok(existsSync(`/sys/module/${m}`), `module ${m} is loaded`);
   }
-  assert.deepEqual(vdpaDevices(), [], "no vdpa device before the test");
+  for (const name of ["sim0", "sim1", "blk0", "simj", "dup0", "lib0", "vdx0"]) {
+    assert.ok(!existsSync(`/sys/bus/vdpa/devices/${name}`), `no ${name} yet`);
+  }
+  assert.deepEqual(vdpaDevices(), [], "baseline taken");
 });
 
 Deno.test("mgmtdev show: dump and each management device, text/-j/-jp", async () => {
