@@ -2,9 +2,10 @@
  * AF_PACKET raw sockets bound to one interface and one EtherType, for
  * sending and receiving whole Ethernet frames (`mvnet smoke`).
  *
- * The socket is nonblocking and ignores the frames it sends itself
+ * The socket is nonblocking, ignores the frames it sends itself
  * (PACKET_IGNORE_OUTGOING), so on a loopback device it sees only what comes
- * back.
+ * back, and bypasses the qdisc (PACKET_QDISC_BYPASS), so a frame is either
+ * handed to the driver or refused (ENOBUFS), never dropped silently.
  *
  * @module
  */
@@ -40,6 +41,7 @@ export const PACKET = {
   SO_SNDBUFFORCE: 32,
   SOL_PACKET: 263,
   PACKET_IGNORE_OUTGOING: 23,
+  PACKET_QDISC_BYPASS: 20,
   MSG_DONTWAIT: 0x40,
 } as const;
 
@@ -101,6 +103,13 @@ export class PacketSocket {
           4,
         ),
         "setsockopt PACKET_IGNORE_OUTGOING",
+      );
+      // Straight to the driver: a qdisc such as fq_codel drops frames that
+      // wait too long (slow machines) yet reports success to sendto;
+      // without it a full device queue is ENOBUFS, which send() retries.
+      check(
+        c.setsockopt(fd, PACKET.SOL_PACKET, PACKET.PACKET_QDISC_BYPASS, one, 4),
+        "setsockopt PACKET_QDISC_BYPASS",
       );
       const size = new Uint8Array(new Int32Array([4 << 20]).buffer);
       // Best effort: FORCE needs CAP_NET_ADMIN.

@@ -82,6 +82,8 @@ export interface SmokeResult {
   pps: number;
   /** Round-trip latency of the frames that came back. */
   latencyUs: Latency;
+  /** The netdev's own counters at the end (`/sys/class/net/IF/statistics`). */
+  netdevStats: Record<string, number>;
   /** The datapath's counters at the end (null: another process's). */
   stats: MvnetStats | null;
   /** True when every frame came back byte-identical. */
@@ -328,6 +330,7 @@ export async function exchange(
       p99: percentile(lat, 0.99),
       max: lat.length ? lat[lat.length - 1] : 0,
     },
+    netdevStats: netdevStats(netdev, root),
     stats: mv.stats?.() ?? null,
     ok: received === n && corrupted === 0 && lost === 0,
   };
@@ -369,6 +372,29 @@ async function warmUp(
   throw new VdevError(
     `mvnet smoke: no frame came back within ${timeoutMs} ms of bringing the link up`,
   );
+}
+
+const NETDEV_COUNTERS = [
+  "tx_packets",
+  "rx_packets",
+  "tx_dropped",
+  "rx_dropped",
+  "tx_errors",
+  "rx_errors",
+  "tx_fifo_errors",
+];
+
+/** The counters of `netdev` that tell where frames went missing. */
+export function netdevStats(
+  netdev: string,
+  root: SysRoot,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of NETDEV_COUNTERS) {
+    const v = readText(root.path(`/sys/class/net/${netdev}/statistics/${c}`));
+    if (v !== undefined) out[c] = Number(v);
+  }
+  return out;
 }
 
 /** Waits for the netdev of a running mvnet (virtio_net probes it). */
