@@ -74,6 +74,10 @@ export class IotlbCache implements GuestMemory {
         return r;
       }
     }
+    // The start is mapped but the range runs past its entry: no new mapping.
+    for (const r of this.regions) {
+      if (contains(r, addrHi, addrLo, 1)) return null;
+    }
     const start = (BigInt(addrHi) << 32n) | BigInt(addrLo);
     const r = this.map(start, len === 0 ? start : start + BigInt(len) - 1n);
     return r !== null && contains(r, addrHi, addrLo, len) ? r : null;
