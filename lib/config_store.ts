@@ -48,6 +48,8 @@ export interface DefinitionScan {
   problems: string[];
   /** One line per ignored entry (a file name that is not a UUID). */
   warnings: string[];
+  /** "PARENT/UUID" of definitions whose file name is not the canonical UUID. */
+  nonCanonical: Set<string>;
 }
 
 /** A definition file that cannot be used; the message says why. */
@@ -222,6 +224,34 @@ export class ConfigStore {
   }
 
   /**
+   * Reads one definition if its file exists (one open, no separate stat):
+   * undefined when it does not; throws like {@linkcode ConfigStore.read}.
+   */
+  readIfExists(parent: string, uuid: string): MdevDefinition | undefined {
+    let path: string;
+    try {
+      path = this.path(parent, uuid);
+    } catch {
+      return undefined; // a name that cannot be a definition file
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(path);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw err;
+    }
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      throw new DefinitionError("not UTF-8 text");
+    }
+    return parseDefinition(text, { parent, uuid });
+  }
+
+  /**
    * Reads the definitions matching the filter, the way mdevctl walks the
    * directory: parent directories (not symlinks, not scripts.d), then regular
    * files named by a UUID. Bad files become problems; the rest are returned.
@@ -231,6 +261,7 @@ export class ConfigStore {
       definitions: [],
       problems: [],
       warnings: [],
+      nonCanonical: new Set(),
     };
     for (const pent of readDir(this.base) ?? []) {
       if (pent.name === SCRIPTS_DIR || !pent.isDirectory) continue;
@@ -249,6 +280,7 @@ export class ConfigStore {
           continue;
         }
         if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
+        if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
         try {
           const text = readText(path);
           scan.definitions.push(

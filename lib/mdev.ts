@@ -127,6 +127,7 @@ export function listActive(
   const entries: MdevEntry[] = [];
   const problems: string[] = [];
   const warnings: string[] = [];
+  ctx.sysfs.indexDevices();
   for (const name of ctx.sysfs.activeNames()) {
     const uuid = parseMdevUuid(name);
     if (uuid === undefined) {
@@ -157,26 +158,25 @@ export function listActive(
       active: true,
       defined: false,
     };
-    if (safeExists(ctx, act.parent, uuid)) {
-      entry.defined = true;
-      try {
-        const def = ctx.store.read(act.parent, uuid);
+    const defPath = `${ctx.store.base}/${act.parent}/${uuid}`;
+    try {
+      // One open instead of stat + open: ENOENT means "not defined".
+      const def = ctx.store.readIfExists(act.parent, uuid);
+      if (def !== undefined) {
+        entry.defined = true;
         if (def.type !== act.type) {
           warnings.push(
-            `mdev ${uuid} runs as type ${act.type} but is defined as ${def.type} in ${ctx.store.base}/${act.parent}/${uuid}`,
+            `mdev ${uuid} runs as type ${act.type} but is defined as ${def.type} in ${defPath}`,
           );
         }
         entry.type = def.type;
         entry.autostart = def.autostart;
         entry.attrs = def.attrs;
-      } catch (err) {
-        if (isPermissionError(err)) {
-          throw notRootError(`${ctx.store.base}/${act.parent}/${uuid}`, err);
-        }
-        problems.push(
-          problemText(`${ctx.store.base}/${act.parent}/${uuid}`, err),
-        );
       }
+    } catch (err) {
+      if (isPermissionError(err)) throw notRootError(defPath, err);
+      entry.defined = true;
+      problems.push(problemText(defPath, err));
     }
     entries.push(entry);
   }
@@ -197,20 +197,29 @@ export function listDefined(
   filter: ListFilter = {},
 ): MdevListing {
   const scan = ctx.store.scan(filter);
-  const entries = scan.definitions.map((def) => definedEntry(ctx, def));
+  if (scan.definitions.length > 16) ctx.sysfs.indexDevices();
+  const entries = scan.definitions.map((def) =>
+    definedEntry(ctx, def, scan.nonCanonical)
+  );
   return sortedListing(entries, {
     problems: scan.problems,
     warnings: scan.warnings,
   });
 }
 
-function definedEntry(ctx: MdevContext, def: MdevDefinition): MdevEntry {
+function definedEntry(
+  ctx: MdevContext,
+  def: MdevDefinition,
+  nonCanonical: Set<string>,
+): MdevEntry {
   const act = loadActive(ctx, def.uuid);
   return {
     ...def,
     active: act !== undefined && act.parent === def.parent &&
       act.type === def.type,
-    defined: safeExists(ctx, def.parent, def.uuid),
+    // A file read under its canonical name exists; others are checked.
+    defined: !nonCanonical.has(`${def.parent}/${def.uuid}`) ||
+      safeExists(ctx, def.parent, def.uuid),
   };
 }
 

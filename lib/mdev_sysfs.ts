@@ -193,6 +193,8 @@ export class MdevSysfs {
    * links point at real directories, so the basenames are the same.
    */
   loadActive(uuid: string): ActiveMdev | undefined {
+    const hit = this.index?.get(uuid);
+    if (hit !== undefined) return hit;
     const path = this.devicePath(uuid);
     let devLink: string;
     let typeLink: string;
@@ -216,6 +218,42 @@ export class MdevSysfs {
     const parentDir = real.slice(0, real.lastIndexOf("/"));
     const type = basename(Deno.realPathSync(`${path}/mdev_type`));
     return { uuid, parent: basename(parentDir), type };
+  }
+
+  /** UUID → device, from the types' `devices/` directories (see indexDevices). */
+  private index?: Map<string, ActiveMdev>;
+
+  /**
+   * Indexes the running devices for a listing: one readdir per type's
+   * `devices/` (the kernel links every device there) instead of two
+   * readlinks per device. {@linkcode MdevSysfs.loadActive} answers from the
+   * index and falls back to the links for devices it does not hold. Only for
+   * read-only listings: the index does not follow create and remove.
+   */
+  indexDevices(): void {
+    const index = new Map<string, ActiveMdev>();
+    for (const parent of this.parentNames()) {
+      let types: Deno.DirEntry[];
+      try {
+        types = [...Deno.readDirSync(this.typesDir(parent))];
+      } catch {
+        continue;
+      }
+      for (const t of types) {
+        let devs: Deno.DirEntry[];
+        try {
+          devs = [
+            ...Deno.readDirSync(`${this.typesDir(parent)}/${t.name}/devices`),
+          ];
+        } catch {
+          continue;
+        }
+        for (const d of devs) {
+          index.set(d.name, { uuid: d.name, parent, type: t.name });
+        }
+      }
+    }
+    this.index = index;
   }
 
   /** Creates device `uuid` by writing it to the type's `create`. */
