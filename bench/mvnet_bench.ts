@@ -115,9 +115,11 @@ async function inGuest(): Promise<void> {
       const target = size === 60 ? 1.5 : 1.0;
       const ratio = m / s;
       console.log(
-        `${size.toString().padStart(4)} B: mvnet ${m.toFixed(0)} pps, vdpa_sim_net ${
-          s.toFixed(0)
-        } pps, ratio ${ratio.toFixed(2)}x (target >= ${target}x: ${
+        `${size.toString().padStart(4)} B: mvnet ${
+          m.toFixed(0)
+        } pps, vdpa_sim_net ${s.toFixed(0)} pps, ratio ${
+          ratio.toFixed(2)
+        }x (target >= ${target}x: ${
           ratio >= target ? "met" : "NOT met"
         }); pktgen tx ratio ${(mt / st).toFixed(2)}x`,
       );

@@ -56,8 +56,9 @@ function counter(root: SysRoot, ifname: string, name: string): number {
 export function parsePktgenResult(
   text: string,
 ): { sent: number; usec: number; pps: number; errors: number; raw: string } {
-  const m = /Result: OK: (\d+)\(c\d+\+d\d+\) usec, (\d+) \([^)]*\)\s+(\d+)pps[^\n]*errors: (\d+)/
-    .exec(text);
+  const m =
+    /Result: OK: (\d+)\(c\d+\+d\d+\) usec, (\d+) \([^)]*\)\s+(\d+)pps[^\n]*errors: (\d+)/
+      .exec(text);
   if (!m) {
     const line = /Result:[^\n]*/.exec(text)?.[0] ?? "no result";
     throw new VdevError(`pktgen: run failed: ${line}`);
