@@ -30,6 +30,7 @@ import {
   setAttributes,
   vduseLoaded,
 } from "../lib/vduse_state.ts";
+import { vdpaKernelView } from "../lib/vduse_vdpa.ts";
 import { rootOf } from "./context.ts";
 
 const encoder = new TextEncoder();
@@ -119,6 +120,7 @@ function showCommand(): CommandUnknownOpts {
       const root = rootOf(this);
       const info = inspect(root, name, {
         probe: root.isReal ? queueProbe(root) : undefined,
+        kernelView: root.isReal ? vdpaKernelView : undefined,
       });
       out(opts.json ? showJson(info) : showText(info));
     });

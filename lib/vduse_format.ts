@@ -60,6 +60,7 @@ export function showObject(info: VduseInfo): Record<string, unknown> {
     type: info.type ?? null,
     device_id: info.deviceId ?? null,
     recorded: info.recorded,
+    source: info.source,
     features: info.features === undefined ? null : hex(info.features),
     feature_names: info.featureNames ?? null,
     config: info.config ?? null,
@@ -120,8 +121,10 @@ export function showText(info: VduseInfo): string {
     : "type unknown";
   lines.push(
     `${info.name}: ${kind}${info.dev ? `, char device ${info.dev}` : ""}${
-      info.recorded
+      info.source === "record"
         ? ""
+        : info.source === "vdpa"
+        ? " (not created by vdevctl: features and config from vdpa netlink, max_size is the largest queue's)"
         : " (not created by vdevctl: features, config and queue sizes unknown)"
     }`,
   );

@@ -318,6 +318,12 @@ export interface VduseInfo {
   config?: DecodedConfig;
   /** Whether the device was created by vdevctl (a record exists). */
   recorded: boolean;
+  /**
+   * Where features, config and queue sizes come from: the record of
+   * `vduse create`, the vdpa netlink family (attached devices without a
+   * record; queue max sizes are then the largest one), or nowhere.
+   */
+  source: "record" | "vdpa" | "none";
   /** The queues. */
   queues: QueueInfo[];
   /** Bounce buffer size in bytes (sysfs). */
@@ -335,6 +341,18 @@ export interface VduseInfo {
   state: "served" | "unserved" | "broken";
 }
 
+/** What the vdpa netlink family reports about an attached device. */
+export interface KernelView {
+  /** Virtio device id. */
+  deviceId?: number;
+  /** The largest max size of the queues (vdpa `max_vq_size`). */
+  maxVqSize?: number;
+  /** Offered features (vdpa `dev config show`, DEV_FEATURES). */
+  features?: bigint;
+  /** Config space, decoded. */
+  config?: DecodedConfig;
+}
+
 /** Live queue state, read by opening the device (when nobody holds it). */
 export type QueueProbe = (
   name: string,
@@ -345,7 +363,10 @@ export type QueueProbe = (
 export function inspect(
   root: SysRoot,
   name: string,
-  options: { probe?: QueueProbe } = {},
+  options: {
+    probe?: QueueProbe;
+    kernelView?: (name: string) => KernelView | undefined;
+  } = {},
 ): VduseInfo {
   if (!deviceExists(root, name)) throw noDevice(root, name);
   const cls = root.path(`${VDUSE_CLASS_DIR}/${name}`);
@@ -354,17 +375,22 @@ export function inspect(
   if (record && record.queueSizes.length !== vqNum) record = undefined; // stale
   const vdpa = attachment(root, name);
   const daemon = holders(root, name);
-  const deviceId = record?.deviceId ?? vdpa?.virtio?.deviceId;
+  const view = !record && vdpa && options.kernelView
+    ? options.kernelView(name)
+    : undefined;
+  const deviceId = record?.deviceId ?? view?.deviceId ??
+    vdpa?.virtio?.deviceId;
   const info: VduseInfo = {
     name,
     dev: readText(`${cls}/dev`),
     type: deviceId === undefined ? undefined : typeOfDeviceId(deviceId),
     deviceId,
     recorded: record !== undefined,
-    queues: Array.from({ length: vqNum }, (_, index) => ({
-      index,
-      ...(record ? { maxSize: record.queueSizes[index] } : {}),
-    })),
+    source: record ? "record" : view ? "vdpa" : "none",
+    queues: Array.from({ length: vqNum }, (_, index) => {
+      const maxSize = record?.queueSizes[index] ?? view?.maxVqSize;
+      return { index, ...(maxSize === undefined ? {} : { maxSize }) };
+    }),
     bounceSize: numberOr(readText(`${cls}/bounce_size`)),
     msgTimeout: numberOr(readText(`${cls}/msg_timeout`)),
     vdpa,
@@ -379,6 +405,12 @@ export function inspect(
       record.config,
       record.features,
     );
+  } else if (view) {
+    if (view.features !== undefined) {
+      info.features = view.features;
+      info.featureNames = featureNames(view.features, deviceId ?? 0);
+    }
+    if (view.config) info.config = view.config;
   }
   if (daemon.length === 0 && options.probe) {
     const probed = options.probe(name, vqNum);

@@ -32,6 +32,7 @@ import {
 } from "../lib/vduse_state.ts";
 import { listJson, listText, showJson, showText } from "../lib/vduse_format.ts";
 import { busyReason } from "../lib/vduse_manage.ts";
+import { configFromAttrs } from "../lib/vduse_vdpa.ts";
 import { StructView } from "../lib/struct_layout.ts";
 import {
   VDUSE_DEV_CONFIG,
@@ -421,6 +422,59 @@ Deno.test("list and show from a fake tree: attachment, daemon, record", async ()
 
     refuses(() => inspect(root, "nope"), /no VDUSE device named nope/);
     refuses(() => inspect(root, "control"), /no VDUSE device named control/);
+  } finally {
+    await Deno.remove(root.dir, { recursive: true });
+  }
+});
+
+Deno.test("without a record, an attached device is described by the vdpa view", async () => {
+  const root = await fakeTree();
+  try {
+    let asked = "";
+    const info = inspect(root, "vnet0", {
+      kernelView: (name) => {
+        asked = name;
+        return {
+          deviceId: 1,
+          maxVqSize: 512,
+          features: 0x300010020n,
+          config: configFromAttrs(1, {
+            DEV_NET_CFG_MACADDR: new Uint8Array([0x52, 0x54, 0, 0, 0, 9]),
+            DEV_NET_STATUS: 1,
+            DEV_NET_CFG_MAX_VQP: 1,
+          }),
+        };
+      },
+    });
+    assert.equal(asked, "vnet0");
+    assert.equal(info.source, "vdpa");
+    assert.deepEqual(info.featureNames, [
+      "MAC",
+      "STATUS",
+      "VERSION_1",
+      "ACCESS_PLATFORM",
+    ]);
+    assert.deepEqual(info.config, {
+      mac: "52:54:00:00:00:09",
+      link: "up",
+      max_virtqueue_pairs: 1,
+    });
+    assert.deepEqual(info.queues.map((q) => q.maxSize), [512, 512]);
+    assert.match(showText(info), /features and config from vdpa netlink/);
+    // Not attached: the vdpa view is not asked for.
+    const blk = inspect(root, "vblk0", {
+      kernelView: () => {
+        throw new Error("asked");
+      },
+    });
+    assert.equal(blk.source, "none");
+    assert.deepEqual(
+      configFromAttrs(2, {
+        DEV_BLK_CFG_CAPACITY: 2048n,
+        DEV_BLK_CFG_NUM_QUEUES: 2,
+      }),
+      { capacity_sectors: 2048, capacity: "1 MiB", num_queues: 2 },
+    );
   } finally {
     await Deno.remove(root.dir, { recursive: true });
   }

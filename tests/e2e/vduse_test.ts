@@ -455,6 +455,29 @@ Deno.test("attach while served: vdpa dev add works on a device made by create al
     const list = await ok("list");
     assert.match(list, /^vnet1 +net +2 +vnet1 +pid \d+ \(deno\)$/m);
 
+    // Without the record (a device made by another program), show falls
+    // back to the vdpa netlink family for features, config and queue size.
+    Deno.renameSync(
+      "/run/vdevctl/vduse/vnet1.json",
+      "/run/vdevctl/vnet1.json.saved",
+    );
+    try {
+      const nj = JSON.parse(await ok("show", "vnet1", "--json"));
+      assert.equal(nj.source, "vdpa");
+      assert.equal(nj.features, sj.features);
+      // Without MQ the kernel reports no max_vqp.
+      assert.deepEqual(nj.config, { mac: "52:54:00:00:00:02", link: "up" });
+      assert.deepEqual(nj.queues.map((q: { max_size: number }) => q.max_size), [
+        256,
+        256,
+      ]);
+    } finally {
+      Deno.renameSync(
+        "/run/vdevctl/vnet1.json.saved",
+        "/run/vdevctl/vduse/vnet1.json",
+      );
+    }
+
     const busy = await fails(
       /cannot destroy VDUSE device vnet1: it is attached to vDPA device vnet1 \(driver virtio_vdpa\): detach it with vdevctl vdpa dev del vnet1/,
       "destroy",
