@@ -23,11 +23,26 @@ import {
 } from "../tests/mdev_diff_helpers.ts";
 
 const RUNS = Number(Deno.args[0] ?? 7);
+const base = Deno.makeTempDirSync({ prefix: "mdev-bench-" });
 
-async function time(argv: string[]): Promise<{ ms: number; out: string }> {
+const TIME = "/usr/bin/time";
+const hasTime = (() => {
+  try {
+    return Deno.statSync(TIME).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs `argv`: wall time, and CPU time (user + sys) through time(1). */
+async function time(
+  argv: string[],
+): Promise<{ ms: number; cpu: number; out: string }> {
+  const cpuFile = `${base}/cpu`;
+  const full = hasTime ? [TIME, "-f", "%U %S", "-o", cpuFile, ...argv] : argv;
   const t0 = performance.now();
-  const r = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
+  const r = await new Deno.Command(full[0], {
+    args: full.slice(1),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -40,7 +55,13 @@ async function time(argv: string[]): Promise<{ ms: number; out: string }> {
       }`,
     );
   }
-  return { ms, out: new TextDecoder().decode(r.stdout) };
+  let cpu = NaN;
+  if (hasTime) {
+    const [u, s] = Deno.readTextFileSync(cpuFile).trim().split("\n").pop()!
+      .split(" ").map(Number);
+    cpu = (u + s) * 1000;
+  }
+  return { ms, cpu, out: new TextDecoder().decode(r.stdout) };
 }
 
 function median(xs: number[]): number {
@@ -58,12 +79,11 @@ if (!findMdevctl()) {
   Deno.exit(1);
 }
 
-const base = Deno.makeTempDirSync({ prefix: "mdev-bench-" });
 let missed = 0;
 try {
   const big = `${base}/big`;
   const small = `${base}/small`;
-  let t0 = performance.now();
+  const t0 = performance.now();
   writeFakeTree(big, bigTree(new Rng(7), { parents: 20, devices: 10_000 }));
   writeFakeTree(small, bigTree(new Rng(8), { parents: 2, devices: 10 }));
   console.log(
@@ -76,25 +96,34 @@ try {
   Deno.writeTextFileSync(`${base}/empty.ts`, "");
   const floor: number[] = [];
   const wrapper: number[] = [];
-  t0 = performance.now();
+  const wrapperCpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     floor.push((await time([Deno.execPath(), "run", `${base}/empty.ts`])).ms);
-    wrapper.push(
-      (await time(mdevctlArgv(big, []).slice(0, -1).concat("true"))).ms,
-    );
+    const w = await time(mdevctlArgv(big, []).slice(0, -1).concat("true"));
+    wrapper.push(w.ms);
+    wrapperCpu.push(w.cpu);
   }
   const wrap = median(wrapper);
-  console.log(`floor: deno run of an empty file      ${fmt(median(floor))}`);
-  console.log(`mdevctl's namespace wrapper (subtracted) ${fmt(wrap)}`);
+  const wrapCpu = median(wrapperCpu);
+  console.log(
+    `floor: deno run of an empty file          ${fmt(median(floor))}`,
+  );
+  console.log(
+    `mdevctl's namespace wrapper (subtracted)   ${fmt(wrap)} wall, ${
+      fmt(wrapCpu)
+    } CPU`,
+  );
   console.log("");
   console.log(
-    "command (10,000 devices)       vdevctl      mdevctl    ratio  target <= 0.70",
+    "command (10,000 devices)   wall: vdevctl      mdevctl    ratio        CPU: vdevctl      mdevctl    ratio   target <= 0.70 (wall)",
   );
   for (
     const args of [["list"], ["list", "-d", "--dumpjson"], ["types"]]
   ) {
     const v: number[] = [];
     const m: number[] = [];
+    const vc: number[] = [];
+    const mc: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const a = await time(vdevctlArgv(big, args));
       const b = await time(mdevctlArgv(big, args));
@@ -103,14 +132,19 @@ try {
       }
       v.push(a.ms);
       m.push(Math.max(0, b.ms - wrap));
+      vc.push(a.cpu);
+      mc.push(Math.max(0, b.cpu - wrapCpu));
     }
     const ratio = median(v) / median(m);
+    const cpuRatio = median(vc) / median(mc);
     const ok = ratio <= 0.7;
     if (!ok) missed++;
     console.log(
       `mdev ${args.join(" ").padEnd(24)}${fmt(median(v))} ${fmt(median(m))}  ${
         ratio.toFixed(2).padStart(6)
-      }x  ${ok ? "ok" : "MISSED"}`,
+      }x     ${fmt(median(vc))} ${fmt(median(mc))}  ${
+        cpuRatio.toFixed(2).padStart(6)
+      }x   ${ok ? "ok" : "MISSED"}`,
     );
   }
   const v10: number[] = [];
