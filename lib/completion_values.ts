@@ -112,6 +112,7 @@ export function completionSources(root: SysRoot): ValueSources {
   ) {
     sources[`mdev ${sub} --parent`] = parents;
   }
+  sources["mdev parents --parent"] = parents;
   for (const sub of ["start", "define", "modify"]) {
     sources[`mdev ${sub} --type`] = types;
   }
