@@ -444,9 +444,23 @@ export async function kernelCache(
     ? options.progress
     : createProgress(options.progress ?? "auto");
   await Deno.mkdir(cache, { recursive: true });
-  const lock = await lockCache(cache, "prepare.lock", { exclusive: true });
+  // Say so when another process holds the lock (it is preparing the cache).
+  const waiting = setTimeout(
+    () => progress.step("waiting for another vdevctl to prepare the cache"),
+    1000,
+  );
+  let lock;
+  try {
+    lock = await lockCache(cache, "prepare.lock", { exclusive: true });
+  } finally {
+    clearTimeout(waiting);
+  }
   try {
     // Someone else may have finished while we waited for the lock.
+    if (!options.update) {
+      const done = await cachedKernels(options);
+      if (done.length > 0) return done[0];
+    }
     const say = (l: string) => {
       progress.step(l);
     };
