@@ -298,25 +298,36 @@ export function headersMakefile(abi: string): string {
   return `include $(dir $(lastword $(MAKEFILE_LIST)))../linux-headers-${abi}-common/Makefile\n`;
 }
 
-/** The script that installs processed UAPI headers (as `make headers_install`). */
+/**
+ * The script that installs processed UAPI headers as `make headers_install`
+ * does (the same sed edits and `unifdef -U__KERNEL__`): one sed over all
+ * files, then one unifdef per file. Arguments: OUT UNIFDEF SRCDIR...
+ */
 export function uapiInstallScript(): string {
   return `set -e
 out=$1; unifdef=$2; shift 2
+stage=$out.stage
+rm -rf "$stage"; mkdir -p "$stage" "$out"
 for base in "$@"; do
   [ -d "$base" ] || continue
-  cd "$base"
-  find . -name '*.h' | while read -r f; do
-    mkdir -p "$out/\${f%/*}"
-    sed -E -e '
+  cp -r "$base/." "$stage/"
+done
+cd "$stage"
+find . -type f ! -name '*.h' -delete
+find . -name '*.h' -print0 | xargs -0 -r sed -i -E -e '
 	s/([[:space:](])(__user|__force|__iomem)[[:space:]]/\\1/g
 	s/__attribute_const__([[:space:]]|$)/\\1/g
 	s@^#include <linux/compiler(|_types).h>@@
 	s/(^|[^a-zA-Z0-9])__packed([^a-zA-Z0-9_]|$)/\\1__attribute__((packed))\\2/g
 	s/(^|[[:space:](])(inline|asm|volatile)([[:space:](]|$)/\\1__\\2__\\3/g
 	s@#(ifndef|define|endif[[:space:]]*/[*])[[:space:]]*_UAPI@#\\1 @
-' "$f" | { "$unifdef" -U__KERNEL__ -D__EXPORTED_HEADERS__ || [ $? -le 1 ]; } > "$out/$f"
-  done
+'
+find . -type d -print0 | (cd "$out" && xargs -0 mkdir -p)
+find . -name '*.h' | while read -r f; do
+  "$unifdef" -U__KERNEL__ -D__EXPORTED_HEADERS__ "$f" > "$out/$f" || [ $? -le 1 ]
 done
+cd /
+rm -rf "$stage"
 `;
 }
 
