@@ -5,7 +5,10 @@
  * buffer (any number of writable descriptors) behind a fresh header with
  * `num_buffers = 1` (no offloads are offered, so flags and GSO fields are 0).
  *
- * No RX buffer: the frame is dropped and counted (`rxDropped`); an RX buffer
+ * No RX buffer: with `hold` (the datapath's default) the TX chain is left
+ * in its ring and {@linkcode Loopback.starved} set, so the driver's queue
+ * fills and its sender waits (no loss); otherwise, or when the caller gives
+ * up waiting, the frame is dropped and counted (`rxDropped`). An RX buffer
  * too small for the frame is left for the next one and the frame counted in
  * `rxTooBig`. A TX chain shorter than the header is completed and counted in
  * `txErrors`. Pure: works on two {@linkcode SplitQueue}s, no system calls.
@@ -66,14 +69,19 @@ export class Loopback {
   readonly tx: SplitQueue;
   /** Counters (see {@linkcode STAT}). */
   readonly stats: Float64Array;
+  /** Leave TX chains in place when there is no RX buffer. */
+  hold: boolean;
+  /** The last {@linkcode run} stopped for want of an RX buffer. */
+  starved = false;
   readonly #txChain: Chain;
   readonly #rxChain: Chain;
 
   /** A loopback between `rx` and `tx`. */
   constructor(
     queues: { rx: SplitQueue; tx: SplitQueue },
-    options: { stats?: Float64Array } = {},
+    options: { stats?: Float64Array; hold?: boolean } = {},
   ) {
+    this.hold = options.hold ?? false;
     this.rx = queues.rx;
     this.tx = queues.tx;
     this.stats = options.stats ?? new Float64Array(STAT_COUNT);
@@ -93,6 +101,7 @@ export class Loopback {
     const r = this.#rxChain;
     const st = this.stats;
     let n = 0;
+    this.starved = false;
     while (n < budget && tx.pop(t)) {
       n++;
       const frame = t.readableBytes - NET_HDR_SIZE;
@@ -101,14 +110,24 @@ export class Loopback {
         tx.push(t.head, 0);
         continue;
       }
-      st[STAT.txPackets]++;
-      st[STAT.txBytes] += frame;
       if (!rx.pop(r)) {
+        if (this.hold) {
+          tx.unpop();
+          this.starved = true;
+          n--;
+          break;
+        }
+        st[STAT.txPackets]++;
+        st[STAT.txBytes] += frame;
         st[STAT.rxDropped]++;
       } else if (r.writableBytes < NET_HDR_SIZE + frame) {
+        st[STAT.txPackets]++;
+        st[STAT.txBytes] += frame;
         rx.unpop();
         st[STAT.rxTooBig]++;
       } else {
+        st[STAT.txPackets]++;
+        st[STAT.txBytes] += frame;
         r.writeFrom(RX_HEADER);
         copyChain(t, r, { from: NET_HDR_SIZE, to: NET_HDR_SIZE });
         rx.push(r.head, NET_HDR_SIZE + frame);

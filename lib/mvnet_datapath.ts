@@ -52,6 +52,13 @@ export interface DatapathSpec {
   budget?: number;
 }
 
+/**
+ * How long frames wait for RX buffers before they are dropped (ms). The
+ * driver refills its receive ring as it takes frames in, so this only
+ * expires when its receive side has stopped.
+ */
+export const RX_WAIT_MS = 200;
+
 /** Slots of the shared control block (an Int32Array). */
 export const CTL = {
   /** Set to 1 to ask the loop to stop. */
@@ -79,8 +86,10 @@ export class Datapath {
   readonly #stats: Float64Array;
   readonly #log: (message: string) => void;
   readonly #budget: number;
+  // pollfd arrays: [TX kick, wake] normally, [RX kick, wake] when starved.
   readonly #pollBuf = new Uint8Array(16);
   readonly #pollView = new DataView(this.#pollBuf.buffer);
+  readonly #starvedBuf = new Uint8Array(16);
   readonly #drainBuf = new Uint8Array(8);
   #irqFailed = false;
 
@@ -119,13 +128,21 @@ export class Datapath {
       });
     const rx = queue(spec.rx, "rx", "writable");
     const tx = queue(spec.tx, "tx", "readable");
-    // RX buffers are only taken when a frame arrives: no RX kicks needed.
+    // RX kicks are only wanted while waiting for RX buffers.
     rx.setNotify(false);
-    this.loopback = new Loopback({ rx, tx }, { stats: this.#stats });
+    this.loopback = new Loopback({ rx, tx }, {
+      stats: this.#stats,
+      hold: true,
+    });
     this.#pollView.setInt32(0, spec.tx.kickFd, true);
     this.#pollView.setInt16(4, POLL.IN, true);
     this.#pollView.setInt32(8, spec.wakeFd, true);
     this.#pollView.setInt16(12, POLL.IN, true);
+    const sv = new DataView(this.#starvedBuf.buffer);
+    sv.setInt32(0, spec.rx.kickFd, true);
+    sv.setInt16(4, POLL.IN, true);
+    sv.setInt32(8, spec.wakeFd, true);
+    sv.setInt16(12, POLL.IN, true);
   }
 
   /** Processes one batch; returns the number of TX chains consumed. */
@@ -189,12 +206,51 @@ export class Datapath {
     return Atomics.load(this.#ctl, CTL.stop) !== 0;
   }
 
+  /**
+   * Out of RX buffers with frames waiting: asks for RX kicks and says
+   * whether buffers arrived meanwhile (then the caller loops at once).
+   */
+  #armRx(): boolean {
+    const rx = this.loopback.rx;
+    rx.setNotify(true);
+    if (rx.availableCount() > 0 || rx.broken !== null) {
+      rx.setNotify(false);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * After waiting for RX buffers: if none came within the wait, drop the
+   * waiting frames (a driver whose receive side is stopped must not stall
+   * its transmit side for ever).
+   */
+  #afterRxWait(): void {
+    this.#stats[STAT.wakeups]++;
+    const lb = this.loopback;
+    if (this.#spec.rx.kickFd >= 0) {
+      libc().read(this.#spec.rx.kickFd, this.#drainBuf, 8n);
+    }
+    lb.rx.setNotify(false);
+    if (lb.rx.availableCount() === 0) {
+      lb.hold = false;
+      this.step();
+      lb.hold = true;
+    }
+  }
+
   /** Runs until a stop request, blocking this thread in poll (Workers). */
   runSync(): void {
     const c = libc();
     this.loopback.tx.setNotify(false);
     while (!this.#stopRequested()) {
-      if (this.step() > 0) continue;
+      if (this.step() > 0 && !this.loopback.starved) continue;
+      if (this.loopback.starved) {
+        if (this.#armRx()) continue;
+        c.poll(this.#starvedBuf, 2n, RX_WAIT_MS);
+        this.#afterRxWait();
+        continue;
+      }
       if (this.#armOrWork()) continue;
       c.poll(this.#pollBuf, 2n, 1000);
       this.#afterWake();
@@ -208,11 +264,24 @@ export class Datapath {
       this.#spec.wakeFd,
       POLL.IN,
     ]] as const;
+    const rxFds = [[this.#spec.rx.kickFd, POLL.IN], [
+      this.#spec.wakeFd,
+      POLL.IN,
+    ]] as const;
     let busy = 0;
     while (!this.#stopRequested()) {
-      if (this.step() > 0) {
+      if (this.step() > 0 && !this.loopback.starved) {
         // Let the control loop in now and then.
         if (++busy % 16 === 0) await pollAsync(fds, 0);
+        continue;
+      }
+      if (this.loopback.starved) {
+        if (this.#armRx()) {
+          if (++busy % 16 === 0) await pollAsync(fds, 0);
+          continue;
+        }
+        await pollAsync(rxFds, RX_WAIT_MS);
+        this.#afterRxWait();
         continue;
       }
       if (this.#armOrWork()) continue;

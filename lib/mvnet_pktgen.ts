@@ -101,9 +101,19 @@ export async function pktgenRun(
     if (now === rx1 && i >= 4) break;
     rx1 = now;
   }
-  const r = parsePktgenResult(
-    Deno.readTextFileSync(root.path(`${PG}/${ifname}`)),
-  );
+  // The start write may return before the thread has finished.
+  let text = Deno.readTextFileSync(root.path(`${PG}/${ifname}`));
+  for (let i = 0; i < 1200 && !/Result: OK:/.test(text); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = Deno.readTextFileSync(root.path(`${PG}/${ifname}`));
+  }
+  const r = parsePktgenResult(text);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = counter(root, ifname, "rx_packets");
+    if (now === rx1 && i >= 2) break;
+    rx1 = now;
+  }
   put(root, "kpktgend_0", "rem_device_all");
   const received = rx1 - rx0;
   return {

@@ -148,3 +148,25 @@ Deno.test("a broken TX queue leaves RX alone and never throws", () => {
   assert.equal(lb.rx.broken, null);
   assert.equal(lb.rx.availableCount(), 1);
 });
+
+Deno.test("hold: without an RX buffer the TX chain waits in its ring", () => {
+  const { rxd, txd, lb } = setup();
+  lb.hold = true;
+  const t1 = txd.add([{ addr: 0n, len: NET_HDR_SIZE + 60 }]);
+  txd.add([{ addr: 0n, len: NET_HDR_SIZE + 60 }]);
+  assert.equal(lb.run(), 0);
+  assert.equal(lb.starved, true);
+  assert.equal(lb.publish(), 0);
+  assert.deepEqual(txd.takeUsed(), [], "nothing completed, nothing lost");
+  assert.equal(readStats(lb.stats).rxDropped, 0);
+  const r1 = rxd.add([{ addr: 0x8000n, len: 2048, write: true }]);
+  assert.equal(lb.run(), 1, "one frame per RX buffer");
+  assert.equal(lb.starved, true);
+  lb.publish();
+  assert.deepEqual(rxd.takeUsed(), [{ id: r1, len: NET_HDR_SIZE + 60 }]);
+  assert.deepEqual(txd.takeUsed(), [{ id: t1, len: 0 }]);
+  rxd.add([{ addr: 0x9000n, len: 2048, write: true }]);
+  assert.equal(lb.run(), 1);
+  assert.equal(lb.starved, false);
+  assert.equal(readStats(lb.stats).txPackets, 2);
+});
