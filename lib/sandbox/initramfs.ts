@@ -153,10 +153,10 @@ if [ -n "$VDEVCTL_MODULES" ]; then
 fi
 : > ${GUEST_JOB}/started
 if [ "$VDEVCTL_MODE" = shell ]; then
-  setsid cttyhack chroot $N /usr/bin/env -i /bin/sh ${CHROOT_JOB}/run.sh
+  setsid cttyhack env -i chroot $N /bin/sh ${CHROOT_JOB}/run.sh
   echo $? > ${GUEST_JOB}/status
 else
-  chroot $N /usr/bin/env -i /bin/sh ${CHROOT_JOB}/run.sh \\
+  env -i chroot $N /bin/sh ${CHROOT_JOB}/run.sh \\
     < /dev/null > ${GUEST_JOB}/stdout 2> ${GUEST_JOB}/stderr
   echo $? > ${GUEST_JOB}/status.tmp
   dmesg > ${GUEST_JOB}/dmesg
@@ -171,6 +171,20 @@ export function modprobeShim(): string {
   return `#!/bin/busybox sh
 exec /bin/busybox chroot /newroot /sbin/modprobe "$@"
 `;
+}
+
+/**
+ * The initramfs file name: it carries a hash of the generated scripts, so a
+ * cache prepared by an older vdevctl gets a fresh initramfs.
+ */
+export function initramfsName(): string {
+  const text = initScript(["@"]) + modprobeShim() +
+    INITRAMFS_MODULES.join(",");
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return `initramfs-${h.toString(16).padStart(8, "0")}.cpio`;
 }
 
 /** Modules the initramfs loads itself: 9p transport and file system, overlay. */
@@ -263,5 +277,8 @@ export async function buildInitramfs(
     mode: S_IFREG | 0o755,
     data: enc.encode(modprobeShim()),
   });
-  await Deno.writeFile(outFile, cpioNewc(entries));
+  // Atomic: concurrent builders write identical archives.
+  const tmp = `${outFile}.${Deno.pid}.tmp`;
+  await Deno.writeFile(tmp, cpioNewc(entries));
+  await Deno.rename(tmp, outFile);
 }

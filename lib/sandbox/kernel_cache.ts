@@ -27,7 +27,7 @@ import {
   SOURCE_PACKAGE,
 } from "./debian_version.ts";
 import { BUILD_TOOLS, ensureHostTools } from "./host_packages.ts";
-import { buildInitramfs } from "./initramfs.ts";
+import { buildInitramfs, initramfsName } from "./initramfs.ts";
 import { buildModules, EXTRA_MODULES, MODULE_SOURCES } from "./module_build.ts";
 import { logTail, runTool } from "./process.ts";
 import {
@@ -105,7 +105,7 @@ export function kernelPathsOf(kv: KernelVersion, dir: string): KernelPaths {
     srcDir: `${dir}/src`,
     buildDir: `${dir}/build`,
     extraModules: [...EXTRA_MODULES],
-    initramfs: `${dir}/initramfs.cpio`,
+    initramfs: `${dir}/${initramfsName()}`,
   };
 }
 
@@ -127,6 +127,12 @@ export async function cachedKernels(
         if (!kv) continue;
         const p = kernelPathsOf(kv, dir);
         if (m.extraModules) p.extraModules = m.extraModules;
+        try {
+          await Deno.stat(p.initramfs);
+        } catch {
+          // Prepared by a vdevctl with other guest scripts: rebuild it.
+          await buildInitramfs(p.root, p.kver, p.initramfs);
+        }
         found.push(p);
       } catch {
         // Not a finished kernel directory.

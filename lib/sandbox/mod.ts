@@ -237,7 +237,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
     kernel = await kernelCache({ ...options, progress });
     useLock = await lockCache(cache, "use.lock", { exclusive: false });
     // `sandbox clean` may have removed it between the two steps.
-    if (await exists(kernel.initramfs) || attempt > 0) break;
+    if (await exists(kernel.vmlinuz) || attempt > 0) break;
     useLock.release();
   }
   const jobDir = await Deno.makeTempDir({ prefix: "vdevctl-job-" });
