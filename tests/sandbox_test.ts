@@ -41,8 +41,8 @@ import {
   sandboxRun,
   shQuote,
 } from "../lib/sandbox/mod.ts";
-import { kernelPathsOf } from "../lib/sandbox/kernel_cache.ts";
-import { isStaticElf } from "../lib/sandbox/host_packages.ts";
+import { kernelCache, kernelPathsOf } from "../lib/sandbox/kernel_cache.ts";
+import { isStaticElf, missingTools } from "../lib/sandbox/host_packages.ts";
 import { kbuildText, makeArgs } from "../lib/sandbox/module_build.ts";
 import { progressBar } from "../lib/sandbox/progress.ts";
 import { logTail } from "../lib/sandbox/process.ts";
@@ -400,6 +400,63 @@ Deno.test("small helpers: static ELF check, progress bar, log tail", () => {
   assert.equal(progressBar(0.5, 10), "[#####.....]  50%");
   assert.equal(progressBar(2, 4), "[####] 100%");
   assert.equal(logTail("a\n\nb\nc\n", 2), "b | c");
+});
+
+Deno.test("missingTools names what is not installed", () => {
+  const tools = [
+    { command: "sh", pkg: "dash" },
+    { command: "vdevctl-no-such-tool", pkg: "nope" },
+    { command: "sh", pkg: "dash", ok: () => false },
+  ];
+  assert.deepEqual(missingTools(tools).map((t) => t.pkg), ["nope", "dash"]);
+});
+
+Deno.test("kernelCache: uapiInclude compiles the 6.12 virtio/vDPA/VDUSE UAPI headers", async () => {
+  const k = await kernelCache();
+  assert.match(k.kver, /^6\.12\./);
+  for (const f of [k.vmlinuz, k.initramfs, `${k.modulesDir}/modules.dep.bin`]) {
+    assert.ok(Deno.statSync(f).isFile, f);
+  }
+  for (const m of k.extraModules) {
+    assert.ok(Deno.statSync(`${k.modulesDir}/extra/${m}.ko`).isFile, m);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "vdevctl-uapi-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/t.c`,
+      `#include <linux/ioctl.h> /* vduse.h does not include it itself */
+#include <linux/vduse.h>
+#include <linux/virtio_ring.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_blk.h>
+#include <linux/vdpa.h>
+#include <stdio.h>
+int main(void) {
+  printf("%zu %zu %lx\\n", sizeof(struct vduse_dev_config),
+         sizeof(struct virtio_net_config), (unsigned long)VDUSE_CREATE_DEV);
+  return 0;
+}
+`,
+    );
+    const cc = await new Deno.Command("gcc", {
+      args: [
+        "-Wall",
+        "-Werror",
+        `-I${k.uapiInclude}`,
+        "-o",
+        `${dir}/t`,
+        `${dir}/t.c`,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.equal(cc.code, 0, new TextDecoder().decode(cc.stderr));
+    const run = await new Deno.Command(`${dir}/t`, { stdout: "piped" })
+      .output();
+    // 6.12 sizes: vduse_dev_config 336, virtio_net_config 24 (bookworm's 6.1 headers differ).
+    assert.equal(new TextDecoder().decode(run.stdout), "336 24 41508102\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // Real boots (a few seconds each on an idle machine; more when others boot too).
