@@ -139,6 +139,7 @@ try {
     const cpuRatio = median(vc) / median(mc);
     const ok = ratio <= 0.7;
     if (!ok) missed++;
+    const startupBound = median(m) * 0.7 < median(floor);
     console.log(
       `mdev ${args.join(" ").padEnd(24)}${fmt(median(v))} ${fmt(median(m))}  ${
         ratio.toFixed(2).padStart(6)
@@ -146,6 +147,15 @@ try {
         cpuRatio.toFixed(2).padStart(6)
       }x   ${ok ? "ok" : "MISSED"}`,
     );
+    if (!ok && startupBound) {
+      console.log(
+        `  (start-up bound: 0.7x mdevctl's ${
+          median(m).toFixed(1)
+        } ms is below Deno's empty-file floor of ${
+          median(floor).toFixed(1)
+        } ms; no Deno program can meet it)`,
+      );
+    }
   }
   const v10: number[] = [];
   const m10: number[] = [];
