@@ -5,7 +5,9 @@
  * devices loop every frame back as received; the figure is frames received
  * per second over pktgen's run time (pktgen's own send rate is printed too),
  * with the loss. Prints the medians and the ratio mvnet / vdpa_sim_net
- * (targets: >= 1.5x at 60 bytes, >= 1.0x at 1500 bytes).
+ * (targets: >= 1.5x at 60 bytes, >= 1.0x at 1500 bytes). A second mvnet
+ * device with its datapath on the main thread instead of a Worker is
+ * measured alongside.
  *
  *   deno task bench mvnet            (or: deno run -A bench/mvnet_bench.ts)
  *   options: --runs N (default 5), --count N frames per run (default 50000)
@@ -52,10 +54,19 @@ async function inGuest(): Promise<void> {
     `# kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} vCPUs, ${runs} runs x ${count} frames per size and device`,
   );
   const mv = await startMvnet({ name: "mvbench", log: (m) => console.log(m) });
+  // The same datapath on the main thread (nonblocking poll) instead of a
+  // Worker, to measure what the Worker buys.
+  const inline = await startMvnet({
+    name: "mvbench-main",
+    worker: false,
+    log: (m) => console.log(m),
+  });
   let simAdded = false;
   try {
     const mvIf = await waitNetdev(mv);
     await bringUp(mvIf);
+    const inIf = await waitNetdev(inline);
+    await bringUp(inIf);
     await vdpaDevAdd({
       name: "simbench",
       mgmtdev: "vdpasim_net",
@@ -72,6 +83,7 @@ async function inGuest(): Promise<void> {
     const devs = [
       { label: "mvnet", ifname: mvIf, dst: mac(mvIf) },
       { label: "vdpa_sim_net", ifname: simIf, dst: mac(simIf) },
+      { label: "mvnet-main", ifname: inIf, dst: mac(inIf) },
     ];
     // Warm up both (JIT, bounce pages, caches).
     for (const d of devs) {
@@ -81,7 +93,12 @@ async function inGuest(): Promise<void> {
     for (let r = 1; r <= runs; r++) {
       for (const size of sizes) {
         for (const d of devs) {
-          const dropped0 = mv.stats().rxDropped;
+          const own = d.label === "mvnet"
+            ? mv
+            : d.label === "mvnet-main"
+            ? inline
+            : undefined;
+          const dropped0 = own?.stats().rxDropped ?? 0;
           const res = await pktgenRun(d.ifname, {
             count,
             size,
@@ -89,8 +106,8 @@ async function inGuest(): Promise<void> {
           });
           const key = `${d.label}/${size}`;
           results.set(key, [...(results.get(key) ?? []), res]);
-          const extra = d.label === "mvnet"
-            ? ` (no RX buffer: ${mv.stats().rxDropped - dropped0})`
+          const extra = own
+            ? ` (no RX buffer: ${own.stats().rxDropped - dropped0})`
             : "";
           console.log(
             `run ${r} ${size.toString().padStart(4)} B ${
@@ -123,6 +140,14 @@ async function inGuest(): Promise<void> {
           ratio >= target ? "met" : "NOT met"
         }); pktgen tx ratio ${(mt / st).toFixed(2)}x`,
       );
+      const mm = median(
+        results.get(`mvnet-main/${size}`)!.map((x) => x.rxPps),
+      );
+      console.log(
+        `${" ".repeat(7)}datapath on the main thread instead of a Worker: ${
+          mm.toFixed(0)
+        } pps (Worker / main thread ${(m / mm).toFixed(2)}x)`,
+      );
     }
     const st = mv.stats();
     console.log(
@@ -131,6 +156,7 @@ async function inGuest(): Promise<void> {
   } finally {
     if (simAdded) await vdpaDevDel("simbench");
     await mv.stop();
+    await inline.stop();
   }
 }
 

@@ -58,6 +58,19 @@ const RX_HEADER = (() => {
   return h;
 })();
 
+const NUM_BUFFERS_AT = VIRTIO_NET_HDR_V1.fields.num_buffers.offset;
+
+/** Writes {@linkcode RX_HEADER} into `r` without allocating (fast path). */
+function writeHeader(r: Chain): void {
+  const i = r.readableCount;
+  if (r.lens[i] >= NET_HDR_SIZE) {
+    const b = r.bufs[i];
+    const o = r.offs[i];
+    b.fill(0, o, o + NET_HDR_SIZE);
+    b[o + NUM_BUFFERS_AT] = 1;
+  } else r.writeFrom(RX_HEADER);
+}
+
 /** Which queues want an interrupt, from {@linkcode Loopback.publish}. */
 export const WANT_IRQ = { RX: 1, TX: 2 } as const;
 
@@ -128,7 +141,7 @@ export class Loopback {
       } else {
         st[STAT.txPackets]++;
         st[STAT.txBytes] += frame;
-        r.writeFrom(RX_HEADER);
+        writeHeader(r);
         copyChain(t, r, { from: NET_HDR_SIZE, to: NET_HDR_SIZE });
         rx.push(r.head, NET_HDR_SIZE + frame);
         st[STAT.rxPackets]++;

@@ -57,7 +57,7 @@ export interface DatapathSpec {
  * driver refills its receive ring as it takes frames in, so this only
  * expires when its receive side has stopped.
  */
-export const RX_WAIT_MS = 200;
+export const RX_WAIT_MS = 1000;
 
 /** Slots of the shared control block (an Int32Array). */
 export const CTL = {

@@ -204,7 +204,12 @@ export function copyChain(
   while (si < src.readableCount && di < dst.count && left > 0) {
     const n = Math.min(src.lens[si] - sOff, dst.lens[di] - dOff, left);
     const s = src.offs[si] + sOff;
-    dst.bufs[di].set(src.bufs[si].subarray(s, s + n), dst.offs[di] + dOff);
+    const from = src.bufs[si];
+    const to = dst.bufs[di];
+    if (from === to) {
+      // Same region (both in the bounce buffer): a memmove, no allocation.
+      to.copyWithin(dst.offs[di] + dOff, s, s + n);
+    } else to.set(from.subarray(s, s + n), dst.offs[di] + dOff);
     done += n;
     left -= n;
     sOff += n;
