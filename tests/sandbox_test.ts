@@ -43,7 +43,11 @@ import {
 } from "../lib/sandbox/mod.ts";
 import { kernelCache, kernelPathsOf } from "../lib/sandbox/kernel_cache.ts";
 import { isStaticElf, missingTools } from "../lib/sandbox/host_packages.ts";
-import { kbuildText, makeArgs } from "../lib/sandbox/module_build.ts";
+import {
+  buildErrorSummary,
+  kbuildText,
+  makeArgs,
+} from "../lib/sandbox/module_build.ts";
 import { progressBar } from "../lib/sandbox/progress.ts";
 import { logTail } from "../lib/sandbox/process.ts";
 import { VdevError } from "../lib/errors.ts";
@@ -365,6 +369,21 @@ Deno.test("job scripts: quoting, environment, working directory, modules", () =>
     () => configScript(kernel, { modules: ["x;reboot"] }),
     VdevError,
   );
+});
+
+Deno.test("module build: a failure quotes the compiler's errors", () => {
+  const log = `  CC [M]  /b/mtty.o
+/b/mtty.c: In function 'broken':
+/b/mtty.c:2062:27: error: 'nope' undeclared (first use in this function)
+/b/mtty.c:2062:33: error: control reaches end of non-void function [-Werror=return-type]
+make[2]: *** [Makefile.build:234: /b/mtty.o] Error 1
+`;
+  assert.equal(
+    buildErrorSummary(log),
+    "/b/mtty.c:2062:27: error: 'nope' undeclared (first use in this function) | " +
+      "/b/mtty.c:2062:33: error: control reaches end of non-void function [-Werror=return-type]",
+  );
+  assert.equal(buildErrorSummary("a\nb\n"), "a | b");
 });
 
 Deno.test("module build: Kbuild and make command line", () => {

@@ -61,6 +61,13 @@ export function makeArgs(
   return args;
 }
 
+/** The compiler's first error lines from a build log, else its tail. */
+export function buildErrorSummary(log: string): string {
+  const errors = log.split("\n").filter((l) => /(^|: )(fatal )?error: /.test(l))
+    .map((l) => l.trim());
+  return errors.length > 0 ? errors.slice(0, 3).join(" | ") : logTail(log, 8);
+}
+
 /** Where things are for {@linkcode buildModules}. */
 export interface ModuleBuildPaths {
   /** Directory holding the extracted source files (MODULE_SOURCES). */
@@ -96,7 +103,7 @@ export async function buildModules(paths: ModuleBuildPaths): Promise<string[]> {
       classify: (out, code) =>
         new VdevError(
           `sandbox: building the out-of-tree modules failed (make exit ${code}; log ${paths.logFile}): ${
-            logTail(out, 10)
+            buildErrorSummary(out)
           }`,
         ),
     },
