@@ -686,12 +686,13 @@ export interface ModifyRequest {
   jsonfile?: string;
 }
 
-/** Finds the one definition of `uuid` (optionally on `parent`). */
+/** Finds the one definition of `uuid` (optionally on `options.parent`). */
 export function definedDevice(
   ctx: MdevContext,
   uuid: string,
-  parent?: string,
+  options: { parent?: string } = {},
 ): MdevDefinition {
+  const parent = options.parent;
   if (parent !== undefined) ctx.store.path(parent, uuid);
   const scan = ctx.store.scan({ uuid, parent });
   requireNoProblems(scan.problems);
@@ -718,7 +719,7 @@ export function modifyDevice(
   uuid: string,
   req: ModifyRequest,
 ): MdevDefinition {
-  const dev = definedDevice(ctx, uuid, req.parent);
+  const dev = definedDevice(ctx, uuid, { parent: req.parent });
   if (req.jsonfile !== undefined) {
     if (
       req.type !== undefined || req.auto || req.manual ||
