@@ -279,10 +279,15 @@ export class MdevSysfs {
     Deno.writeTextFileSync(`${this.devicePath(uuid)}/${attr.name}`, attr.value);
   }
 
-  /** The driver bound to `parent`'s device, or "". */
+  /** The driver bound to `parent`'s device (the `driver` link's name), or "". */
   parentDriver(parent: string): string {
     try {
-      return basename(Deno.realPathSync(`${this.parentBase}/${parent}/driver`));
+      return basename(
+        Deno.readLinkSync(`${this.parentBase}/${parent}/driver`).replace(
+          /\/+$/,
+          "",
+        ),
+      );
     } catch {
       return "";
     }
