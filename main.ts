@@ -69,10 +69,6 @@ export async function buildProgram(args: string[]): Promise<Command> {
       "resolve every system path under DIR (default: $VDEVCTL_ROOT or /)",
     )
     .exitOverride();
-  program.configureOutput({
-    writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
-    outputError: (s, write) => write(`vdevctl: ${s.replace(/^error: /, "")}`),
-  });
   const wanted = familyArg(args);
   const names = wanted !== undefined && wanted in families
     ? [wanted]
@@ -83,7 +79,22 @@ export async function buildProgram(args: string[]): Promise<Command> {
     if (!cmd.description()) cmd.description(families[name].summary);
     program.addCommand(cmd);
   }
+  configureTree(program);
   return program;
+}
+
+/**
+ * Every command, however deep, reports usage errors the same way: one line
+ * `vdevctl: ...` on stderr and a CommanderError (exit status 2) instead of
+ * commander's own `process.exit`. `addCommand` does not pass these settings
+ * down, so they are applied to the whole tree.
+ */
+function configureTree(cmd: CommandUnknownOpts): void {
+  cmd.exitOverride().configureOutput({
+    writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
+    outputError: (s, write) => write(`vdevctl: ${s.replace(/^error: /, "")}`),
+  });
+  for (const sub of cmd.commands) configureTree(sub);
 }
 
 /** Runs vdevctl with `args` and returns the exit status. */
