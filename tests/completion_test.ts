@@ -44,7 +44,7 @@ async function offered(shell: "bash" | "zsh" | "fish", line: string) {
   if (shell === "bash") {
     // bash splits words at COMP_WORDBREAKS characters such as ":".
     const bashWords = words.flatMap((w) =>
-      w.split(/(:)/).filter((p, i, a) => p !== "" || a.length === 1)
+      w.split(/(:)/).filter((p, _i, a) => p !== "" || a.length === 1)
     );
     const bashQuoted = bashWords.map((w) => `'${w}'`).join(" ");
     code = `source /usr/share/bash-completion/bash_completion
