@@ -24,7 +24,7 @@ import {
   undefineDevice,
 } from "../lib/mdev.ts";
 import { parentsJson, parentsText } from "../lib/mdev_format.ts";
-import { parseMdevUuid } from "../lib/mdev_uuid.ts";
+import { parseMdevUuid } from "../lib/uuid.ts";
 import { rootOf } from "./context.ts";
 import { failWith, listAction, typesAction, warn, write } from "./mdev_fast.ts";
 

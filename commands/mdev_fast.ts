@@ -21,7 +21,7 @@ import {
   typesJson,
   typesText,
 } from "../lib/mdev_format.ts";
-import { parseMdevUuid } from "../lib/mdev_uuid.ts";
+import { parseMdevUuid } from "../lib/uuid.ts";
 import { VdevError } from "../lib/errors.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
 

@@ -15,7 +15,7 @@ import {
   isPermissionError,
   notRootError,
 } from "./mdev_errors.ts";
-import { parseMdevUuid } from "./mdev_uuid.ts";
+import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "./root.ts";
 
 /** One sysfs attribute of a definition, written in order on start. */

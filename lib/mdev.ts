@@ -27,7 +27,7 @@ import {
   removeError,
 } from "./mdev_errors.ts";
 import { type ActiveMdev, MdevSysfs, type MdevType } from "./mdev_sysfs.ts";
-import { newMdevUuid, parseMdevUuid } from "./mdev_uuid.ts";
+import { newMdevUuid, parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "./root.ts";
 
 export type { MdevAttr, MdevDefinition } from "./config_store.ts";

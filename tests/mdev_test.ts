@@ -19,7 +19,7 @@ import {
   stopDevice,
 } from "../lib/mdev.ts";
 import { MdevSysfs } from "../lib/mdev_sysfs.ts";
-import { parseMdevUuid } from "../lib/mdev_uuid.ts";
+import { parseMdevUuid } from "../lib/uuid.ts";
 import { SysRoot } from "../lib/root.ts";
 import { exampleTree, type FakeTree, writeFakeTree } from "./fake_mdev_tree.ts";
 import { REPO, run, runVdevctl, snapshot } from "./mdev_diff_helpers.ts";
