@@ -135,7 +135,6 @@ mount -t devtmpfs devtmpfs $N/dev
 mkdir -p $N/dev/pts $N/dev/shm
 mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts $N/dev/pts
 mount -t tmpfs -o mode=1777 shm $N/dev/shm
-mount -t tmpfs -o mode=1777 tmp $N/tmp
 mount -t tmpfs -o mode=0755 run $N/run
 mkdir -p $N${CHROOT_JOB}
 mount --bind ${GUEST_JOB} $N${CHROOT_JOB}

@@ -120,7 +120,7 @@ export function runScript(
   lines.push(
     `cd ${shQuote(options.cwd)} || { echo "vdevctl sandbox: no directory ${
       options.cwd.replace(/["$`\\]/g, "")
-    } in the guest (its /tmp and /run are its own)" >&2; exit 125; }`,
+    } in the guest (its /run is its own)" >&2; exit 125; }`,
   );
   if (options.shell) {
     lines.push(
