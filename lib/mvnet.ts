@@ -17,20 +17,22 @@ import { close, eventfd } from "./libc.ts";
 import { errnoCode, messageOf, VdevError } from "./errors.ts";
 import { resolveRoot, type SysRoot } from "./root.ts";
 import {
+  createDev,
   destroyDev,
   openDevice,
   VDUSE_CONTROL_PATH,
   vqSetup,
   withControl,
 } from "./vduse.ts";
-import { createDev } from "./vduse.ts";
 import { buildSpec, DEFAULT_QUEUE_SIZE, toDevConfig } from "./vduse_spec.ts";
 import {
   deviceExists,
   holders,
+  removeRecord,
   setAttributes,
   VDPA_DEVICES_DIR,
   vduseLoaded,
+  writeRecord,
 } from "./vduse_state.ts";
 import { vdpaDevAdd, vdpaDevDel } from "./vdpa.ts";
 import { DatapathRunner } from "./mvnet_datapath.ts";
@@ -277,10 +279,14 @@ async function destroyWithRetry(name: string, root: SysRoot): Promise<void> {
   for (let i = 0;; i++) {
     try {
       withControl((c) => destroyDev(c, name), { root });
+      removeRecord(root, name);
       return;
     } catch (err) {
       const code = errnoCode(err);
-      if (code === "EINVAL") return; // already gone
+      if (code === "EINVAL") { // already gone
+        removeRecord(root, name);
+        return;
+      }
       if (code === "EBUSY" && i < 50) {
         await new Promise((r) => setTimeout(r, 100));
         continue;
@@ -387,6 +393,13 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
         );
       }
       created = true;
+      // What `vduse show` reads: the kernel does not expose features,
+      // config space or queue sizes. A record is a description, not state.
+      try {
+        writeRecord(root, spec);
+      } catch (err) {
+        log(`mvnet: cannot record ${name} for vduse show: ${messageOf(err)}`);
+      }
     }
     if (created && options.bounceSize !== undefined) {
       setAttributes(root, name, { bounceSize: options.bounceSize });

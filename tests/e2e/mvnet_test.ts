@@ -158,11 +158,25 @@ Deno.test("mvnet run: SIGTERM detaches and destroys the device", async () => {
   const d = new Daemon([name]);
   await d.waitFor(/created/);
   assertAllBack(await traffic(name), "before SIGTERM");
+  // `vduse show` describes the served device from mvnet's record.
+  const show = await new Deno.Command(VDEVCTL, {
+    args: ["vduse", "show", name, "--json"],
+    stdin: "null",
+  }).output();
+  assert.equal(show.code, 0, dec.decode(show.stderr));
+  const info = JSON.stringify(JSON.parse(dec.decode(show.stdout)));
+  assert.match(info, /VERSION_1/, info);
+  assert.match(info, /ACCESS_PLATFORM/, info);
+  assert.match(info, new RegExp(`"pid":${d.child.pid}\\b`), info);
   d.child.kill("SIGTERM");
   const status = await d.done;
   assert.equal(status.code, 0, d.out);
   assert.match(d.out, /SIGTERM/);
   assert.ok(gone(name), `no /dev/vduse/${name} left`);
+  assert.ok(
+    !existsSync(`/run/vdevctl/vduse/${name}.json`),
+    "mvnet removed its record",
+  );
 });
 
 Deno.test("mvnet run: SIGINT stops it cleanly too", async () => {
