@@ -6,6 +6,8 @@
  * @module
  */
 
+import { ERRNO } from "./errno.ts";
+
 /** Options for {@linkcode VdevError}. */
 export interface VdevErrorOptions {
   /** Process exit status (default 1). */
@@ -30,14 +32,17 @@ export class VdevError extends Error {
 /**
  * The errno name ("EEXIST", "ENOSPC", ...) of an error thrown by Deno's file
  * APIs or by the FFI layer, or undefined. Deno maps errnos to several error
- * classes, so always match on this code, never on the class.
+ * classes, so always match on this code, never on the class. Some errnos
+ * (EUSERS, from the mdev core) reach JavaScript without a `code`: their
+ * "(os error N)" number is looked up instead.
  */
 export function errnoCode(err: unknown): string | undefined {
   if (err !== null && typeof err === "object" && "code" in err) {
     const code = (err as { code: unknown }).code;
     if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) return code;
   }
-  return undefined;
+  const m = /\(os error (\d+)\)/.exec(messageOf(err));
+  return m ? ERRNO.get(Number(m[1]))?.[0] : undefined;
 }
 
 /** The message of any thrown value, as text. */

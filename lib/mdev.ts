@@ -15,11 +15,10 @@ import {
   parseDefinition,
   problemText,
 } from "./config_store.ts";
-import { messageOf, VdevError } from "./errors.ts";
+import { errnoCode, messageOf, VdevError } from "./errors.ts";
 import {
   attrError,
   createError,
-  errnoOf,
   firstLine,
   genericError,
   isPermissionError,
@@ -417,7 +416,7 @@ export function createDevice(
       } catch (err) {
         throw new VdevError(
           `${failure.message}; removing it again also failed (${
-            errnoOf(err) ?? firstLine(messageOf(err))
+            errnoCode(err) ?? firstLine(messageOf(err))
           }): stop it with 'vdevctl mdev stop -u ${dev.uuid}'`,
           { cause: err },
         );
@@ -458,7 +457,7 @@ export function readJsonFile(
   } catch (err) {
     throw new VdevError(
       `--jsonfile ${path}: cannot read it (${
-        errnoOf(err) ?? firstLine(messageOf(err))
+        errnoCode(err) ?? firstLine(messageOf(err))
       }): give the path of a JSON device description`,
       { cause: err },
     );

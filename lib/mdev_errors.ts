@@ -6,20 +6,7 @@
  * @module
  */
 
-import { ERRNO } from "./errno.ts";
 import { errnoCode, messageOf, VdevError } from "./errors.ts";
-
-/**
- * The errno name of `err`: its `code`, or, for errnos Deno leaves unnamed
- * (EUSERS from the mdev core has no `code`), the "(os error N)" number of
- * its message looked up in the errno table.
- */
-export function errnoOf(err: unknown): string | undefined {
-  const code = errnoCode(err);
-  if (code !== undefined) return code;
-  const m = /\(os error (\d+)\)/.exec(messageOf(err));
-  return m ? ERRNO.get(Number(m[1]))?.[0] : undefined;
-}
 
 /** What was being done when a system call failed. */
 export interface FailureContext {
@@ -33,7 +20,7 @@ export interface FailureContext {
 
 /** True when `err` is a permission error (EACCES or EPERM). */
 export function isPermissionError(err: unknown): boolean {
-  const code = errnoOf(err);
+  const code = errnoCode(err);
   return code === "EACCES" || code === "EPERM";
 }
 
@@ -49,7 +36,7 @@ export function notRootError(path: string, cause?: unknown): VdevError {
 
 /** Translates an error from writing a type's `create` file. */
 export function createError(err: unknown, ctx: FailureContext): VdevError {
-  const code = errnoOf(err);
+  const code = errnoCode(err);
   switch (code) {
     case "EEXIST":
       return new VdevError(
@@ -88,7 +75,7 @@ export function createError(err: unknown, ctx: FailureContext): VdevError {
 
 /** Translates an error from writing a device's `remove` file. */
 export function removeError(err: unknown, ctx: FailureContext): VdevError {
-  const code = errnoOf(err);
+  const code = errnoCode(err);
   switch (code) {
     case "EBUSY":
       return new VdevError(
@@ -110,7 +97,7 @@ export function removeError(err: unknown, ctx: FailureContext): VdevError {
 
 /** Translates an error from writing a device attribute. */
 export function attrError(err: unknown, ctx: FailureContext): VdevError {
-  const code = errnoOf(err);
+  const code = errnoCode(err);
   if (code === "EACCES" || code === "EPERM") return notRootError(ctx.path, err);
   if (code === "EINVAL") {
     return new VdevError(
@@ -123,7 +110,7 @@ export function attrError(err: unknown, ctx: FailureContext): VdevError {
 
 /** Any other failure: the errno name and the system's message. */
 export function genericError(err: unknown, ctx: FailureContext): VdevError {
-  const code = errnoOf(err);
+  const code = errnoCode(err);
   if (code === "EACCES" || code === "EPERM") return notRootError(ctx.path, err);
   const what = code ? `${code}: ` : "";
   return new VdevError(
