@@ -24,7 +24,13 @@ import {
   vqSetup,
   withControl,
 } from "./vduse.ts";
-import { buildSpec, DEFAULT_QUEUE_SIZE, toDevConfig } from "./vduse_spec.ts";
+import {
+  buildSpec,
+  DEFAULT_QUEUE_SIZE,
+  NET_DEFAULT_FEATURES,
+  toDevConfig,
+} from "./vduse_spec.ts";
+import { featureBit, VIRTIO_F } from "./virtio_uapi.ts";
 import {
   deviceExists,
   holders,
@@ -377,6 +383,8 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
         type: "net",
         mac,
         mtu: options.mtu ?? 1500,
+        // The datapath implements EVENT_IDX (lib/virtqueue.ts).
+        features: NET_DEFAULT_FEATURES | featureBit(VIRTIO_F.EVENT_IDX),
         queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
       });
       try {

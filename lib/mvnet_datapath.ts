@@ -50,6 +50,8 @@ export interface DatapathSpec {
   wakeFd: number;
   /** TX chains per batch (default 256). */
   budget?: number;
+  /** VIRTIO_RING_F_EVENT_IDX was negotiated (default false). */
+  eventIdx?: boolean;
 }
 
 /**
@@ -125,6 +127,7 @@ export class Datapath {
         kind,
         name,
         onBroken,
+        eventIdx: spec.eventIdx ?? false,
       });
     const rx = queue(spec.rx, "rx", "writable");
     const tx = queue(spec.tx, "tx", "readable");
@@ -221,18 +224,19 @@ export class Datapath {
   }
 
   /**
-   * After waiting for RX buffers: if none came within the wait, drop the
-   * waiting frames (a driver whose receive side is stopped must not stall
-   * its transmit side for ever).
+   * After waiting for RX buffers: if the wait timed out and none came, drop
+   * the waiting frames (a driver whose receive side is stopped must not
+   * stall its transmit side for ever). A kick with no buffer (a stale one
+   * latched in the eventfd) only makes the caller wait again.
    */
-  #afterRxWait(): void {
+  #afterRxWait(timedOut: boolean): void {
     this.#stats[STAT.wakeups]++;
     const lb = this.loopback;
     if (this.#spec.rx.kickFd >= 0) {
       libc().read(this.#spec.rx.kickFd, this.#drainBuf, 8n);
     }
     lb.rx.setNotify(false);
-    if (lb.rx.availableCount() === 0) {
+    if (timedOut && lb.rx.availableCount() === 0) {
       lb.hold = false;
       this.step();
       lb.hold = true;
@@ -247,8 +251,8 @@ export class Datapath {
       if (this.step() > 0 && !this.loopback.starved) continue;
       if (this.loopback.starved) {
         if (this.#armRx()) continue;
-        c.poll(this.#starvedBuf, 2n, RX_WAIT_MS);
-        this.#afterRxWait();
+        const ready = c.poll(this.#starvedBuf, 2n, RX_WAIT_MS);
+        this.#afterRxWait(ready === 0);
         continue;
       }
       if (this.#armOrWork()) continue;
@@ -280,8 +284,8 @@ export class Datapath {
           if (++busy % 16 === 0) await pollAsync(fds, 0);
           continue;
         }
-        await pollAsync(rxFds, RX_WAIT_MS);
-        this.#afterRxWait();
+        const rev = await pollAsync(rxFds, RX_WAIT_MS);
+        this.#afterRxWait(rev[0] === 0 && rev[1] === 0);
         continue;
       }
       if (this.#armOrWork()) continue;

@@ -23,6 +23,7 @@
 import { close, eventfd, POLL, pollAsync, write } from "./libc.ts";
 import { messageOf } from "./errors.ts";
 import {
+  devGetFeatures,
   type DevRequest,
   readRequest,
   vqGetInfo,
@@ -31,7 +32,7 @@ import {
   writeResponse,
 } from "./vduse.ts";
 import { VDUSE_MSG_SIZE, VDUSE_REQ_RESULT } from "./vduse_uapi.ts";
-import { VIRTIO_CONFIG_S } from "./virtio_uapi.ts";
+import { hasFeature, VIRTIO_CONFIG_S, VIRTIO_F } from "./virtio_uapi.ts";
 import {
   CTL,
   type DatapathRunner,
@@ -222,7 +223,18 @@ export class VduseServer {
       vqSetupKickfd(this.#fd, { index: info.index, eventFd: kick });
       specs.push(spec(info, kick));
     }
-    this.#spec = { deviceFd: this.#fd, rx: specs[0], tx: specs[1] };
+    let eventIdx = false;
+    try {
+      eventIdx = hasFeature(devGetFeatures(this.#fd), VIRTIO_F.EVENT_IDX);
+    } catch (err) {
+      this.#log(`mvnet: DEV_GET_FEATURES failed: ${messageOf(err)}`);
+    }
+    this.#spec = {
+      deviceFd: this.#fd,
+      rx: specs[0],
+      tx: specs[1],
+      eventIdx,
+    };
   }
 
   #startDatapath(): void {

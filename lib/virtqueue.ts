@@ -22,6 +22,12 @@
  * separates that store from the read of the driver's NO_INTERRUPT flag, and
  * the store that re-enables kicks from the re-read of the available index.
  *
+ * VIRTIO_RING_F_EVENT_IDX (option `eventIdx`, only when negotiated): the
+ * driver's `used_event` (after the available ring) replaces its
+ * NO_INTERRUPT flag, and the device's `avail_event` (after the used ring)
+ * replaces VRING_USED_F_NO_NOTIFY, with the 16-bit window test of
+ * {@linkcode needEvent} (the kernel's `vring_need_event`).
+ *
  * @module
  */
 
@@ -63,6 +69,15 @@ const FENCE = new Int32Array(new SharedArrayBuffer(4));
 /** Orders every earlier memory access before every later one. */
 export function fullBarrier(): void {
   Atomics.add(FENCE, 0, 1);
+}
+
+/**
+ * The kernel's `vring_need_event`: true when `event` lies in the 16-bit
+ * window of indices `[old, now)` that were just passed (the other side asked
+ * to be told when `event` is passed).
+ */
+export function needEvent(event: number, now: number, old: number): boolean {
+  return ((now - event - 1) & 0xffff) < ((now - old) & 0xffff);
 }
 
 /** One mapped range of the device's IOVA space. */
@@ -255,6 +270,8 @@ export interface SplitQueueOptions {
    * which resumes a queue that another process served).
    */
   lastAvail?: number;
+  /** VIRTIO_RING_F_EVENT_IDX was negotiated (default false). */
+  eventIdx?: boolean;
 }
 
 function halves(addr: bigint): [number, number] {
@@ -279,6 +296,8 @@ export class SplitQueue {
   pending = 0;
   /** Used elements published since the last interrupt decision said yes. */
   unsignalled = 0;
+  /** VIRTIO_RING_F_EVENT_IDX is in use. */
+  readonly eventIdx: boolean;
 
   readonly #memory: GuestMemory;
   readonly #onBroken?: (queue: SplitQueue, reason: string) => void;
@@ -290,12 +309,19 @@ export class SplitQueue {
   // Used ring header [flags, idx] and elements [id, len]*num.
   #usedHdr: Uint16Array = new Uint16Array(0);
   #usedRing: Uint32Array = new Uint32Array(0);
+  // EVENT_IDX: avail_event (one word after the used ring), the word index of
+  // used_event in #avail, and the used index at the last interrupt decision.
+  #availEvent: Uint16Array = new Uint16Array(1);
+  #usedEventAt = 0;
+  #signalledUsed = 0;
+  #signalledValid = false;
 
   /** Sets the queue up over its rings; a bad ring address marks it broken. */
   constructor(options: SplitQueueOptions) {
     this.num = options.num;
     this.name = options.name ?? "vq";
     this.kind = options.kind ?? "any";
+    this.eventIdx = options.eventIdx ?? false;
     this.#memory = options.memory;
     this.#onBroken = options.onBroken;
     this.lastAvail = 0;
@@ -335,6 +361,12 @@ export class SplitQueue {
       used.byteOffset + USED_RING_BYTE,
       USED_ELEM_W * num,
     );
+    this.#availEvent = new Uint16Array(
+      used.buffer,
+      used.byteOffset + USED_RING_BYTE + VRING_USED_ELEM.size * num,
+      1,
+    );
+    this.#usedEventAt = AVAIL_RING + num;
     this.usedIdx = Atomics.load(this.#usedHdr, USED_IDX);
     this.lastAvail = (options.lastAvail ?? this.usedIdx) & 0xffff;
   }
@@ -505,6 +537,8 @@ export class SplitQueue {
    * store) and says whether the driver should get an interrupt now: true
    * when there is something it has not been told about and it did not set
    * VRING_AVAIL_F_NO_INTERRUPT. A true answer counts as delivered.
+   * With EVENT_IDX: true when the used index just passed the driver's
+   * `used_event` (the first decision after set-up always says yes).
    */
   publish(): boolean {
     if (this.broken !== null) return false;
@@ -517,6 +551,17 @@ export class SplitQueue {
     // The used index must be visible before the driver's flags are read
     // (the driver re-enables interrupts, then re-reads the used index).
     fullBarrier();
+    if (this.eventIdx) {
+      const now = this.usedIdx;
+      const old = this.#signalledUsed;
+      const valid = this.#signalledValid;
+      this.#signalledUsed = now;
+      this.#signalledValid = true;
+      this.unsignalled = 0;
+      if (!valid) return true;
+      const event = Atomics.load(this.#avail, this.#usedEventAt);
+      return needEvent(event, now, old);
+    }
     if (Atomics.load(this.#avail, AVAIL_FLAGS) & VRING_AVAIL_F_NO_INTERRUPT) {
       return false;
     }
@@ -527,10 +572,20 @@ export class SplitQueue {
   /**
    * Asks the driver for kicks (`on`) or not (VRING_USED_F_NO_NOTIFY). After
    * turning them back on, check {@linkcode availableCount} again: the driver
-   * may have added chains without kicking.
+   * may have added chains without kicking. With EVENT_IDX, `on` sets
+   * `avail_event` to the next index to pop (a kick when the driver makes it
+   * available) and `off` does nothing: a stale `avail_event` that the driver
+   * has passed asks for no kick.
    */
   setNotify(on: boolean): void {
     if (this.broken !== null) return;
+    if (this.eventIdx) {
+      if (on) {
+        Atomics.store(this.#availEvent, 0, this.lastAvail);
+        fullBarrier();
+      }
+      return;
+    }
     Atomics.store(this.#usedHdr, USED_FLAGS, on ? 0 : VRING_USED_F_NO_NOTIFY);
     // Kicks on must be visible before the available index is re-read.
     if (on) fullBarrier();

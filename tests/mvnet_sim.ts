@@ -175,6 +175,26 @@ export class SimDriver {
     return this.#dv.getUint16(this.#usedOff, true);
   }
 
+  /** Sets `used_event` (EVENT_IDX: interrupt me when you pass it). */
+  setUsedEvent(v: number): void {
+    this.#dv.setUint16(this.#availOff + 4 + 2 * this.num, v & 0xffff, true);
+  }
+
+  /** The device's `avail_event` (EVENT_IDX: kick when you make it available). */
+  availEvent(): number {
+    return this.#dv.getUint16(this.#usedOff + 4 + 8 * this.num, true);
+  }
+
+  /**
+   * Whether the driver would kick after making `[old, availIdx)` available,
+   * as the kernel decides it with EVENT_IDX.
+   */
+  wouldKick(old: number): boolean {
+    const ev = this.availEvent();
+    return ((this.availIdx - ev - 1) & 0xffff) <
+      ((this.availIdx - old) & 0xffff);
+  }
+
   /** Sets the used index (as a previous device would have left it). */
   setUsedIdx(v: number): void {
     this.#dv.setUint16(this.#usedOff + 2, v, true);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Chain, copyChain, SplitQueue } from "../lib/virtqueue.ts";
+import { Chain, copyChain, needEvent, SplitQueue } from "../lib/virtqueue.ts";
 import { VRING_DESC_F, VRING_USED_F_NO_NOTIFY } from "../lib/virtio_uapi.ts";
 import { FakeMemory, RING_IOVA, SimDriver } from "./mvnet_sim.ts";
 
@@ -445,4 +445,88 @@ Deno.test("fuzz: 1,000,000 random descriptor tables never crash", () => {
   );
   assert.ok(popped > 10_000, "the fuzz reaches valid chains too");
   assert.ok(broken > 10_000, "and broken ones");
+});
+
+Deno.test("needEvent is the kernel's vring_need_event, across 16-bit wraparound", () => {
+  assert.equal(needEvent(5, 6, 5), true, "just passed");
+  assert.equal(needEvent(5, 5, 4), false, "not yet passed");
+  assert.equal(needEvent(5, 10, 6), false, "passed before the window");
+  assert.equal(needEvent(0xffff, 0x0001, 0xfffe), true, "window wraps");
+  assert.equal(needEvent(0x0000, 0x0002, 0xfffe), true);
+  assert.equal(needEvent(0x0002, 0x0002, 0xfffe), false);
+  assert.equal(needEvent(0xfffd, 0x0002, 0xfffe), false);
+  assert.equal(needEvent(7, 7, 7), false, "empty window");
+});
+
+function eventQueue(drv: SimDriver): SplitQueue {
+  return new SplitQueue({
+    num: drv.num,
+    rings: drv.rings,
+    memory: drv.memory,
+    eventIdx: true,
+  });
+}
+
+Deno.test("EVENT_IDX: interrupts only when used_event is passed, with wraparound", () => {
+  for (const start of [0, 0xfff0]) {
+    const drv = new SimDriver(8);
+    drv.startAt(start);
+    const vq = eventQueue(drv);
+    const c = new Chain(8);
+    const complete = (n: number): boolean => {
+      for (let i = 0; i < n; i++) drv.add([{ addr: BigInt(i), len: 1 }]);
+      while (vq.pop(c)) vq.push(c.head, 0);
+      const irq = vq.publish();
+      drv.takeUsed();
+      return irq;
+    };
+    // NO_INTERRUPT is ignored with EVENT_IDX.
+    drv.setNoInterrupt(true);
+    assert.equal(complete(1), true, "the first decision signals");
+    const s = start + 1;
+    // Driver: "interrupt me after 3 more" (used_event = s + 2).
+    drv.setUsedEvent(s + 2);
+    assert.equal(complete(2), false, "used_event not passed yet");
+    assert.equal(complete(2), true, "used_event passed");
+    assert.equal(complete(3), false, "stale used_event: no interrupt");
+    drv.setUsedEvent(s + 7); // the next completion
+    assert.equal(complete(1), true);
+    assert.equal(vq.publish(), false, "nothing new");
+    assert.equal(drv.usedIdx(), (s + 8) & 0xffff);
+  }
+});
+
+Deno.test("EVENT_IDX: avail_event asks for one kick, none while processing", () => {
+  const drv = new SimDriver(8);
+  drv.startAt(0xfffd);
+  const vq = eventQueue(drv);
+  const c = new Chain(8);
+  vq.setNotify(false);
+  assert.equal(drv.usedFlags(), 0, "no NO_NOTIFY flag with EVENT_IDX");
+  // Before sleeping: kick me when you add the next one.
+  vq.setNotify(true);
+  assert.equal(drv.availEvent(), 0xfffd);
+  let old = drv.availIdx;
+  drv.add([{ addr: 0n, len: 1 }]);
+  assert.equal(drv.wouldKick(old), true, "the first new chain kicks");
+  // Processing (notify off): later chains do not kick, across the wrap.
+  vq.setNotify(false);
+  for (let i = 0; i < 5; i++) {
+    old = drv.availIdx;
+    drv.add([{ addr: 0n, len: 1 }]);
+    assert.equal(drv.wouldKick(old), false);
+    assert.equal(vq.pop(c), true);
+    vq.push(c.head, 0);
+    vq.publish();
+    drv.takeUsed();
+  }
+  assert.equal(vq.pop(c), true);
+  vq.push(c.head, 0);
+  vq.publish();
+  drv.takeUsed();
+  vq.setNotify(true);
+  assert.equal(drv.availEvent(), (0xfffd + 6) & 0xffff);
+  old = drv.availIdx;
+  drv.add([{ addr: 0n, len: 1 }]);
+  assert.equal(drv.wouldKick(old), true, "kicks again after the wrap");
 });
