@@ -86,6 +86,9 @@ export function printCompletions(
   options: { words: readonly string[]; sources: ValueSources },
 ): void {
   tab(program as unknown as Parameters<typeof tab>[0]);
+  // tab adds its own `complete` command; vdevctl's is `completion` (and the
+  // hidden `complete` that main.ts routes here): offer neither twice.
+  t.commands.delete("complete");
   for (const [key, source] of Object.entries(options.sources)) {
     const m = /^(.*) (--[\w-]+|<[\w-]+>)$/.exec(key);
     if (!m) throw new Error(`bad completion key: ${key}`);

@@ -99,6 +99,7 @@ for (const shell of ["bash", "zsh", "fish"] as const) {
     for (const f of ["mdev", "vdpa", "vduse", "mvnet", "sandbox"]) {
       assert.ok(families.includes(f), `${f} missing in ${families}`);
     }
+    assert.ok(!families.includes("complete"), "internal command offered");
     const parents = await offered(shell, "vdevctl mdev start --parent ");
     assert.deepEqual(parents.sort(), ["0000:00:02.0", "mtty"]);
     // A PCI parent completes whole; bash replaces only the text after the
