@@ -187,6 +187,35 @@ const DEVICE_MISSING = {
   ENODEV: "no such vdpa device (see 'vdevctl vdpa dev show')",
 };
 
+/** One query (a dump when `attrs` is undefined) with its errors explained. */
+function query(
+  options: VdpaOptions,
+  q: {
+    cmd: number;
+    attrs?: [string, AttrInput][];
+    what: string;
+    hints: Readonly<Record<string, string>>;
+  },
+): VdpaReply[] {
+  return withSession(options, (s) => {
+    try {
+      return replies(s.socket.request({
+        family: s.family,
+        cmd: q.cmd,
+        dump: q.attrs === undefined,
+        attrs: q.attrs && encodeAttrs(q.attrs, VDPA_ATTRS),
+      }));
+    } catch (err) {
+      return explain(err, q.what, q.hints);
+    }
+  });
+}
+
+/** The DEV_NAME attribute of device `name`, or undefined for a dump. */
+function byName(name?: string): [string, AttrInput][] | undefined {
+  return name === undefined ? undefined : [["DEV_NAME", name]];
+}
+
 /**
  * Management devices: all (dump) or the one named `mgmtdev` ("NAME" or
  * "BUS/NAME").
@@ -195,21 +224,13 @@ export function vdpaMgmtdevShow(
   mgmtdev?: string,
   options: VdpaOptions = {},
 ): VdpaReply[] {
-  return withSession(options, (s) => {
-    try {
-      return replies(s.socket.request({
-        family: s.family,
-        cmd: VDPA_CMD.MGMTDEV_GET,
-        dump: mgmtdev === undefined,
-        attrs: mgmtdev === undefined
-          ? undefined
-          : encodeAttrs(mgmtdevHandle(mgmtdev), VDPA_ATTRS),
-      }));
-    } catch (err) {
-      return explain(err, `vdpa management device "${mgmtdev}"`, {
-        ENODEV: "no such management device (see 'vdevctl vdpa mgmtdev show')",
-      });
-    }
+  return query(options, {
+    cmd: VDPA_CMD.MGMTDEV_GET,
+    attrs: mgmtdev === undefined ? undefined : mgmtdevHandle(mgmtdev),
+    what: `vdpa management device "${mgmtdev}"`,
+    hints: {
+      ENODEV: "no such management device (see 'vdevctl vdpa mgmtdev show')",
+    },
   });
 }
 
@@ -218,19 +239,11 @@ export function vdpaDevShow(
   name?: string,
   options: VdpaOptions = {},
 ): VdpaReply[] {
-  return withSession(options, (s) => {
-    try {
-      return replies(s.socket.request({
-        family: s.family,
-        cmd: VDPA_CMD.DEV_GET,
-        dump: name === undefined,
-        attrs: name === undefined
-          ? undefined
-          : encodeAttrs([["DEV_NAME", name]], VDPA_ATTRS),
-      }));
-    } catch (err) {
-      return explain(err, `vdpa device "${name}"`, DEVICE_MISSING);
-    }
+  return query(options, {
+    cmd: VDPA_CMD.DEV_GET,
+    attrs: byName(name),
+    what: `vdpa device "${name}"`,
+    hints: DEVICE_MISSING,
   });
 }
 
@@ -245,27 +258,15 @@ export function vdpaDevConfigShow(
   name?: string,
   options: VdpaOptions = {},
 ): VdpaReply[] {
-  return withSession(options, (s) => {
-    try {
-      return replies(s.socket.request({
-        family: s.family,
-        cmd: VDPA_CMD.DEV_CONFIG_GET,
-        dump: name === undefined,
-        attrs: name === undefined
-          ? undefined
-          : encodeAttrs([["DEV_NAME", name]], VDPA_ATTRS),
-      }));
-    } catch (err) {
-      return explain(
-        err,
-        name === undefined ? "vdpa device config" : `vdpa device "${name}"`,
-        {
-          ...NOT_NEGOTIATED,
-          EOPNOTSUPP:
-            "the kernel cannot report the configuration of this device type",
-        },
-      );
-    }
+  return query(options, {
+    cmd: VDPA_CMD.DEV_CONFIG_GET,
+    attrs: byName(name),
+    what: name === undefined ? "vdpa device config" : `vdpa device "${name}"`,
+    hints: {
+      ...NOT_NEGOTIATED,
+      EOPNOTSUPP:
+        "the kernel cannot report the configuration of this device type",
+    },
   });
 }
 
@@ -274,23 +275,15 @@ export function vdpaDevVstatsShow(
   name: string,
   options: VdpaOptions & { qidx: number },
 ): VdpaReply[] {
-  return withSession(options, (s) => {
-    try {
-      return replies(s.socket.request({
-        family: s.family,
-        cmd: VDPA_CMD.DEV_VSTATS_GET,
-        attrs: encodeAttrs(
-          [["DEV_NAME", name], ["DEV_QUEUE_INDEX", options.qidx]],
-          VDPA_ATTRS,
-        ),
-      }));
-    } catch (err) {
-      return explain(err, `vdpa device "${name}" queue ${options.qidx}`, {
-        ...NOT_NEGOTIATED,
-        EOPNOTSUPP: "the device has no vendor statistics",
-        ERANGE: "queue index out of range",
-      });
-    }
+  return query(options, {
+    cmd: VDPA_CMD.DEV_VSTATS_GET,
+    attrs: [["DEV_NAME", name], ["DEV_QUEUE_INDEX", options.qidx]],
+    what: `vdpa device "${name}" queue ${options.qidx}`,
+    hints: {
+      ...NOT_NEGOTIATED,
+      EOPNOTSUPP: "the device has no vendor statistics",
+      ERANGE: "queue index out of range",
+    },
   });
 }
 
