@@ -11,12 +11,10 @@
  */
 
 import assert from "node:assert/strict";
+import { respond } from "./vduse_responder.ts";
 import { existsSync } from "node:fs";
 import { vdpaDevAdd, vdpaDevDel, vdpaDevShow } from "../../lib/vdpa.ts";
 import { main } from "../../main.ts";
-import { close, POLL, pollAsync } from "../../lib/libc.ts";
-import { openDevice, readRequest, writeResponse } from "../../lib/vduse.ts";
-import { VDUSE_REQ_RESULT } from "../../lib/vduse_uapi.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const IPROUTE2 = "/usr/sbin/vdpa";
@@ -491,37 +489,6 @@ Deno.test("the ./vdevctl launcher: same output as iproute2, one-line errors", as
   );
 });
 
-/** Answers every VDUSE message of device `name` on this event loop. */
-function serve(name: string): { stop: () => Promise<number[]> } {
-  const fd = openDevice(name, { nonblock: true });
-  const statuses: number[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const [rev] = await pollAsync([[fd, POLL.IN]], 100);
-      if (!(rev & POLL.IN)) continue;
-      for (let req = readRequest(fd); req; req = readRequest(fd)) {
-        if (req.kind === "set_status") statuses.push(req.status);
-        writeResponse(fd, {
-          requestId: req.requestId,
-          result: VDUSE_REQ_RESULT.OK,
-          ...(req.kind === "get_vq_state"
-            ? { vqIndex: req.vqIndex, availIndex: 0 }
-            : {}),
-        });
-      }
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      close(fd);
-      return statuses;
-    },
-  };
-}
-
 Deno.test("VDUSE: dev add/del from the process that serves the device (the event loop stays free)", async () => {
   const created = await run(VDEVCTL, [
     "vduse",
@@ -535,7 +502,7 @@ Deno.test("VDUSE: dev add/del from the process that serves the device (the event
   assert.equal(created.code, 0, `vduse create: ${created.stderr}`);
   // A short message timeout: a blocked event loop fails in seconds, not 30 s.
   Deno.writeTextFileSync("/sys/class/vduse/vdx0/msg_timeout", "5");
-  const daemon = serve("vdx0");
+  const daemon = respond("vdx0");
   let statuses: number[] = [];
   try {
     // The library call, as mvnet makes it.

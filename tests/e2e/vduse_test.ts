@@ -11,19 +11,18 @@
  */
 
 import assert from "node:assert/strict";
+import { respond } from "./vduse_responder.ts";
 import { existsSync } from "node:fs";
 import { errnoCode } from "../../lib/errors.ts";
-import { close, POLL, pollAsync } from "../../lib/libc.ts";
+import { close } from "../../lib/libc.ts";
 import {
   createDev,
   destroyDev,
   devGetFeatures,
   openDevice,
-  readRequest,
   vqGetInfo,
   vqSetup,
   withControl,
-  writeResponse,
 } from "../../lib/vduse.ts";
 import { buildSpec, toDevConfig } from "../../lib/vduse_spec.ts";
 import {
@@ -32,7 +31,6 @@ import {
   VIRTIO_F,
   VIRTIO_NET_F,
 } from "../../lib/virtio_uapi.ts";
-import { VDUSE_REQ_RESULT } from "../../lib/vduse_uapi.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const IPROUTE2 = "/usr/sbin/vdpa";
@@ -87,38 +85,6 @@ function errnoOf(fn: () => unknown): string | undefined {
     return errnoCode(err);
   }
   return undefined;
-}
-
-/** A minimal daemon: answers every request OK until stopped. */
-function respond(name: string): { stop: () => Promise<number[]>; fd: number } {
-  const fd = openDevice(name, { nonblock: true });
-  const statuses: number[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const [rev] = await pollAsync([[fd, POLL.IN]], 100);
-      if (!(rev & POLL.IN)) continue;
-      for (let req = readRequest(fd); req; req = readRequest(fd)) {
-        if (req.kind === "set_status") statuses.push(req.status);
-        writeResponse(fd, {
-          requestId: req.requestId,
-          result: VDUSE_REQ_RESULT.OK,
-          ...(req.kind === "get_vq_state"
-            ? { vqIndex: req.vqIndex, availIndex: 0 }
-            : {}),
-        });
-      }
-    }
-  })();
-  return {
-    fd,
-    stop: async () => {
-      running = false;
-      await loop;
-      close(fd);
-      return statuses;
-    },
-  };
 }
 
 Deno.test("the kernel has VDUSE", () => {
