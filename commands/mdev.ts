@@ -217,21 +217,10 @@ function parentsCommand(): CommandUnknownOpts {
     });
 }
 
-/**
- * Usage errors exit with status 2 (as mdevctl's clap) through main.ts, as
- * one line prefixed "vdevctl: ": `addCommand` does not inherit these.
- */
-function configure(cmd: CommandUnknownOpts): CommandUnknownOpts {
-  return cmd.exitOverride().configureOutput({
-    writeErr: (s) => write(Deno.stderr, s),
-    outputError: (s, w) => w(`vdevctl: ${s.replace(/^error: /, "")}`),
-  });
-}
-
 /** Builds the `mdev` command. */
 export function command(): CommandUnknownOpts {
-  const mdev = configure(
-    new Command("mdev").description("mediated devices (a drop-in mdevctl)"),
+  const mdev = new Command("mdev").description(
+    "mediated devices (a drop-in mdevctl)",
   );
   for (
     const sub of [
@@ -246,7 +235,7 @@ export function command(): CommandUnknownOpts {
       parentsCommand(),
     ]
   ) {
-    mdev.addCommand(configure(sub));
+    mdev.addCommand(sub);
   }
   return mdev;
 }
