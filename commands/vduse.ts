@@ -7,6 +7,7 @@
  * @module
  */
 
+import { parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
 import { listJson, listText, showJson, showText } from "../lib/vduse_format.ts";
@@ -28,6 +29,7 @@ import {
   listDevices,
   moduleMissing,
   setAttributes,
+  setIrqAffinity,
   vduseLoaded,
 } from "../lib/vduse_state.ts";
 import { vdpaKernelView } from "../lib/vduse_vdpa.ts";
@@ -140,16 +142,43 @@ function setCommand(): CommandUnknownOpts {
       "seconds each message waits for the daemon (0: forever)",
       (v) => parseCount(v, "--msg-timeout", { min: 0, max: 0xffffffff }),
     )
+    .option(
+      "--irq-cpus <list>",
+      "CPUs the queues' interrupt callbacks run on, e.g. 1 or 0,2-3 (the driver resets this when it probes)",
+      (v) => parseCpuList(v, "--irq-cpus"),
+    )
+    .option(
+      "--queue <n>",
+      "with --irq-cpus: only this queue",
+      (v) => parseCount(v, "--queue", { min: 0, max: 0xffff }),
+    )
     .action(function (name, opts) {
-      if (opts.bounceSize === undefined && opts.msgTimeout === undefined) {
+      if (
+        opts.bounceSize === undefined && opts.msgTimeout === undefined &&
+        opts.irqCpus === undefined
+      ) {
         throw new VdevError(
-          `nothing to set on ${name}: give --bounce-size and/or --msg-timeout`,
+          `nothing to set on ${name}: give --bounce-size, --msg-timeout and/or --irq-cpus`,
         );
       }
-      setAttributes(rootOf(this), name, {
-        bounceSize: opts.bounceSize,
-        msgTimeout: opts.msgTimeout,
-      });
+      if (opts.queue !== undefined && opts.irqCpus === undefined) {
+        throw new VdevError(
+          `--queue ${opts.queue} for ${name} only applies to --irq-cpus: give --irq-cpus too`,
+        );
+      }
+      const root = rootOf(this);
+      if (opts.bounceSize !== undefined || opts.msgTimeout !== undefined) {
+        setAttributes(root, name, {
+          bounceSize: opts.bounceSize,
+          msgTimeout: opts.msgTimeout,
+        });
+      }
+      if (opts.irqCpus !== undefined) {
+        setIrqAffinity(root, name, {
+          cpus: opts.irqCpus,
+          queues: opts.queue === undefined ? undefined : [opts.queue],
+        });
+      }
     });
 }
 

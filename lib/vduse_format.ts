@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatCpuList } from "./cpu_list.ts";
 import { formatBytes } from "./vduse_spec.ts";
 import type { Holder, VduseInfo, VduseSummary } from "./vduse_state.ts";
 
@@ -67,6 +68,7 @@ export function showObject(info: VduseInfo): Record<string, unknown> {
     queues: info.queues.map((q) => ({
       index: q.index,
       max_size: q.maxSize ?? null,
+      ...(q.irqCpus ? { irq_cpus: formatCpuList(q.irqCpus) } : {}),
       ...(q.state
         ? {
           num: q.state.num,
@@ -140,6 +142,7 @@ export function showText(info: VduseInfo): string {
   for (const q of info.queues) {
     const parts = [`    vq${q.index}`];
     parts.push(`max_size ${q.maxSize ?? "?"}`);
+    if (q.irqCpus) parts.push(`irq_cpus ${formatCpuList(q.irqCpus)}`);
     if (q.state) {
       parts.push(`num ${q.state.num}`, q.state.ready ? "ready" : "not ready");
       if (q.state.ready) {

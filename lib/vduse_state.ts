@@ -15,6 +15,7 @@
 
 import { atomicWriteFileSync } from "./atomic_write.ts";
 import { errnoCode, VdevError } from "./errors.ts";
+import { cpuMask, parseCpuMask, requireOnline } from "./cpu_list.ts";
 import type { SysRoot } from "./root.ts";
 import {
   decodeConfig,
@@ -289,6 +290,8 @@ export interface QueueInfo {
   index: number;
   /** Maximum size given at creation (from the record). */
   maxSize?: number;
+  /** CPUs its interrupt callback runs on (sysfs `irq_cb_affinity`). */
+  irqCpus?: number[];
   /** Live state (VQ_GET_INFO), when it could be read. */
   state?: {
     num: number;
@@ -380,6 +383,7 @@ export function inspect(
     : undefined;
   const deviceId = record?.deviceId ?? view?.deviceId ??
     vdpa?.virtio?.deviceId;
+  const affinity = irqAffinity(root, name);
   const info: VduseInfo = {
     name,
     dev: readText(`${cls}/dev`),
@@ -389,7 +393,12 @@ export function inspect(
     source: record ? "record" : view ? "vdpa" : "none",
     queues: Array.from({ length: vqNum }, (_, index) => {
       const maxSize = record?.queueSizes[index] ?? view?.maxVqSize;
-      return { index, ...(maxSize === undefined ? {} : { maxSize }) };
+      const irqCpus = affinity[index];
+      return {
+        index,
+        ...(maxSize === undefined ? {} : { maxSize }),
+        ...(irqCpus === undefined ? {} : { irqCpus }),
+      };
     }),
     bounceSize: numberOr(readText(`${cls}/bounce_size`)),
     msgTimeout: numberOr(readText(`${cls}/msg_timeout`)),
@@ -505,6 +514,70 @@ export function setAttributes(
     bounceSize: numberOr(readText(`${cls}/bounce_size`)),
     msgTimeout: numberOr(readText(`${cls}/msg_timeout`)),
   };
+}
+
+/**
+ * Sets the CPUs that the interrupt callbacks of `name`'s queues run on
+ * (`vqN/irq_cb_affinity`, Linux 6.8+; all queues unless `queues` is given).
+ * The kernel runs each callback (the driver's interrupt handler, and so its
+ * NAPI poll) in a work item on one CPU of the mask, rotating through the
+ * mask on every interrupt; a single CPU keeps a queue's interrupt work in
+ * one place, as a NIC's MSI-X vector does. The driver sets its own mask
+ * whenever it (re)probes, so a daemon re-applies this at every DRIVER_OK.
+ * Returns the masks read back, per queue written.
+ */
+export function setIrqAffinity(
+  root: SysRoot,
+  name: string,
+  options: { cpus: readonly number[]; queues?: readonly number[] },
+): { queue: number; cpus: number[] }[] {
+  if (!deviceExists(root, name)) throw noDevice(root, name);
+  if (options.cpus.length === 0) {
+    throw new VdevError(`bad --irq-cpus for ${name}: no CPU given`);
+  }
+  requireOnline(root, options.cpus, { what: `--irq-cpus for ${name}` });
+  const count = queueCount(root, name);
+  const queues = options.queues ?? Array.from({ length: count }, (_, i) => i);
+  const bad = queues.find((q) => !Number.isInteger(q) || q < 0 || q >= count);
+  if (bad !== undefined) {
+    throw new VdevError(
+      `bad --queue ${bad} for ${name}: it has queues 0 to ${count - 1}`,
+    );
+  }
+  const cls = root.path(`${VDUSE_CLASS_DIR}/${name}`);
+  const mask = cpuMask(options.cpus);
+  return queues.map((q) => {
+    const file = `${cls}/vq${q}/irq_cb_affinity`;
+    try {
+      Deno.writeTextFileSync(file, `${mask}\n`, { create: false });
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") {
+        throw new VdevError(
+          `cannot set the interrupt CPUs of ${name}: this kernel has no ${VDUSE_CLASS_DIR}/${name}/vq${q}/irq_cb_affinity (Linux 6.8 or later)`,
+          { cause: err },
+        );
+      }
+      throw sysfsError(name, `vq${q}/irq_cb_affinity`, err);
+    }
+    return { queue: q, cpus: parseCpuMask(readText(file) ?? mask) };
+  });
+}
+
+/** The interrupt CPUs of every queue of `name` (undefined where unknown). */
+export function irqAffinity(
+  root: SysRoot,
+  name: string,
+): (number[] | undefined)[] {
+  const cls = root.path(`${VDUSE_CLASS_DIR}/${name}`);
+  return Array.from({ length: queueCount(root, name) }, (_, q) => {
+    const text = readText(`${cls}/vq${q}/irq_cb_affinity`);
+    if (text === undefined) return undefined;
+    try {
+      return parseCpuMask(text);
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 function sysfsError(name: string, attr: string, err: unknown): VdevError {

@@ -23,11 +23,13 @@ import {
 } from "../lib/vduse_spec.ts";
 import {
   inspect,
+  irqAffinity,
   listDevices,
   parseFeatureString,
   readRecord,
   removeRecord,
   setAttributes,
+  setIrqAffinity,
   writeRecord,
 } from "../lib/vduse_state.ts";
 import { listJson, listText, showJson, showText } from "../lib/vduse_format.ts";
@@ -307,6 +309,7 @@ async function fakeTree(): Promise<SysRoot> {
   };
   await w("/dev/vduse/control", "");
   await w("/sys/class/vduse/control/dev", "10:123\n");
+  await w("/sys/devices/system/cpu/online", "0-1\n");
   for (const [name, vqs] of [["vnet0", 2], ["vblk0", 3]] as const) {
     await w(`/sys/class/vduse/${name}/dev`, `511:${vqs}\n`);
     await w(`/sys/class/vduse/${name}/bounce_size`, "67108864\n");
@@ -535,6 +538,56 @@ Deno.test("set writes sysfs and checks ranges first", async () => {
     refuses(
       () => setAttributes(root, "nope", { msgTimeout: 1 }),
       /no VDUSE device/,
+    );
+  } finally {
+    await Deno.remove(root.dir, { recursive: true });
+  }
+});
+
+Deno.test("set --irq-cpus writes every queue's irq_cb_affinity mask", async () => {
+  const root = await fakeTree();
+  const mask = (q: number) =>
+    Deno.readTextFileSync(
+      `${root.dir}/sys/class/vduse/vblk0/vq${q}/irq_cb_affinity`,
+    ).trim();
+  try {
+    assert.deepEqual(irqAffinity(root, "vblk0"), [[0, 1], [0, 1], [0, 1]]);
+    assert.deepEqual(setIrqAffinity(root, "vblk0", { cpus: [1] }), [
+      { queue: 0, cpus: [1] },
+      { queue: 1, cpus: [1] },
+      { queue: 2, cpus: [1] },
+    ]);
+    assert.deepEqual([mask(0), mask(1), mask(2)], ["2", "2", "2"]);
+    setIrqAffinity(root, "vblk0", { cpus: [0], queues: [2] });
+    assert.deepEqual([mask(0), mask(1), mask(2)], ["2", "2", "1"]);
+    assert.match(
+      showText(inspect(root, "vblk0")),
+      /vq1 max_size \S+ irq_cpus 1\n\s+vq2 max_size \S+ irq_cpus 0\n/,
+    );
+    refuses(
+      () => setIrqAffinity(root, "vblk0", { cpus: [1, 4] }),
+      /^bad --irq-cpus for vblk0 1,4: CPU 4 is not online \(online: 0-1\)$/,
+    );
+    refuses(
+      () => setIrqAffinity(root, "vblk0", { cpus: [0], queues: [3] }),
+      /^bad --queue 3 for vblk0: it has queues 0 to 2$/,
+    );
+    refuses(
+      () => setIrqAffinity(root, "vblk0", { cpus: [] }),
+      /no CPU given/,
+    );
+    refuses(
+      () => setIrqAffinity(root, "nope", { cpus: [0] }),
+      /no VDUSE device named nope/,
+    );
+    assert.deepEqual([mask(0), mask(1), mask(2)], ["2", "2", "1"]);
+    await Deno.remove(`${root.dir}/sys/class/vduse/vblk0/vq1`, {
+      recursive: true,
+    });
+    await Deno.mkdir(`${root.dir}/sys/class/vduse/vblk0/vq1`);
+    refuses(
+      () => setIrqAffinity(root, "vblk0", { cpus: [0] }),
+      /this kernel has no \/sys\/class\/vduse\/vblk0\/vq1\/irq_cb_affinity \(Linux 6.8 or later\)/,
     );
   } finally {
     await Deno.remove(root.dir, { recursive: true });

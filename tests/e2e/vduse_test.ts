@@ -174,6 +174,37 @@ Deno.test("create net, list, show (unserved), set, destroy", async () => {
     );
     await fails(/nothing to set on vnet0/, "set", "vnet0");
 
+    // Interrupt CPUs per queue (irq_cb_affinity, a hex mask in sysfs).
+    const affinity = (q: number) =>
+      Deno.readTextFileSync(`/sys/class/vduse/vnet0/vq${q}/irq_cb_affinity`)
+        .trim();
+    await ok("set", "vnet0", "--irq-cpus", "1");
+    assert.deepEqual([affinity(0), affinity(1)], ["2", "2"]);
+    await ok("set", "vnet0", "--irq-cpus", "0", "--queue", "1");
+    assert.deepEqual([affinity(0), affinity(1)], ["2", "1"]);
+    const shown = JSON.parse(await ok("show", "vnet0", "--json"));
+    assert.deepEqual(
+      shown.queues.map((q: { irq_cpus: string }) => q.irq_cpus),
+      ["1", "0"],
+    );
+    await fails(
+      /CPU 9 is not online \(online: 0-1\)/,
+      "set",
+      "vnet0",
+      "--irq-cpus",
+      "0,9",
+    );
+    await fails(
+      /it has queues 0 to 1/,
+      "set",
+      "vnet0",
+      "--irq-cpus",
+      "0",
+      "--queue",
+      "2",
+    );
+    assert.deepEqual([affinity(0), affinity(1)], ["2", "1"], "unchanged");
+
     await fails(
       /VDUSE device vnet0 already exists/,
       "create",
