@@ -51,6 +51,8 @@ const SYMBOLS = {
     nonblocking: true,
   },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+  sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   __errno_location: { parameters: [], result: "pointer" },
@@ -220,6 +222,41 @@ export function mmap(
 /** munmap(2) a mapping made by {@linkcode mmap}. */
 export function munmap(mapping: Mapping): void {
   check(libc().munmap(mapping.pointer, BigInt(mapping.length)), "munmap");
+}
+
+/** Bytes of glibc's cpu_set_t (CPU_SETSIZE 1024 bits). */
+const CPU_SET_BYTES = 128;
+
+/**
+ * Restricts the calling thread (only it: Linux affinity is per thread) to
+ * `cpus`, with sched_setaffinity(2).
+ */
+export function setThreadAffinity(cpus: readonly number[]): void {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  for (const c of cpus) {
+    if (!Number.isInteger(c) || c < 0 || c >= CPU_SET_BYTES * 8) {
+      throw new RangeError(`CPU ${c} is outside cpu_set_t`);
+    }
+    set[c >> 3] |= 1 << (c & 7);
+  }
+  check(
+    libc().sched_setaffinity(0, BigInt(CPU_SET_BYTES), set),
+    "sched_setaffinity",
+  );
+}
+
+/** The CPUs the calling thread may run on (sched_getaffinity(2)). */
+export function threadAffinity(): number[] {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  check(
+    libc().sched_getaffinity(0, BigInt(CPU_SET_BYTES), set),
+    "sched_getaffinity",
+  );
+  const cpus: number[] = [];
+  for (let c = 0; c < CPU_SET_BYTES * 8; c++) {
+    if (set[c >> 3] & (1 << (c & 7))) cpus.push(c);
+  }
+  return cpus;
 }
 
 /** An eventfd, for waking a thread blocked in a nonblocking poll. */

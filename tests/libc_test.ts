@@ -13,6 +13,8 @@ import {
   poll,
   pollAsync,
   read,
+  setThreadAffinity,
+  threadAffinity,
   write,
 } from "../lib/libc.ts";
 import { errnoCode } from "../lib/errors.ts";
@@ -70,4 +72,34 @@ Deno.test("anonymous mmap gives a zero-copy writable view", () => {
   );
   assert.equal(again[100], 0xdeadbeef);
   munmap(m);
+});
+
+Deno.test("thread affinity applies to the calling thread only", async () => {
+  const before = threadAffinity();
+  assert.ok(before.length >= 1, `allowed CPUs: ${before}`);
+  const pick = before[before.length - 1];
+  const libcUrl = new URL("../lib/libc.ts", import.meta.url).href;
+  const code = `import { setThreadAffinity, threadAffinity } from "${libcUrl}";
+    setThreadAffinity([${pick}]);
+    self.postMessage(threadAffinity());`;
+  const url = URL.createObjectURL(
+    new Blob([code], { type: "application/javascript" }),
+  );
+  const worker = new Worker(url, { type: "module" });
+  try {
+    const inWorker = await new Promise<number[]>((resolve, reject) => {
+      worker.onmessage = (e: MessageEvent<number[]>) => resolve(e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+    });
+    assert.deepEqual(inWorker, [pick]);
+    assert.deepEqual(threadAffinity(), before, "the main thread is unchanged");
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+  assert.throws(() => setThreadAffinity([4096]), /CPU 4096 is outside/);
+  assert.throws(() => setThreadAffinity([]), /sched_setaffinity: .*EINVAL/);
 });
