@@ -13,6 +13,7 @@ import {
   type ValueSources,
 } from "./completion.ts";
 import type { SysRoot } from "./root.ts";
+import { onlineCpus } from "./cpu_list.ts";
 import { vdpaArgCandidates } from "./vdpa_completion.ts";
 
 function entries(dir: string): string[] {
@@ -99,6 +100,15 @@ export const SANDBOX_MODULES: readonly string[] = [
   "pktgen",
 ];
 
+/** Online CPUs (for --irq-cpus), from /sys/devices/system/cpu/online. */
+export function onlineCpuCandidates(root: SysRoot): Candidate[] {
+  try {
+    return onlineCpus(root).map((c) => [String(c), "online CPU"]);
+  } catch {
+    return [];
+  }
+}
+
 /** The live-value sources for every command that takes such values. */
 export function completionSources(root: SysRoot): ValueSources {
   const parentOf = (words: readonly string[]) =>
@@ -123,6 +133,8 @@ export function completionSources(root: SysRoot): ValueSources {
   for (const sub of ["destroy", "show", "set"]) {
     sources[`vduse ${sub} <name>`] = () => vduseNames(root);
   }
+  sources["vduse set --irq-cpus"] = () => onlineCpuCandidates(root);
+  sources["mvnet run --irq-cpus"] = () => onlineCpuCandidates(root);
   sources["sandbox run --modules"] = () =>
     SANDBOX_MODULES.map((m) => [m, "kernel module"]);
   sources["vdpa <args>"] = (words) => vdpaArgCandidates(root, words);

@@ -119,5 +119,7 @@ for (const shell of ["bash", "zsh", "fish"] as const) {
       }
     }
     assert.deepEqual(uuids.sort(), [...expected].sort());
+    const cpus = await offered(shell, "vdevctl mvnet run --irq-cpus ");
+    assert.deepEqual(cpus.sort(), ["0", "1", "2", "3"]);
   });
 }
