@@ -141,9 +141,10 @@ Deno.test("create net, list, show (unserved), set, destroy", async () => {
       show,
       /config: mac 52:54:00:00:00:01 link up max_virtqueue_pairs 1 mtu 1400/,
     );
-    // The probe opened the device: queues declared, not started.
-    assert.match(show, /vq0 max_size 128 num 0 not ready/);
-    assert.match(show, /vq1 max_size 128 num 0 not ready/);
+    // The probe opened the device: queues declared, not started; VDUSE
+    // starts every queue's interrupt mask with all CPUs (2 in the sandbox).
+    assert.match(show, /vq0 max_size 128 irq_cpus 0-1 num 0 not ready/);
+    assert.match(show, /vq1 max_size 128 irq_cpus 0-1 num 0 not ready/);
     assert.match(show, /vdpa: not attached/);
     assert.match(show, /daemon: none: nobody serves this device$/m);
     const sj = JSON.parse(await ok("show", "vnet0", "--json"));
