@@ -35,6 +35,8 @@ export const STAT = {
   txIrqs: 8,
   wakeups: 9,
   batches: 10,
+  /** Sleeps waiting for the driver to post RX buffers. */
+  rxWaits: 11,
 } as const;
 
 /** Number of counter slots. */

@@ -251,6 +251,7 @@ export class Datapath {
       if (this.step() > 0 && !this.loopback.starved) continue;
       if (this.loopback.starved) {
         if (this.#armRx()) continue;
+        this.#stats[STAT.rxWaits]++;
         const ready = c.poll(this.#starvedBuf, 2n, RX_WAIT_MS);
         this.#afterRxWait(ready === 0);
         continue;
@@ -284,6 +285,7 @@ export class Datapath {
           if (++busy % 16 === 0) await pollAsync(fds, 0);
           continue;
         }
+        this.#stats[STAT.rxWaits]++;
         const rev = await pollAsync(rxFds, RX_WAIT_MS);
         this.#afterRxWait(rev[0] === 0 && rev[1] === 0);
         continue;
@@ -309,21 +311,27 @@ export class DatapathRunner {
   /** The wake eventfd. */
   readonly wakeFd: number;
   readonly #useWorker: boolean;
+  readonly #cpus: number[] | undefined;
   readonly #log: (message: string) => void;
   #worker: Worker | null = null;
   #stopped: (() => void) | null = null;
   #running: Promise<void> | null = null;
   #ready: Promise<void>;
 
-  /** A runner; `worker` (default true) runs the loop on its own thread. */
+  /**
+   * A runner; `worker` (default true) runs the loop on its own thread,
+   * restricted to `cpus` when given (sched_setaffinity on that thread only).
+   */
   constructor(
     options: {
       worker?: boolean;
+      cpus?: number[];
       log?: (message: string) => void;
       wakeFd: number;
     },
   ) {
     this.#useWorker = options.worker ?? true;
+    this.#cpus = options.cpus;
     this.#log = options.log ?? ((m) => console.error(m));
     this.wakeFd = options.wakeFd;
     this.stats = new Float64Array(
@@ -394,6 +402,7 @@ export class DatapathRunner {
         spec: full,
         ctl: this.ctl,
         stats: this.stats,
+        cpus: this.#cpus,
       };
       w.postMessage(msg);
     } else {
@@ -451,6 +460,8 @@ export interface WorkerStart {
   ctl: Int32Array;
   /** Shared counters. */
   stats: Float64Array;
+  /** CPUs the worker thread may run on (default: any). */
+  cpus?: number[];
 }
 
 /** Messages from the worker. */
