@@ -5,12 +5,15 @@
  * @module
  */
 
+import { formatCpuList, parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
 import { rootOf } from "./context.ts";
 import {
+  datapathCpus,
   DEFAULT_NAME,
   type Mvnet,
+  MVNET_QUEUE_SIZE,
   type MvnetStats,
   startMvnet,
 } from "../lib/mvnet.ts";
@@ -32,7 +35,16 @@ function runCommand(): CommandUnknownOpts {
     .argument("[name]", "device name (VDUSE and vdpa)", DEFAULT_NAME)
     .option("--mac <mac>", "MAC address (default: derived from the name)")
     .option("--mtu <n>", "MTU offered to the driver", "1500")
-    .option("--queue-size <n>", "maximum virtqueue size (power of two)", "256")
+    .option(
+      "--queue-size <n>",
+      "maximum virtqueue size (power of two)",
+      String(MVNET_QUEUE_SIZE),
+    )
+    .option(
+      "--irq-cpus <list>",
+      "CPUs the queues' interrupt callbacks (the driver's RX/TX processing) run on, e.g. 1 (default: the kernel rotates them over all CPUs)",
+      (v) => parseCpuList(v, "--irq-cpus"),
+    )
     .option(
       "--bounce-size <bytes>",
       "VDUSE bounce buffer size (K/M/G suffixes; default: the kernel's 64M)",
@@ -80,6 +92,7 @@ function runCommand(): CommandUnknownOpts {
           bounceSize: opts.bounceSize === undefined
             ? undefined
             : parseSize(opts.bounceSize, "--bounce-size"),
+          irqCpus: opts.irqCpus,
           attach: opts.attach,
           reconnect: opts.reconnect ?? false,
           worker: opts.worker,
@@ -89,12 +102,20 @@ function runCommand(): CommandUnknownOpts {
         stop();
         throw err;
       }
+      const dpCpus = opts.irqCpus === undefined || opts.worker === false
+        ? undefined
+        : datapathCpus(rootOf(cmd), opts.irqCpus);
+      const placement = opts.irqCpus === undefined
+        ? ""
+        : `, interrupts on CPU ${formatCpuList(opts.irqCpus)}${
+          dpCpus ? `, datapath on CPU ${formatCpuList(dpCpus)}` : ""
+        }`;
       console.log(
         `mvnet: ${mv.name} ${
           mv.adopted ? "adopted" : "created"
         }, mac ${mv.mac}${
           opts.attach ? `, netdev ${mv.netdev() ?? "(not yet)"}` : ""
-        }; SIGINT/SIGTERM to stop`,
+        }${placement}; SIGINT/SIGTERM to stop`,
       );
       const timer = interval > 0
         ? setInterval(

@@ -12,6 +12,7 @@ import {
   type WorkerStart,
 } from "./mvnet_datapath.ts";
 import { messageOf } from "./errors.ts";
+import { setThreadAffinity } from "./libc.ts";
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<WorkerStart>) => void) | null;
@@ -23,10 +24,22 @@ const log = (message: string) => scope.postMessage({ type: "log", message });
 
 scope.postMessage({ type: "ready" });
 
+let affinityFailed = false;
+
 scope.onmessage = (e) => {
   const m = e.data;
   if (m.type !== "start") return;
   let dp: Datapath | null = null;
+  if (m.cpus !== undefined) {
+    try {
+      setThreadAffinity(m.cpus);
+    } catch (err) {
+      if (!affinityFailed) {
+        log(`mvnet: cannot place the datapath thread: ${messageOf(err)}`);
+      }
+      affinityFailed = true;
+    }
+  }
   try {
     dp = new Datapath(m.spec, { ctl: m.ctl, stats: m.stats, log });
     dp.runSync();

@@ -52,6 +52,13 @@ export interface VduseServerOptions {
   log?: (message: string) => void;
   /** Called after every status change (tests, stats). */
   onStatus?: (status: number) => void;
+  /**
+   * Called when the driver sets DRIVER_OK (its queues are set up), before
+   * the datapath starts and the reply is written, and when a running device
+   * is adopted: the moment to apply per-queue settings the driver's probe
+   * resets, such as interrupt affinity.
+   */
+  onDriverOk?: () => void;
 }
 
 /** The VDUSE message loop of one device. */
@@ -68,6 +75,7 @@ export class VduseServer {
   readonly #dp: DatapathRunner;
   readonly #log: (message: string) => void;
   readonly #onStatus?: (status: number) => void;
+  readonly #onDriverOk?: () => void;
   readonly #rx: number;
   readonly #tx: number;
   readonly #wakeFd: number;
@@ -84,6 +92,7 @@ export class VduseServer {
     this.#dp = options.datapath;
     this.#log = options.log ?? ((m) => console.error(m));
     this.#onStatus = options.onStatus;
+    this.#onDriverOk = options.onDriverOk;
     this.#rx = options.queues?.rx ?? 0;
     this.#tx = options.queues?.tx ?? 1;
     this.#wakeFd = eventfd();
@@ -108,6 +117,7 @@ export class VduseServer {
     this.status = VIRTIO_CONFIG_S.ACKNOWLEDGE | VIRTIO_CONFIG_S.DRIVER |
       VIRTIO_CONFIG_S.FEATURES_OK | VIRTIO_CONFIG_S.DRIVER_OK;
     this.#prepare([rx, tx]);
+    this.#onDriverOk?.();
     this.#startDatapath();
     return true;
   }
@@ -163,6 +173,7 @@ export class VduseServer {
             ];
             this.#prepare(infos);
             this.driverOkCount++;
+            this.#onDriverOk?.();
             after = () => this.#startDatapath();
           } catch (err) {
             this.#log(`mvnet: DRIVER_OK set-up failed: ${messageOf(err)}`);

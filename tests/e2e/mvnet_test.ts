@@ -21,6 +21,8 @@ import {
   waitNetdev,
 } from "../../lib/smoke.ts";
 import { resolveRoot } from "../../lib/root.ts";
+import { formatCpuList, onlineCpus } from "../../lib/cpu_list.ts";
+import { irqAffinity } from "../../lib/vduse_state.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const root = resolveRoot();
@@ -112,10 +114,29 @@ Deno.test("mvnet smoke: every frame comes back byte-identical (--json)", async (
 
 Deno.test("mvnet survives link down/up and virtio_net unbind/rebind", async () => {
   const name = "e2e-reset";
-  const mv = await startMvnet({ name });
+  // Interrupts pinned to the last CPU: the driver resets the mask to all
+  // CPUs whenever it probes, so this also checks it is re-applied.
+  const cpus = onlineCpus(root);
+  assert.ok(cpus.length >= 2, `the sandbox has 2 CPUs (online: ${cpus})`);
+  const last = cpus[cpus.length - 1];
+  const mv = await startMvnet({ name, irqCpus: [last] });
   try {
     let netdev = await waitNetdev(mv);
     await bringUp(netdev);
+    assert.deepEqual(irqAffinity(root, name), [[last], [last]]);
+    // The datapath Worker thread keeps off the interrupt CPU.
+    const workers = [...Deno.readDirSync("/proc/self/task")]
+      .map((t) => `/proc/self/task/${t.name}`)
+      .filter((t) => Deno.readTextFileSync(`${t}/comm`).startsWith("worker"));
+    const allowed = workers.map((t) =>
+      /Cpus_allowed_list:\s*(\S+)/.exec(
+        Deno.readTextFileSync(`${t}/status`),
+      )?.[1]
+    );
+    assert.ok(
+      allowed.includes(formatCpuList(cpus.filter((c) => c !== last))),
+      `a worker thread on the other CPUs (${allowed})`,
+    );
     assertAllBack(await exchange(mv, netdev, { frames: 200 }), "first");
     const resets0 = mv.stats().resets;
     const driverOk0 = mv.stats().driverOk;
@@ -142,6 +163,7 @@ Deno.test("mvnet survives link down/up and virtio_net unbind/rebind", async () =
     await Deno.writeTextFile(`${drv}/bind`, virtio);
     netdev = await waitNetdev(mv);
     await bringUp(netdev);
+    assert.deepEqual(irqAffinity(root, name), [[last], [last]], "re-applied");
     assertAllBack(await exchange(mv, netdev, { frames: 200 }), "rebind");
     const s = mv.stats();
     assert.ok(s.resets > resets0, `a reset was served (${s.resets})`);
