@@ -5,9 +5,13 @@
  * devices loop every frame back as received; the figure is frames received
  * per second over pktgen's run time (pktgen's own send rate is printed too),
  * with the loss. Prints the medians and the ratio mvnet / vdpa_sim_net
- * (targets: >= 1.5x at 60 bytes, >= 1.0x at 1500 bytes). A second mvnet
- * device with its datapath on the main thread instead of a Worker is
- * measured alongside.
+ * (targets: >= 1.5x at 60 bytes, >= 1.0x at 1500 bytes). mvnet runs as
+ * `mvnet run --irq-cpus LAST` would: its queue interrupts on the last CPU,
+ * away from pktgen's thread on CPU 0 (vdpa_sim_net does its interrupt work
+ * in its own worker thread, which the scheduler keeps off pktgen's CPU).
+ * Other mvnet configurations are measured alongside, to show what each
+ * choice buys: the kernel's default interrupt rotation, the 256-entry
+ * queues of vduse's generic default, the datapath on the main thread.
  *
  *   deno task bench mvnet            (or: deno run -A bench/mvnet_bench.ts)
  *   options: --runs N (default 5), --count N frames per run (default 50000)
@@ -16,7 +20,15 @@
  */
 
 import { sandboxRun } from "../lib/sandbox/mod.ts";
-import { findNetdev, startMvnet } from "../lib/mvnet.ts";
+import {
+  findNetdev,
+  type Mvnet,
+  MVNET_QUEUE_SIZE,
+  type MvnetOptions,
+  startMvnet,
+} from "../lib/mvnet.ts";
+import { onlineCpus } from "../lib/cpu_list.ts";
+import { resolveRoot } from "../lib/root.ts";
 import { bringUp, waitNetdev } from "../lib/smoke.ts";
 import { type PktgenResult, pktgenRun } from "../lib/mvnet_pktgen.ts";
 import { vdpaDevAdd, vdpaDevDel } from "../lib/vdpa.ts";
@@ -46,27 +58,54 @@ function mac(ifname: string): string {
   return Deno.readTextFileSync(`/sys/class/net/${ifname}/address`).trim();
 }
 
+/** mvnet configurations measured besides the default one. */
+const VARIANTS: { label: string; what: string; options: MvnetOptions }[] = [
+  {
+    label: "mvnet-spread",
+    what: "interrupts rotated over all CPUs (the kernel's default)",
+    options: { irqCpus: undefined },
+  },
+  {
+    label: "mvnet-q256",
+    what: "queue size 256 (vduse's generic default)",
+    options: { queueSize: 256 },
+  },
+  {
+    label: "mvnet-main",
+    what: "datapath on the main thread instead of a Worker",
+    options: { worker: false },
+  },
+];
+
 async function inGuest(): Promise<void> {
   const runs = arg("--runs", 5);
   const count = arg("--count", 50000);
   const sizes = [60, 1500];
+  const cpus = onlineCpus(resolveRoot());
+  // pktgen sends from its thread on CPU 0 (kpktgend_0); mvnet's queue
+  // interrupts (the driver's receive processing) go to another CPU.
+  const irqCpus = cpus.length > 1 ? [cpus[cpus.length - 1]] : undefined;
   console.log(
-    `# kernel ${Deno.osRelease()}, ${navigator.hardwareConcurrency} vCPUs, ${runs} runs x ${count} frames per size and device`,
+    `# kernel ${Deno.osRelease()}, ${cpus.length} vCPUs, ${runs} runs x ${count} frames per size and device; ` +
+      `pktgen on CPU 0, mvnet --queue-size ${MVNET_QUEUE_SIZE} --irq-cpus ${
+        irqCpus ?? "(default)"
+      } (datapath thread on the other CPUs), vdpa_sim_net as it comes (its worker thread unpinned)`,
   );
-  const mv = await startMvnet({ name: "mvbench", log: (m) => console.log(m) });
-  // The same datapath on the main thread (nonblocking poll) instead of a
-  // Worker, to measure what the Worker buys.
-  const inline = await startMvnet({
-    name: "mvbench-main",
-    worker: false,
-    log: (m) => console.log(m),
-  });
+  const log = (m: string) => console.log(m);
+  const mv = await startMvnet({ name: "mvbench", irqCpus, log });
+  const variants: { label: string; what: string; dev: Mvnet }[] = [];
   let simAdded = false;
   try {
+    for (const v of VARIANTS) {
+      variants.push({
+        ...v,
+        dev: await startMvnet({ name: v.label, irqCpus, log, ...v.options }),
+      });
+    }
     const mvIf = await waitNetdev(mv);
     await bringUp(mvIf);
-    const inIf = await waitNetdev(inline);
-    await bringUp(inIf);
+    const devs: { label: string; ifname: string; dst: string; own?: Mvnet }[] =
+      [{ label: "mvnet", ifname: mvIf, dst: mac(mvIf), own: mv }];
     await vdpaDevAdd({
       name: "simbench",
       mgmtdev: "vdpasim_net",
@@ -80,11 +119,12 @@ async function inGuest(): Promise<void> {
     }
     if (!simIf) throw new Error("vdpa_sim_net made no netdev");
     await bringUp(simIf);
-    const devs = [
-      { label: "mvnet", ifname: mvIf, dst: mac(mvIf) },
-      { label: "vdpa_sim_net", ifname: simIf, dst: mac(simIf) },
-      { label: "mvnet-main", ifname: inIf, dst: mac(inIf) },
-    ];
+    devs.push({ label: "vdpa_sim_net", ifname: simIf, dst: mac(simIf) });
+    for (const v of variants) {
+      const ifname = await waitNetdev(v.dev);
+      await bringUp(ifname);
+      devs.push({ label: v.label, ifname, dst: mac(ifname), own: v.dev });
+    }
     // Warm up every device at every size (JIT, bounce pages, caches).
     for (const size of sizes) {
       for (const d of devs) {
@@ -95,12 +135,7 @@ async function inGuest(): Promise<void> {
     for (let r = 1; r <= runs; r++) {
       for (const size of sizes) {
         for (const d of devs) {
-          const own = d.label === "mvnet"
-            ? mv
-            : d.label === "mvnet-main"
-            ? inline
-            : undefined;
-          const dropped0 = own?.stats().rxDropped ?? 0;
+          const dropped0 = d.own?.stats().rxDropped ?? 0;
           const res = await pktgenRun(d.ifname, {
             count,
             size,
@@ -108,8 +143,8 @@ async function inGuest(): Promise<void> {
           });
           const key = `${d.label}/${size}`;
           results.set(key, [...(results.get(key) ?? []), res]);
-          const extra = own
-            ? ` (no RX buffer: ${own.stats().rxDropped - dropped0})`
+          const extra = d.own
+            ? ` (no RX buffer: ${d.own.stats().rxDropped - dropped0})`
             : "";
           console.log(
             `run ${r} ${size.toString().padStart(4)} B ${
@@ -122,11 +157,11 @@ async function inGuest(): Promise<void> {
       }
     }
     console.log("\n# medians (frames received per second) and ratios");
+    const rx = (label: string, size: number) =>
+      results.get(`${label}/${size}`)!.map((x) => x.rxPps);
     for (const size of sizes) {
-      const m = median(results.get(`mvnet/${size}`)!.map((x) => x.rxPps));
-      const s = median(
-        results.get(`vdpa_sim_net/${size}`)!.map((x) => x.rxPps),
-      );
+      const m = median(rx("mvnet", size));
+      const s = median(rx("vdpa_sim_net", size));
       const mt = median(results.get(`mvnet/${size}`)!.map((x) => x.txPps));
       const st = median(
         results.get(`vdpa_sim_net/${size}`)!.map((x) => x.txPps),
@@ -134,9 +169,8 @@ async function inGuest(): Promise<void> {
       const target = size === 60 ? 1.5 : 1.0;
       // The machine drifts between runs (TCG regimes swing ~3x): the ratio
       // that counts pairs each mvnet run with the vdpa_sim_net run next to it.
-      const mvRuns = results.get(`mvnet/${size}`)!;
-      const simRuns = results.get(`vdpa_sim_net/${size}`)!;
-      const paired = median(mvRuns.map((x, i) => x.rxPps / simRuns[i].rxPps));
+      const simRuns = rx("vdpa_sim_net", size);
+      const paired = median(rx("mvnet", size).map((x, i) => x / simRuns[i]));
       console.log(
         `${size} B: mvnet ${m.toFixed(0)} pps, vdpa_sim_net ${
           s.toFixed(0)
@@ -147,23 +181,23 @@ async function inGuest(): Promise<void> {
             (mt / st).toFixed(2)
           }x`,
       );
-      const mm = median(
-        results.get(`mvnet-main/${size}`)!.map((x) => x.rxPps),
-      );
-      console.log(
-        `${" ".repeat(7)}datapath on the main thread instead of a Worker: ${
-          mm.toFixed(0)
-        } pps (Worker / main thread ${(m / mm).toFixed(2)}x)`,
-      );
+      for (const v of variants) {
+        const vm = median(rx(v.label, size));
+        console.log(
+          `${" ".repeat(size === 60 ? 6 : 8)}${v.what}: ${
+            vm.toFixed(0)
+          } pps (mvnet / this ${(m / vm).toFixed(2)}x)`,
+        );
+      }
     }
     const st = mv.stats();
     console.log(
-      `mvnet datapath: tx ${st.txPackets}, rx ${st.rxPackets}, no RX buffer ${st.rxDropped}, rx irqs ${st.rxIrqs}, tx irqs ${st.txIrqs}, wakeups ${st.wakeups}, batches ${st.batches}`,
+      `mvnet datapath: tx ${st.txPackets}, rx ${st.rxPackets}, no RX buffer ${st.rxDropped}, rx irqs ${st.rxIrqs}, tx irqs ${st.txIrqs}, wakeups ${st.wakeups}, rx waits ${st.rxWaits}, batches ${st.batches}`,
     );
   } finally {
     if (simAdded) await vdpaDevDel("simbench");
     await mv.stop();
-    await inline.stop();
+    for (const v of variants) await v.dev.stop();
   }
 }
 
