@@ -349,7 +349,11 @@ export class DatapathRunner {
       });
       w.onmessage = (e: MessageEvent<WorkerReply>) => {
         const m = e.data;
-        if (m.type === "ready") ready();
+        if (m.type === "ready") {
+          // Place the thread before anything can start on it.
+          if (this.#cpus === undefined) ready();
+          else w.postMessage({ type: "place", cpus: this.#cpus });
+        } else if (m.type === "placed") ready();
         else if (m.type === "log") this.#log(m.message);
         else if (m.type === "stopped") {
           const s = this.#stopped;
@@ -402,7 +406,6 @@ export class DatapathRunner {
         spec: full,
         ctl: this.ctl,
         stats: this.stats,
-        cpus: this.#cpus,
       };
       w.postMessage(msg);
     } else {
@@ -460,12 +463,19 @@ export interface WorkerStart {
   ctl: Int32Array;
   /** Shared counters. */
   stats: Float64Array;
-  /** CPUs the worker thread may run on (default: any). */
-  cpus?: number[];
+}
+
+/** Message from the runner to the worker: restrict your thread to `cpus`. */
+export interface WorkerPlace {
+  /** Place the thread (answered with "placed"). */
+  type: "place";
+  /** CPUs the worker thread may run on. */
+  cpus: number[];
 }
 
 /** Messages from the worker. */
 export type WorkerReply =
   | { type: "ready" }
+  | { type: "placed" }
   | { type: "log"; message: string }
   | { type: "stopped" };

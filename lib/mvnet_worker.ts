@@ -8,6 +8,7 @@
 
 import {
   Datapath,
+  type WorkerPlace,
   type WorkerReply,
   type WorkerStart,
 } from "./mvnet_datapath.ts";
@@ -15,7 +16,7 @@ import { messageOf } from "./errors.ts";
 import { setThreadAffinity } from "./libc.ts";
 
 interface WorkerScope {
-  onmessage: ((e: MessageEvent<WorkerStart>) => void) | null;
+  onmessage: ((e: MessageEvent<WorkerStart | WorkerPlace>) => void) | null;
   postMessage(m: WorkerReply): void;
 }
 
@@ -24,22 +25,19 @@ const log = (message: string) => scope.postMessage({ type: "log", message });
 
 scope.postMessage({ type: "ready" });
 
-let affinityFailed = false;
-
 scope.onmessage = (e) => {
   const m = e.data;
-  if (m.type !== "start") return;
-  let dp: Datapath | null = null;
-  if (m.cpus !== undefined) {
+  if (m.type === "place") {
     try {
       setThreadAffinity(m.cpus);
     } catch (err) {
-      if (!affinityFailed) {
-        log(`mvnet: cannot place the datapath thread: ${messageOf(err)}`);
-      }
-      affinityFailed = true;
+      log(`mvnet: cannot place the datapath thread: ${messageOf(err)}`);
     }
+    scope.postMessage({ type: "placed" });
+    return;
   }
+  if (m.type !== "start") return;
+  let dp: Datapath | null = null;
   try {
     dp = new Datapath(m.spec, { ctl: m.ctl, stats: m.stats, log });
     dp.runSync();
