@@ -385,16 +385,17 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
   const log = options.log ?? ((m: string) => console.error(m));
   const mac = options.mac ?? macForName(name);
   const attach = options.attach ?? true;
-  if (!vduseLoaded(root)) {
-    throw new VdevError(
-      `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,
-    );
-  }
+  // Bad input first, then the environment.
   if (options.irqCpus !== undefined) {
     if (options.irqCpus.length === 0) {
       throw new VdevError("bad --irq-cpus: no CPU given; give e.g. 1 or 0,2-3");
     }
     requireOnline(root, options.irqCpus, { what: "--irq-cpus" });
+  }
+  if (!vduseLoaded(root)) {
+    throw new VdevError(
+      `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,
+    );
   }
   // Load the datapath worker before any device can send messages.
   const runner = new DatapathRunner({
