@@ -34,9 +34,14 @@ export class VdevError extends Error {
  * APIs or by the FFI layer, or undefined. Deno maps errnos to several error
  * classes, so always match on this code, never on the class. Some errnos
  * (EUSERS, from the mdev core) reach JavaScript without a `code`: their
- * "(os error N)" number is looked up instead.
+ * "(os error N)" number is looked up instead. For a {@linkcode VdevError}
+ * it is the code of its cause, never a number its message happens to quote.
  */
 export function errnoCode(err: unknown): string | undefined {
+  // Our own message may quote a system error's text: only its cause counts.
+  if (err instanceof VdevError) {
+    return err.cause === undefined ? undefined : errnoCode(err.cause);
+  }
   if (err !== null && typeof err === "object" && "code" in err) {
     const code = (err as { code: unknown }).code;
     if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) return code;

@@ -18,3 +18,21 @@ Deno.test("errnoCode: an errno Deno leaves without a code comes from its number"
   assert.equal(errnoCode("ENOENT"), undefined);
   assert.equal(errnoCode(null), undefined);
 });
+
+Deno.test("errnoCode: a VdevError has its cause's code, not one its text quotes", () => {
+  const quoting = new VdevError(
+    "writing x failed: Too many users (os error 87)",
+  );
+  assert.equal(errnoCode(quoting), undefined);
+  const cause = Object.assign(new Error("File exists (os error 17)"), {
+    code: "EEXIST",
+  });
+  assert.equal(
+    errnoCode(new VdevError("cannot create vnet0 (os error 87)", { cause })),
+    "EEXIST",
+  );
+  const nested = new VdevError("outer", {
+    cause: new VdevError("inner", { cause: new Error("(os error 87)") }),
+  });
+  assert.equal(errnoCode(nested), "EUSERS");
+});
