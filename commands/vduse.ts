@@ -25,6 +25,7 @@ import {
   parseSize,
 } from "../lib/vduse_spec.ts";
 import {
+  checkIrqAffinity,
   inspect,
   listDevices,
   moduleMissing,
@@ -167,18 +168,19 @@ function setCommand(): CommandUnknownOpts {
         );
       }
       const root = rootOf(this);
+      const irq = opts.irqCpus === undefined ? undefined : {
+        cpus: opts.irqCpus,
+        queues: opts.queue === undefined ? undefined : [opts.queue],
+      };
+      // Refuse bad interrupt CPUs before changing anything else.
+      if (irq) checkIrqAffinity(root, name, irq);
       if (opts.bounceSize !== undefined || opts.msgTimeout !== undefined) {
         setAttributes(root, name, {
           bounceSize: opts.bounceSize,
           msgTimeout: opts.msgTimeout,
         });
       }
-      if (opts.irqCpus !== undefined) {
-        setIrqAffinity(root, name, {
-          cpus: opts.irqCpus,
-          queues: opts.queue === undefined ? undefined : [opts.queue],
-        });
-      }
+      if (irq) setIrqAffinity(root, name, irq);
     });
 }
 

@@ -531,6 +531,53 @@ export function setIrqAffinity(
   name: string,
   options: { cpus: readonly number[]; queues?: readonly number[] },
 ): { queue: number; cpus: number[] }[] {
+  const queues = checkIrqAffinity(root, name, options);
+  const cls = root.path(`${VDUSE_CLASS_DIR}/${name}`);
+  const mask = cpuMask(options.cpus);
+  const before = irqAffinity(root, name);
+  const written: number[] = [];
+  const write = (q: number, text: string) =>
+    Deno.writeTextFileSync(`${cls}/vq${q}/irq_cb_affinity`, `${text}\n`, {
+      create: false,
+    });
+  for (const q of queues) {
+    try {
+      write(q, mask);
+      written.push(q);
+    } catch (err) {
+      // All queues or none: put back the masks already changed.
+      for (const w of written) {
+        const old = before[w];
+        if (old !== undefined) {
+          try {
+            write(w, cpuMask(old));
+          } catch {
+            // Reported with the original failure below.
+          }
+        }
+      }
+      if (errnoCode(err) === "ENOENT") {
+        throw new VdevError(
+          `cannot set the interrupt CPUs of ${name}: this kernel has no ${VDUSE_CLASS_DIR}/${name}/vq${q}/irq_cb_affinity (Linux 6.8 or later)`,
+          { cause: err },
+        );
+      }
+      throw sysfsError(name, `vq${q}/irq_cb_affinity`, err);
+    }
+  }
+  const after = irqAffinity(root, name);
+  return queues.map((q) => ({ queue: q, cpus: after[q] ?? [...options.cpus] }));
+}
+
+/**
+ * Checks what {@linkcode setIrqAffinity} would write without writing it (the
+ * device exists, the CPUs are online, the queues exist); returns the queues.
+ */
+export function checkIrqAffinity(
+  root: SysRoot,
+  name: string,
+  options: { cpus: readonly number[]; queues?: readonly number[] },
+): number[] {
   if (!deviceExists(root, name)) throw noDevice(root, name);
   if (options.cpus.length === 0) {
     throw new VdevError(`bad --irq-cpus for ${name}: no CPU given`);
@@ -544,23 +591,7 @@ export function setIrqAffinity(
       `bad --queue ${bad} for ${name}: it has queues 0 to ${count - 1}`,
     );
   }
-  const cls = root.path(`${VDUSE_CLASS_DIR}/${name}`);
-  const mask = cpuMask(options.cpus);
-  return queues.map((q) => {
-    const file = `${cls}/vq${q}/irq_cb_affinity`;
-    try {
-      Deno.writeTextFileSync(file, `${mask}\n`, { create: false });
-    } catch (err) {
-      if (errnoCode(err) === "ENOENT") {
-        throw new VdevError(
-          `cannot set the interrupt CPUs of ${name}: this kernel has no ${VDUSE_CLASS_DIR}/${name}/vq${q}/irq_cb_affinity (Linux 6.8 or later)`,
-          { cause: err },
-        );
-      }
-      throw sysfsError(name, `vq${q}/irq_cb_affinity`, err);
-    }
-    return { queue: q, cpus: parseCpuMask(readText(file) ?? mask) };
-  });
+  return [...queues];
 }
 
 /** The interrupt CPUs of every queue of `name` (undefined where unknown). */

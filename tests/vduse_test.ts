@@ -581,6 +581,15 @@ Deno.test("set --irq-cpus writes every queue's irq_cb_affinity mask", async () =
       /no VDUSE device named nope/,
     );
     assert.deepEqual([mask(0), mask(1), mask(2)], ["2", "2", "1"]);
+    // A write that fails half-way puts back the queues already changed.
+    const vq2 = `${root.dir}/sys/class/vduse/vblk0/vq2/irq_cb_affinity`;
+    await Deno.remove(vq2);
+    await Deno.mkdir(vq2);
+    refuses(
+      () => setIrqAffinity(root, "vblk0", { cpus: [0, 1] }),
+      /cannot write vq2\/irq_cb_affinity of VDUSE device vblk0/,
+    );
+    assert.deepEqual([mask(0), mask(1)], ["2", "2"], "rolled back");
     await Deno.remove(`${root.dir}/sys/class/vduse/vblk0/vq1`, {
       recursive: true,
     });
