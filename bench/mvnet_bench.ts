@@ -6,9 +6,10 @@
  * per second over pktgen's run time (pktgen's own send rate is printed too),
  * with the loss. Prints the medians and the ratio mvnet / vdpa_sim_net
  * (targets: >= 1.5x at 60 bytes, >= 1.0x at 1500 bytes). mvnet runs as
- * `mvnet run --irq-cpus LAST` would: its queue interrupts on the last CPU,
- * away from pktgen's thread on CPU 0 (vdpa_sim_net does its interrupt work
- * in its own worker thread, which the scheduler keeps off pktgen's CPU).
+ * `mvnet run --irq-cpus LAST --datapath-cpus OTHERS` would: its queue
+ * interrupts (the driver's receive work) on the last CPU, its datapath thread
+ * on the others, with pktgen's thread on CPU 0 (vdpa_sim_net does its
+ * interrupt work in its own worker thread, which the scheduler places).
  * Other mvnet configurations are measured alongside, to show what each
  * choice buys: the kernel's default interrupt rotation, the 256-entry
  * queues of vduse's generic default, the datapath on the main thread.
@@ -62,8 +63,9 @@ function mac(ifname: string): string {
 const VARIANTS: { label: string; what: string; options: MvnetOptions }[] = [
   {
     label: "mvnet-spread",
-    what: "interrupts rotated over all CPUs (the kernel's default)",
-    options: { irqCpus: undefined },
+    what:
+      "default placement (interrupts rotated over all CPUs, datapath anywhere)",
+    options: { irqCpus: undefined, datapathCpus: undefined },
   },
   {
     label: "mvnet-q256",
@@ -85,21 +87,37 @@ async function inGuest(): Promise<void> {
   // pktgen sends from its thread on CPU 0 (kpktgend_0); mvnet's queue
   // interrupts (the driver's receive processing) go to another CPU.
   const irqCpus = cpus.length > 1 ? [cpus[cpus.length - 1]] : undefined;
+  const datapathCpus = irqCpus
+    ? cpus.filter((c) => c !== irqCpus[0])
+    : undefined;
   console.log(
     `# kernel ${Deno.osRelease()}, ${cpus.length} vCPUs, ${runs} runs x ${count} frames per size and device; ` +
       `pktgen on CPU 0, mvnet --queue-size ${MVNET_QUEUE_SIZE} --irq-cpus ${
         irqCpus ?? "(default)"
-      } (datapath thread on the other CPUs), vdpa_sim_net as it comes (its worker thread unpinned)`,
+      } --datapath-cpus ${
+        datapathCpus ?? "(default)"
+      }, vdpa_sim_net as it comes (its worker thread unpinned)`,
   );
   const log = (m: string) => console.log(m);
-  const mv = await startMvnet({ name: "mvbench", irqCpus, log });
+  const mv = await startMvnet({
+    name: "mvbench",
+    irqCpus,
+    datapathCpus,
+    log,
+  });
   const variants: { label: string; what: string; dev: Mvnet }[] = [];
   let simAdded = false;
   try {
     for (const v of VARIANTS) {
       variants.push({
         ...v,
-        dev: await startMvnet({ name: v.label, irqCpus, log, ...v.options }),
+        dev: await startMvnet({
+          name: v.label,
+          irqCpus,
+          datapathCpus,
+          log,
+          ...v.options,
+        }),
       });
     }
     const mvIf = await waitNetdev(mv);

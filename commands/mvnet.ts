@@ -10,7 +10,6 @@ import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
 import { rootOf } from "./context.ts";
 import {
-  datapathCpus,
   DEFAULT_NAME,
   type Mvnet,
   MVNET_QUEUE_SIZE,
@@ -44,6 +43,11 @@ function runCommand(): CommandUnknownOpts {
       "--irq-cpus <list>",
       "CPUs the queues' interrupt callbacks (the driver's RX/TX processing) run on, e.g. 1 (default: the kernel rotates them over all CPUs)",
       (v) => parseCpuList(v, "--irq-cpus"),
+    )
+    .option(
+      "--datapath-cpus <list>",
+      "CPUs the datapath thread runs on, e.g. 0 (default: any)",
+      (v) => parseCpuList(v, "--datapath-cpus"),
     )
     .option(
       "--bounce-size <bytes>",
@@ -93,6 +97,7 @@ function runCommand(): CommandUnknownOpts {
             ? undefined
             : parseSize(opts.bounceSize, "--bounce-size"),
           irqCpus: opts.irqCpus,
+          datapathCpus: opts.datapathCpus,
           attach: opts.attach,
           reconnect: opts.reconnect ?? false,
           worker: opts.worker,
@@ -102,14 +107,11 @@ function runCommand(): CommandUnknownOpts {
         stop();
         throw err;
       }
-      const dpCpus = opts.irqCpus === undefined || opts.worker === false
-        ? undefined
-        : datapathCpus(rootOf(cmd), opts.irqCpus);
-      const placement = opts.irqCpus === undefined
-        ? ""
-        : `, interrupts on CPU ${formatCpuList(opts.irqCpus)}${
-          dpCpus ? `, datapath on CPU ${formatCpuList(dpCpus)}` : ""
-        }`;
+      const placement = [
+        opts.irqCpus && `interrupts on CPU ${formatCpuList(opts.irqCpus)}`,
+        opts.datapathCpus && opts.worker !== false &&
+        `datapath on CPU ${formatCpuList(opts.datapathCpus)}`,
+      ].filter((x) => x).map((x) => `, ${x}`).join("");
       console.log(
         `mvnet: ${mv.name} ${
           mv.adopted ? "adopted" : "created"

@@ -100,7 +100,7 @@ export const SANDBOX_MODULES: readonly string[] = [
   "pktgen",
 ];
 
-/** Online CPUs (for --irq-cpus), from /sys/devices/system/cpu/online. */
+/** Online CPUs (for --irq-cpus and --datapath-cpus), from /sys/devices/system/cpu/online. */
 export function onlineCpuCandidates(root: SysRoot): Candidate[] {
   try {
     return onlineCpus(root).map((c) => [String(c), "online CPU"]);
@@ -135,6 +135,7 @@ export function completionSources(root: SysRoot): ValueSources {
   }
   sources["vduse set --irq-cpus"] = () => onlineCpuCandidates(root);
   sources["mvnet run --irq-cpus"] = () => onlineCpuCandidates(root);
+  sources["mvnet run --datapath-cpus"] = () => onlineCpuCandidates(root);
   sources["sandbox run --modules"] = () =>
     SANDBOX_MODULES.map((m) => [m, "kernel module"]);
   sources["vdpa <args>"] = (words) => vdpaArgCandidates(root, words);

@@ -14,7 +14,7 @@
  */
 
 import { close, eventfd } from "./libc.ts";
-import { onlineCpus, requireOnline } from "./cpu_list.ts";
+import { requireOnline } from "./cpu_list.ts";
 import { errnoCode, messageOf, VdevError } from "./errors.ts";
 import { resolveRoot, type SysRoot } from "./root.ts";
 import {
@@ -68,11 +68,14 @@ export interface MvnetOptions {
   /**
    * CPUs the queues' interrupt callbacks run on (the driver's receive and
    * transmit processing); default: the kernel's, rotating over the mask the
-   * driver set. Applied at every DRIVER_OK. The datapath Worker thread then
-   * keeps off these CPUs (when others are online), so that the two halves
-   * of the loop, the driver's receive work and the datapath, overlap.
+   * driver set. Applied at every DRIVER_OK.
    */
   irqCpus?: number[];
+  /**
+   * CPUs the datapath Worker thread runs on (sched_setaffinity on that
+   * thread only); default: wherever the scheduler puts it.
+   */
+  datapathCpus?: number[];
   /** Bounce buffer size in bytes (default: the kernel's, 64 MiB). */
   bounceSize?: bigint;
   /** Attach to the vdpa bus (default true). */
@@ -364,20 +367,6 @@ async function cleanupStale(
   log(`mvnet: cleaned up stale device ${name} left by a previous run`);
 }
 
-/**
- * The CPUs the datapath thread runs on: the online CPUs other than the
- * interrupt CPUs, or undefined (anywhere) without interrupt CPUs or when no
- * other CPU is online.
- */
-export function datapathCpus(
-  root: SysRoot,
-  irqCpus: readonly number[] | undefined,
-): number[] | undefined {
-  if (irqCpus === undefined) return undefined;
-  const others = onlineCpus(root).filter((c) => !irqCpus.includes(c));
-  return others.length > 0 ? others : undefined;
-}
-
 /** Creates (or adopts), serves and attaches an mvnet device. */
 export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
   const root = options.root ?? resolveRoot();
@@ -386,11 +375,17 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
   const mac = options.mac ?? macForName(name);
   const attach = options.attach ?? true;
   // Bad input first, then the environment.
-  if (options.irqCpus !== undefined) {
-    if (options.irqCpus.length === 0) {
-      throw new VdevError("bad --irq-cpus: no CPU given; give e.g. 1 or 0,2-3");
+  for (
+    const [cpus, what] of [
+      [options.irqCpus, "--irq-cpus"],
+      [options.datapathCpus, "--datapath-cpus"],
+    ] as const
+  ) {
+    if (cpus === undefined) continue;
+    if (cpus.length === 0) {
+      throw new VdevError(`bad ${what}: no CPU given; give e.g. 1 or 0,2-3`);
     }
-    requireOnline(root, options.irqCpus, { what: "--irq-cpus" });
+    requireOnline(root, cpus, { what });
   }
   if (!vduseLoaded(root)) {
     throw new VdevError(
@@ -400,7 +395,7 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
   // Load the datapath worker before any device can send messages.
   const runner = new DatapathRunner({
     worker: options.worker ?? true,
-    cpus: datapathCpus(root, options.irqCpus),
+    cpus: options.datapathCpus,
     wakeFd: eventfd(),
     log,
   });

@@ -52,19 +52,31 @@ for (const family of ["mdev", "vdpa", "vduse", "mvnet", "sandbox"]) {
   });
 }
 
-Deno.test("mvnet run --irq-cpus: bad or offline CPUs are refused before anything is created", async () => {
+Deno.test("mvnet run --irq-cpus/--datapath-cpus: bad or offline CPUs are refused before anything is created", async () => {
   // examples/sysroot has CPUs 0-3 online and no VDUSE.
   for (
-    const [list, re] of [
+    const [list, re, option = "--irq-cpus"] of [
       ["9", /^vdevctl: bad --irq-cpus 9: CPU 9 is not online \(online: 0-3\)$/],
       ["1-x", /^vdevctl: bad --irq-cpus '1-x': '1-x' is not a CPU number/],
+      [
+        "9",
+        /^vdevctl: bad --datapath-cpus 9: CPU 9 is not online/,
+        "--datapath-cpus",
+      ],
     ] as const
   ) {
-    const r = await vdevctl(["mvnet", "run", "--irq-cpus", list]);
+    const r = await vdevctl(["mvnet", "run", option, list]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr.trimEnd(), re);
   }
-  const ok = await vdevctl(["mvnet", "run", "--irq-cpus", "3"]);
+  const ok = await vdevctl([
+    "mvnet",
+    "run",
+    "--irq-cpus",
+    "3",
+    "--datapath-cpus",
+    "0-2",
+  ]);
   assert.equal(ok.code, 1);
   assert.match(ok.stderr, /VDUSE is not available/, "valid CPUs pass on");
 });
