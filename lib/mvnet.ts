@@ -50,8 +50,8 @@ export const DEFAULT_NAME = "mvnet0";
  * Default maximum queue size. Deeper than vduse's generic 256: a user-space
  * device answers the driver with scheduling latency a kernel device does not
  * have, and 1024 receive buffers (about 2 MiB of the driver's memory) ride
- * it out where 256 run dry (bench/mvnet_bench.ts measured 1.9x the frames
- * per second at 60 bytes, 1.4x at 1500).
+ * it out where 256 run dry (bench/mvnet_bench.ts measured 1.8-2.1x the
+ * frames per second at 60 bytes, 1.1-1.5x at 1500).
  */
 export const MVNET_QUEUE_SIZE = 1024;
 
