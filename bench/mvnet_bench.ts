@@ -75,7 +75,7 @@ const VARIANTS: { label: string; what: string; options: MvnetOptions }[] = [
   {
     label: "mvnet-main",
     what: "datapath on the main thread instead of a Worker",
-    options: { worker: false },
+    options: { worker: false, datapathCpus: undefined },
   },
 ];
 

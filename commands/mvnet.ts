@@ -109,7 +109,7 @@ function runCommand(): CommandUnknownOpts {
       }
       const placement = [
         opts.irqCpus && `interrupts on CPU ${formatCpuList(opts.irqCpus)}`,
-        opts.datapathCpus && opts.worker !== false &&
+        opts.datapathCpus &&
         `datapath on CPU ${formatCpuList(opts.datapathCpus)}`,
       ].filter((x) => x).map((x) => `, ${x}`).join("");
       console.log(

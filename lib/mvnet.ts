@@ -387,6 +387,11 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
     }
     requireOnline(root, cpus, { what });
   }
+  if (options.datapathCpus !== undefined && options.worker === false) {
+    throw new VdevError(
+      "--datapath-cpus places the datapath's Worker thread: drop --no-worker or --datapath-cpus",
+    );
+  }
   if (!vduseLoaded(root)) {
     throw new VdevError(
       `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,

@@ -79,4 +79,13 @@ Deno.test("mvnet run --irq-cpus/--datapath-cpus: bad or offline CPUs are refused
   ]);
   assert.equal(ok.code, 1);
   assert.match(ok.stderr, /VDUSE is not available/, "valid CPUs pass on");
+  const both = await vdevctl([
+    "mvnet",
+    "run",
+    "--no-worker",
+    "--datapath-cpus",
+    "0",
+  ]);
+  assert.equal(both.code, 1);
+  assert.match(both.stderr, /drop --no-worker or --datapath-cpus/);
 });
