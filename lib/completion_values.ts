@@ -6,48 +6,32 @@
  * @module
  */
 
-import { readdirSync, readFileSync } from "node:fs";
 import {
   type Candidate,
   optionValue,
   type ValueSources,
 } from "./completion.ts";
 import type { SysRoot } from "./root.ts";
+import { listDir, readAttr } from "./sysfs_read.ts";
 import { onlineCpus } from "./cpu_list.ts";
 import { vdpaArgCandidates } from "./vdpa_completion.ts";
 
-function entries(dir: string): string[] {
-  try {
-    return readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
-}
-
-function text(path: string): string {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return "";
-  }
-}
-
 /** mdev parents: the entries of /sys/class/mdev_bus. */
 export function mdevParents(root: SysRoot): Candidate[] {
-  return entries(root.path("/sys/class/mdev_bus")).map((
+  return listDir(root.path("/sys/class/mdev_bus")).map((
     p,
   ) => [p, "mdev parent"]);
 }
 
 /** mdev types, of one parent or of all. */
 export function mdevTypes(root: SysRoot, parent?: string): Candidate[] {
-  const parents = parent ? [parent] : entries(root.path("/sys/class/mdev_bus"));
+  const parents = parent ? [parent] : listDir(root.path("/sys/class/mdev_bus"));
   const out: Candidate[] = [];
   for (const p of parents) {
     const dir = root.path(`/sys/class/mdev_bus/${p}/mdev_supported_types`);
-    for (const type of entries(dir)) {
-      const name = text(`${dir}/${type}/name`);
-      const avail = text(`${dir}/${type}/available_instances`);
+    for (const type of listDir(dir)) {
+      const name = readAttr(`${dir}/${type}/name`) ?? "";
+      const avail = readAttr(`${dir}/${type}/available_instances`) ?? "";
       out.push([type, `${name || type} on ${p}, ${avail || "?"} available`]);
     }
   }
@@ -57,13 +41,13 @@ export function mdevTypes(root: SysRoot, parent?: string): Candidate[] {
 /** mdev UUIDs: running devices and defined ones. */
 export function mdevUuids(root: SysRoot, parent?: string): Candidate[] {
   const seen = new Map<string, string>();
-  for (const uuid of entries(root.path("/sys/bus/mdev/devices"))) {
+  for (const uuid of listDir(root.path("/sys/bus/mdev/devices"))) {
     seen.set(uuid, "active");
   }
   const conf = root.path("/etc/mdevctl.d");
-  for (const p of parent ? [parent] : entries(conf)) {
+  for (const p of parent ? [parent] : listDir(conf)) {
     if (p === "scripts.d") continue;
-    for (const uuid of entries(`${conf}/${p}`)) {
+    for (const uuid of listDir(`${conf}/${p}`)) {
       seen.set(uuid, seen.has(uuid) ? "active, defined" : `defined on ${p}`);
     }
   }
@@ -72,14 +56,14 @@ export function mdevUuids(root: SysRoot, parent?: string): Candidate[] {
 
 /** VDUSE device names (/sys/class/vduse, without the control node). */
 export function vduseNames(root: SysRoot): Candidate[] {
-  return entries(root.path("/sys/class/vduse"))
+  return listDir(root.path("/sys/class/vduse"))
     .filter((n) => n !== "control")
     .map((n) => [n, "VDUSE device"]);
 }
 
 /** vDPA device names (/sys/bus/vdpa/devices). */
 export function vdpaDevices(root: SysRoot): Candidate[] {
-  return entries(root.path("/sys/bus/vdpa/devices")).map((
+  return listDir(root.path("/sys/bus/vdpa/devices")).map((
     n,
   ) => [n, "vDPA device"]);
 }

@@ -14,6 +14,8 @@ import { POLL, pollAsync } from "./libc.ts";
 import { type Mvnet, type MvnetStats, startMvnet } from "./mvnet.ts";
 import { PacketSocket } from "./packet_socket.ts";
 import { resolveRoot, type SysRoot } from "./root.ts";
+import { readAttr } from "./sysfs_read.ts";
+import { parseMac } from "./vduse_spec.ts";
 
 /** The EtherType of smoke frames (IEEE local experimental 1). */
 export const SMOKE_ETHERTYPE = 0x88b5;
@@ -125,10 +127,6 @@ export function percentile(xs: Float64Array, p: number): number {
   return xs[Math.max(0, i)];
 }
 
-function macBytes(text: string): Uint8Array {
-  return new Uint8Array(text.trim().split(":").map((h) => parseInt(h, 16)));
-}
-
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, {
     args,
@@ -160,14 +158,6 @@ async function waitFor<T>(
   }
 }
 
-function readText(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Brings `ifname` up for raw traffic: IPv6 off (no autoconfiguration frames
  * on the loop), link up, and waits for the operational state.
@@ -187,7 +177,7 @@ export async function bringUp(
   }
   await run("ip", ["link", "set", "dev", ifname, "up"]);
   await waitFor(`${ifname} to come up`, () => {
-    const s = readText(root.path(`/sys/class/net/${ifname}/operstate`));
+    const s = readAttr(root.path(`/sys/class/net/${ifname}/operstate`));
     return s === "up" || s === "unknown" ? s : undefined;
   }, 10_000);
 }
@@ -218,8 +208,8 @@ export async function exchange(
       `mvnet smoke: --size ${size} out of range: use ${FRAME_MIN}..${FRAME_MAX} or mixed`,
     );
   }
-  const dst = macBytes(
-    readText(root.path(`/sys/class/net/${netdev}/address`)) ?? mv.mac,
+  const dst = parseMac(
+    readAttr(root.path(`/sys/class/net/${netdev}/address`)) ?? mv.mac,
   );
   const src = new Uint8Array([0x02, 0x00, 0x5e, 0x10, 0x00, 0x01]);
   const sock = PacketSocket.open(netdev, SMOKE_ETHERTYPE);
@@ -391,7 +381,7 @@ export function netdevStats(
 ): Record<string, number> {
   const out: Record<string, number> = {};
   for (const c of NETDEV_COUNTERS) {
-    const v = readText(root.path(`/sys/class/net/${netdev}/statistics/${c}`));
+    const v = readAttr(root.path(`/sys/class/net/${netdev}/statistics/${c}`));
     if (v !== undefined) out[c] = Number(v);
   }
   return out;

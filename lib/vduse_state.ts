@@ -14,6 +14,7 @@
  */
 
 import { atomicWriteFileSync } from "./atomic_write.ts";
+import { listDir, pathExists, readAttr } from "./sysfs_read.ts";
 import { errnoCode, VdevError } from "./errors.ts";
 import { cpuMask, parseCpuMask, requireOnline } from "./cpu_list.ts";
 import type { SysRoot } from "./root.ts";
@@ -125,50 +126,26 @@ export function removeRecord(root: SysRoot, name: string): void {
   }
 }
 
-function entries(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-  } catch {
-    return [];
-  }
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** True when the vduse module is loaded (`/dev/vduse/control` exists). */
 export function vduseLoaded(root: SysRoot): boolean {
-  return exists(root.path(`${VDUSE_DEV_DIR}/control`)) ||
-    exists(root.path(`${VDUSE_CLASS_DIR}/control`));
+  return pathExists(root.path(`${VDUSE_DEV_DIR}/control`)) ||
+    pathExists(root.path(`${VDUSE_CLASS_DIR}/control`));
 }
 
 /** Names of the VDUSE devices (`/sys/class/vduse`, without `control`). */
 export function listNames(root: SysRoot): string[] {
-  return entries(root.path(VDUSE_CLASS_DIR)).filter((n) => n !== "control");
+  return listDir(root.path(VDUSE_CLASS_DIR)).filter((n) => n !== "control");
 }
 
 /** True when VDUSE device `name` exists. */
 export function deviceExists(root: SysRoot, name: string): boolean {
-  return name !== "control" && exists(root.path(`${VDUSE_CLASS_DIR}/${name}`));
+  return name !== "control" &&
+    pathExists(root.path(`${VDUSE_CLASS_DIR}/${name}`));
 }
 
 /** Number of virtqueues (the `vqN` directories of the class device). */
 export function queueCount(root: SysRoot, name: string): number {
-  return entries(root.path(`${VDUSE_CLASS_DIR}/${name}`))
+  return listDir(root.path(`${VDUSE_CLASS_DIR}/${name}`))
     .filter((e) => /^vq\d+$/.test(e)).length;
 }
 
@@ -184,10 +161,10 @@ export interface Holder {
 export function holders(root: SysRoot, name: string): Holder[] {
   const target = `${VDUSE_DEV_DIR}/${name}`;
   const out: Holder[] = [];
-  for (const pid of entries(root.path("/proc"))) {
+  for (const pid of listDir(root.path("/proc"))) {
     if (!/^\d+$/.test(pid)) continue;
     const fdDir = root.path(`/proc/${pid}/fd`);
-    for (const fd of entries(fdDir)) {
+    for (const fd of listDir(fdDir)) {
       let link: string;
       try {
         link = Deno.readLinkSync(`${fdDir}/${fd}`);
@@ -197,7 +174,7 @@ export function holders(root: SysRoot, name: string): Holder[] {
       if (link === target) {
         out.push({
           pid: Number(pid),
-          comm: readText(root.path(`/proc/${pid}/comm`)) ?? "?",
+          comm: readAttr(root.path(`/proc/${pid}/comm`)) ?? "?",
         });
         break;
       }
@@ -257,19 +234,19 @@ export function attachment(
   name: string,
 ): VdpaAttachment | null {
   const dir = root.path(`${VDPA_DEVICES_DIR}/${name}`);
-  if (!exists(dir)) return null;
+  if (!pathExists(dir)) return null;
   const out: VdpaAttachment = { name };
   try {
     out.driver = Deno.readLinkSync(`${dir}/driver`).split("/").pop();
   } catch {
     // Not bound to a driver.
   }
-  const v = entries(dir).find((e) => /^virtio\d+$/.test(e));
+  const v = listDir(dir).find((e) => /^virtio\d+$/.test(e));
   if (v) {
     const vdir = `${dir}/${v}`;
-    const deviceId = parseInt(readText(`${vdir}/device`) ?? "0", 16);
-    const status = parseInt(readText(`${vdir}/status`) ?? "0", 16);
-    const features = parseFeatureString(readText(`${vdir}/features`) ?? "");
+    const deviceId = parseInt(readAttr(`${vdir}/device`) ?? "0", 16);
+    const status = parseInt(readAttr(`${vdir}/status`) ?? "0", 16);
+    const features = parseFeatureString(readAttr(`${vdir}/features`) ?? "");
     out.virtio = {
       name: v,
       deviceId,
@@ -277,8 +254,8 @@ export function attachment(
       statusNames: statusNames(status),
       features,
       featureNames: featureNames(features, deviceId),
-      netdevs: entries(`${vdir}/net`),
-      disks: entries(`${vdir}/block`),
+      netdevs: listDir(`${vdir}/net`),
+      disks: listDir(`${vdir}/block`),
     };
   }
   return out;
@@ -386,7 +363,7 @@ export function inspect(
   const affinity = irqAffinity(root, name);
   const info: VduseInfo = {
     name,
-    dev: readText(`${cls}/dev`),
+    dev: readAttr(`${cls}/dev`),
     type: deviceId === undefined ? undefined : typeOfDeviceId(deviceId),
     deviceId,
     recorded: record !== undefined,
@@ -400,8 +377,8 @@ export function inspect(
         ...(irqCpus === undefined ? {} : { irqCpus }),
       };
     }),
-    bounceSize: numberOr(readText(`${cls}/bounce_size`)),
-    msgTimeout: numberOr(readText(`${cls}/msg_timeout`)),
+    bounceSize: numberOr(readAttr(`${cls}/bounce_size`)),
+    msgTimeout: numberOr(readAttr(`${cls}/msg_timeout`)),
     vdpa,
     daemon,
     state: daemon.length > 0 ? "served" : "unserved",
@@ -511,8 +488,8 @@ export function setAttributes(
     }
   }
   return {
-    bounceSize: numberOr(readText(`${cls}/bounce_size`)),
-    msgTimeout: numberOr(readText(`${cls}/msg_timeout`)),
+    bounceSize: numberOr(readAttr(`${cls}/bounce_size`)),
+    msgTimeout: numberOr(readAttr(`${cls}/msg_timeout`)),
   };
 }
 
@@ -601,7 +578,7 @@ export function irqAffinity(
 ): (number[] | undefined)[] {
   const cls = root.path(`${VDUSE_CLASS_DIR}/${name}`);
   return Array.from({ length: queueCount(root, name) }, (_, q) => {
-    const text = readText(`${cls}/vq${q}/irq_cb_affinity`);
+    const text = readAttr(`${cls}/vq${q}/irq_cb_affinity`);
     if (text === undefined) return undefined;
     try {
       return parseCpuMask(text);
