@@ -8,6 +8,7 @@
  * @module
  */
 
+import { atomicWriteFileSync } from "../atomic_write.ts";
 import { runTool } from "./process.ts";
 import { BUSYBOX } from "./host_packages.ts";
 
@@ -276,8 +277,7 @@ export async function buildInitramfs(
     mode: S_IFREG | 0o755,
     data: enc.encode(modprobeShim()),
   });
-  // Atomic: concurrent builders write identical archives.
-  const tmp = `${outFile}.${Deno.pid}.tmp`;
-  await Deno.writeFile(tmp, cpioNewc(entries));
-  await Deno.rename(tmp, outFile);
+  // Atomic: concurrent builders write identical archives, and a failed write
+  // leaves no partial file behind.
+  atomicWriteFileSync(outFile, cpioNewc(entries));
 }
