@@ -25,12 +25,10 @@ import {
   parseSize,
 } from "../lib/vduse_spec.ts";
 import {
-  checkIrqAffinity,
   inspect,
   listDevices,
   moduleMissing,
   setAttributes,
-  setIrqAffinity,
   vduseLoaded,
 } from "../lib/vduse_state.ts";
 import { vdpaKernelView } from "../lib/vduse_vdpa.ts";
@@ -167,20 +165,14 @@ function setCommand(): CommandUnknownOpts {
           `--queue ${opts.queue} for ${name} only applies to --irq-cpus: give --irq-cpus too`,
         );
       }
-      const root = rootOf(this);
-      const irq = opts.irqCpus === undefined ? undefined : {
-        cpus: opts.irqCpus,
-        queues: opts.queue === undefined ? undefined : [opts.queue],
-      };
-      // Refuse bad interrupt CPUs before changing anything else.
-      if (irq) checkIrqAffinity(root, name, irq);
-      if (opts.bounceSize !== undefined || opts.msgTimeout !== undefined) {
-        setAttributes(root, name, {
-          bounceSize: opts.bounceSize,
-          msgTimeout: opts.msgTimeout,
-        });
-      }
-      if (irq) setIrqAffinity(root, name, irq);
+      setAttributes(rootOf(this), name, {
+        bounceSize: opts.bounceSize,
+        msgTimeout: opts.msgTimeout,
+        irq: opts.irqCpus === undefined ? undefined : {
+          cpus: opts.irqCpus,
+          queues: opts.queue === undefined ? undefined : [opts.queue],
+        },
+      });
     });
 }
 

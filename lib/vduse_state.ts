@@ -432,16 +432,27 @@ export function moduleMissing(cause?: unknown): VdevError {
 }
 
 /**
- * Writes `bounce_size` and/or `msg_timeout` of `name` through sysfs and
- * returns the values read back (the kernel rounds the bounce size down to a
- * page).
+ * Writes `bounce_size`, `msg_timeout` and/or the queues' interrupt CPUs
+ * ({@linkcode setIrqAffinity}) of `name` through sysfs, every value checked
+ * before any is written, and returns the values read back (the kernel rounds
+ * the bounce size down to a page).
  */
 export function setAttributes(
   root: SysRoot,
   name: string,
-  values: { bounceSize?: bigint; msgTimeout?: number },
-): { bounceSize?: number; msgTimeout?: number } {
+  values: {
+    bounceSize?: bigint;
+    msgTimeout?: number;
+    irq?: { cpus: readonly number[]; queues?: readonly number[] };
+  },
+): {
+  bounceSize?: number;
+  msgTimeout?: number;
+  irq?: { queue: number; cpus: number[] }[];
+} {
   if (!deviceExists(root, name)) throw noDevice(root, name);
+  // Refuse bad interrupt CPUs before changing anything.
+  if (values.irq) checkIrqAffinity(root, name, values.irq);
   const cls = root.path(`${VDUSE_CLASS_DIR}/${name}`);
   if (values.bounceSize !== undefined) {
     const b = values.bounceSize;
@@ -487,9 +498,11 @@ export function setAttributes(
       throw sysfsError(name, "msg_timeout", err);
     }
   }
+  const irq = values.irq ? setIrqAffinity(root, name, values.irq) : undefined;
   return {
     bounceSize: numberOr(readAttr(`${cls}/bounce_size`)),
     msgTimeout: numberOr(readAttr(`${cls}/msg_timeout`)),
+    ...(irq ? { irq } : {}),
   };
 }
 
@@ -550,7 +563,7 @@ export function setIrqAffinity(
  * Checks what {@linkcode setIrqAffinity} would write without writing it (the
  * device exists, the CPUs are online, the queues exist); returns the queues.
  */
-export function checkIrqAffinity(
+function checkIrqAffinity(
   root: SysRoot,
   name: string,
   options: { cpus: readonly number[]; queues?: readonly number[] },

@@ -539,6 +539,23 @@ Deno.test("set writes sysfs and checks ranges first", async () => {
       () => setAttributes(root, "nope", { msgTimeout: 1 }),
       /no VDUSE device/,
     );
+    // Every value is checked before any is written.
+    const msgTimeout = () =>
+      Deno.readTextFileSync(`${root.dir}/sys/class/vduse/vnet0/msg_timeout`)
+        .trim();
+    refuses(
+      () => setAttributes(root, "vnet0", { msgTimeout: 9, irq: { cpus: [7] } }),
+      /CPU 7 is not online/,
+    );
+    assert.equal(msgTimeout(), "5", "msg_timeout untouched");
+    assert.deepEqual(
+      setAttributes(root, "vnet0", { msgTimeout: 9, irq: { cpus: [1] } }),
+      {
+        bounceSize: 8 << 20,
+        msgTimeout: 9,
+        irq: [{ queue: 0, cpus: [1] }, { queue: 1, cpus: [1] }],
+      },
+    );
   } finally {
     await Deno.remove(root.dir, { recursive: true });
   }
