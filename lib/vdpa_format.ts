@@ -25,12 +25,13 @@
 
 import type { AttrValue } from "./netlink.ts";
 import type { VdpaReply } from "./vdpa.ts";
+import { IPROUTE2_61_ATTR_MAX } from "./vdpa_uapi.ts";
 import {
-  IPROUTE2_61_ATTR_MAX,
+  hasFeature,
   VIRTIO_ID,
   VIRTIO_NET_F,
   VIRTIO_NET_S,
-} from "./vdpa_uapi.ts";
+} from "./virtio_uapi.ts";
 
 /** Output options. */
 export interface VdpaFormatOptions {
@@ -288,7 +289,7 @@ function printFeatures(
   p.indentIn();
   p.openArray(options.mgmtdev ? "dev_features" : "negotiated_features");
   for (let i = 0; i < 64; i++) {
-    if (!(features & (1n << BigInt(i)))) continue;
+    if (!hasFeature(features, i)) continue;
     const s = i < TRANSPORT_F_START || i > TRANSPORT_F_END
       ? names?.[i]
       : TRANSPORT_FEATURE_NAMES[i];
@@ -345,7 +346,7 @@ export function formatMgmtdevShow(
         p.indentIn();
         p.openArray("supported_classes");
         for (let i = 1; i < 64; i++) {
-          if (!(classes & (1n << BigInt(i)))) continue;
+          if (!hasFeature(classes, i)) continue;
           const name = i === VIRTIO_ID.NET
             ? "net"
             : i === VIRTIO_ID.BLOCK
@@ -366,7 +367,7 @@ export function formatMgmtdevShow(
       const features = big(t.DEV_SUPPORTED_FEATURES);
       if (features !== undefined) {
         const isNet = classes !== undefined &&
-          (classes & (1n << BigInt(VIRTIO_ID.NET))) !== 0n;
+          hasFeature(classes, VIRTIO_ID.NET);
         printFeatures(p, features, {
           mgmtdev: true,
           deviceId: isNet ? VIRTIO_ID.NET : 0,
@@ -494,7 +495,7 @@ export function formatDevVstatsShow(
         let features = 0n;
         if (!compat) {
           features = big(reply.rec.DEV_NEGOTIATED_FEATURES) ?? 0n;
-          const mq = (features & (1n << BigInt(VIRTIO_NET_F.MQ))) !== 0n;
+          const mq = hasFeature(features, VIRTIO_NET_F.MQ);
           maxVqp = mq ? num(reply.rec.DEV_NET_CFG_MAX_VQP) ?? 1 : 1;
         }
         let key: string | undefined;
@@ -505,8 +506,7 @@ export function formatDevVstatsShow(
             features = big(a.value) ?? 0n;
           } else if (a.name === "DEV_QUEUE_INDEX") {
             const qidx = (num(a.value) ?? 0) & 0xffff;
-            const ctrl =
-              (features & (1n << BigInt(VIRTIO_NET_F.CTRL_VQ))) !== 0n &&
+            const ctrl = hasFeature(features, VIRTIO_NET_F.CTRL_VQ) &&
               qidx === 2 * maxVqp;
             const type = ctrl ? "control_vq" : qidx & 1 ? "tx" : "rx";
             p.string("queue_type", type, { text: `queue_type ${type} ` });

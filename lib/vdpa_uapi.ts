@@ -1,8 +1,8 @@
 /**
  * include/uapi/linux/vdpa.h of Linux 6.12 as data: the generic-netlink
  * family name and version, the commands, and every attribute with its
- * type. Also the virtio ids and status bits the vdpa output needs. This is
- * the one place these numbers live.
+ * type. This is the one place these numbers live; the virtio ids, status
+ * and feature bits the vdpa output needs come from `lib/virtio_uapi.ts`.
  *
  * @module
  */
@@ -80,12 +80,3 @@ export const VDPA_ATTR_MAX = 37;
  * ends at VDPA_ATTR_VDPA_DEV_SUPPORTED_FEATURES = 21); it ignores the rest.
  */
 export const IPROUTE2_61_ATTR_MAX = 21;
-
-/** Virtio device ids (include/uapi/linux/virtio_ids.h) used by vdpa. */
-export const VIRTIO_ID = { NET: 1, BLOCK: 2 } as const;
-
-/** virtio_net_config.status bits. */
-export const VIRTIO_NET_S = { LINK_UP: 1, ANNOUNCE: 2 } as const;
-
-/** Feature bits the vdpa output interprets. */
-export const VIRTIO_NET_F = { CTRL_VQ: 17, MQ: 22 } as const;
