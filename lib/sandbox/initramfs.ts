@@ -9,7 +9,8 @@
  */
 
 import { atomicWriteFileSync } from "../atomic_write.ts";
-import { runTool } from "./process.ts";
+import { messageOf, VdevError } from "../errors.ts";
+import { logTail, runTool } from "./process.ts";
 import { BUSYBOX } from "./host_packages.ts";
 
 /** One file, directory, symlink or device node of a cpio archive. */
@@ -203,6 +204,34 @@ export function parseShowDepends(text: string): string[] {
   return out;
 }
 
+/** A module file's bytes, decompressed (busybox insmod cannot read .ko.xz). */
+async function moduleBytes(file: string): Promise<Uint8Array> {
+  if (!file.endsWith(".xz")) return await Deno.readFile(file);
+  const fail = (why: string, fix: string, cause?: unknown) =>
+    new VdevError(
+      `sandbox: cannot decompress ${file} for the initramfs: ${why}; ${fix}`,
+      { cause },
+    );
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("xz", {
+      args: ["-dc", file],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (err) {
+    throw fail(`cannot run xz (${messageOf(err)})`, "install xz-utils", err);
+  }
+  if (out.code !== 0 || out.stdout.length === 0) {
+    const why = logTail(new TextDecoder().decode(out.stderr), 2);
+    throw fail(
+      why || `xz exit ${out.code}`,
+      "run 'vdevctl sandbox clean' and retry",
+    );
+  }
+  return out.stdout;
+}
+
 /** Builds the initramfs for the extracted tree `root` into `outFile`. */
 export async function buildInitramfs(
   root: string,
@@ -252,18 +281,10 @@ export async function buildInitramfs(
   const names: string[] = [];
   for (const f of files) {
     const base = f.slice(f.lastIndexOf("/") + 1).replace(/\.ko(\.xz)?$/, "");
-    const data = f.endsWith(".xz")
-      ? (await new Deno.Command("xz", {
-        args: ["-dc", f],
-        stdout: "piped",
-        stderr: "piped",
-      }).output()).stdout
-      : await Deno.readFile(f);
-    if (data.length === 0) throw new Error(`cannot decompress ${f}`);
     entries.push({
       name: `lib/modules/${base}.ko`,
       mode: S_IFREG | 0o644,
-      data,
+      data: await moduleBytes(f),
     });
     names.push(base);
   }
