@@ -429,48 +429,66 @@ function macText(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
+/**
+ * iproute2's walk of `dev config show` and `dev vstats show` replies: each
+ * device with a name and an id gets its handle; only a net device gets the
+ * body (iproute2 6.1 prints nothing else for the other types).
+ */
+function netDeviceSection(
+  options: VdpaFormatOptions,
+  name: string,
+  replies: readonly VdpaReply[],
+  body: (
+    p: IpPrinter,
+    t: Readonly<Record<string, AttrValue>>,
+    reply: VdpaReply,
+  ) => void,
+): string {
+  return section(options, name, (p) => {
+    for (const reply of replies) {
+      const t = tb(reply);
+      const dev = str(t.DEV_NAME);
+      const id = num(t.DEV_ID);
+      if (dev === undefined || id === undefined) continue;
+      handleStart(p, dev);
+      if (id === VIRTIO_ID.NET) body(p, t, reply);
+      handleEnd(p);
+    }
+  });
+}
+
 /** `vdpa dev config show` output for the DEV_CONFIG_GET replies. */
 export function formatDevConfigShow(
   replies: readonly VdpaReply[],
   options: VdpaFormatOptions = {},
 ): string {
   const compat = options.compat ?? true;
-  return section(options, "config", (p) => {
-    for (const reply of replies) {
-      const t = tb(reply);
-      const name = str(t.DEV_NAME);
-      const id = num(t.DEV_ID);
-      if (name === undefined || id === undefined) continue;
-      handleStart(p, name);
-      if (id === VIRTIO_ID.NET) {
-        const mac = t.DEV_NET_CFG_MACADDR;
-        if (mac instanceof Uint8Array && mac.length > 0) {
-          const m = macText(mac);
-          p.string("mac", m, { text: `mac ${m} ` });
-        }
-        const status = num(t.DEV_NET_STATUS);
-        if (status !== undefined) {
-          const link = status & VIRTIO_NET_S.LINK_UP ? "up" : "down";
-          const announce = (status & VIRTIO_NET_S.ANNOUNCE) !== 0;
-          p.string(compat ? "link " : "link", link, { text: `link ${link} ` });
-          p.bool(
-            compat ? "link_announce " : "link_announce",
-            announce,
-            { text: `link_announce ${announce} ` },
-          );
-        }
-        const maxVqp = num(t.DEV_NET_CFG_MAX_VQP);
-        if (maxVqp !== undefined) {
-          p.uint("max_vq_pairs", maxVqp, { text: `max_vq_pairs ${maxVqp} ` });
-        }
-        const mtu = num(t.DEV_NET_CFG_MTU);
-        if (mtu !== undefined) p.uint("mtu", mtu, { text: `mtu ${mtu} ` });
-        const features = big(t.DEV_NEGOTIATED_FEATURES);
-        if (features !== undefined) {
-          printFeatures(p, features, { mgmtdev: false, deviceId: id & 0xffff });
-        }
-      }
-      handleEnd(p);
+  return netDeviceSection(options, "config", replies, (p, t) => {
+    const mac = t.DEV_NET_CFG_MACADDR;
+    if (mac instanceof Uint8Array && mac.length > 0) {
+      const m = macText(mac);
+      p.string("mac", m, { text: `mac ${m} ` });
+    }
+    const status = num(t.DEV_NET_STATUS);
+    if (status !== undefined) {
+      const link = status & VIRTIO_NET_S.LINK_UP ? "up" : "down";
+      const announce = (status & VIRTIO_NET_S.ANNOUNCE) !== 0;
+      p.string(compat ? "link " : "link", link, { text: `link ${link} ` });
+      p.bool(
+        compat ? "link_announce " : "link_announce",
+        announce,
+        { text: `link_announce ${announce} ` },
+      );
+    }
+    const maxVqp = num(t.DEV_NET_CFG_MAX_VQP);
+    if (maxVqp !== undefined) {
+      p.uint("max_vq_pairs", maxVqp, { text: `max_vq_pairs ${maxVqp} ` });
+    }
+    const mtu = num(t.DEV_NET_CFG_MTU);
+    if (mtu !== undefined) p.uint("mtu", mtu, { text: `mtu ${mtu} ` });
+    const features = big(t.DEV_NEGOTIATED_FEATURES);
+    if (features !== undefined) {
+      printFeatures(p, features, { mgmtdev: false, deviceId: VIRTIO_ID.NET });
     }
   });
 }
@@ -481,49 +499,39 @@ export function formatDevVstatsShow(
   options: VdpaFormatOptions = {},
 ): string {
   const compat = options.compat ?? true;
-  return section(options, "vstats", (p) => {
-    for (const reply of replies) {
-      const t = tb(reply);
-      const name = str(t.DEV_NAME);
-      const id = num(t.DEV_ID);
-      if (name === undefined || id === undefined) continue;
-      handleStart(p, name);
-      if (id === VIRTIO_ID.NET) {
-        // iproute2 walks the attributes in order: max_vqp and features count
-        // only when they come before the queue index.
-        let maxVqp = 0;
-        let features = 0n;
-        if (!compat) {
-          features = big(reply.rec.DEV_NEGOTIATED_FEATURES) ?? 0n;
-          const mq = hasFeature(features, VIRTIO_NET_F.MQ);
-          maxVqp = mq ? num(reply.rec.DEV_NET_CFG_MAX_VQP) ?? 1 : 1;
+  return netDeviceSection(options, "vstats", replies, (p, _t, reply) => {
+    // iproute2 walks the attributes in order: max_vqp and features count
+    // only when they come before the queue index.
+    let maxVqp = 0;
+    let features = 0n;
+    if (!compat) {
+      features = big(reply.rec.DEV_NEGOTIATED_FEATURES) ?? 0n;
+      const mq = hasFeature(features, VIRTIO_NET_F.MQ);
+      maxVqp = mq ? num(reply.rec.DEV_NET_CFG_MAX_VQP) ?? 1 : 1;
+    }
+    let key: string | undefined;
+    for (const a of reply.attrs) {
+      if (a.name === "DEV_NET_CFG_MAX_VQP" && compat) {
+        maxVqp = num(a.value) ?? 0;
+      } else if (a.name === "DEV_NEGOTIATED_FEATURES" && compat) {
+        features = big(a.value) ?? 0n;
+      } else if (a.name === "DEV_QUEUE_INDEX") {
+        const qidx = (num(a.value) ?? 0) & 0xffff;
+        const ctrl = hasFeature(features, VIRTIO_NET_F.CTRL_VQ) &&
+          qidx === 2 * maxVqp;
+        const type = ctrl ? "control_vq" : qidx & 1 ? "tx" : "rx";
+        p.string("queue_type", type, { text: `queue_type ${type} ` });
+      } else if (a.name === "DEV_VENDOR_ATTR_NAME") {
+        key = str(a.value);
+        if (
+          key !== undefined && new TextEncoder().encode(key).length > 200
+        ) {
+          break;
         }
-        let key: string | undefined;
-        for (const a of reply.attrs) {
-          if (a.name === "DEV_NET_CFG_MAX_VQP" && compat) {
-            maxVqp = num(a.value) ?? 0;
-          } else if (a.name === "DEV_NEGOTIATED_FEATURES" && compat) {
-            features = big(a.value) ?? 0n;
-          } else if (a.name === "DEV_QUEUE_INDEX") {
-            const qidx = (num(a.value) ?? 0) & 0xffff;
-            const ctrl = hasFeature(features, VIRTIO_NET_F.CTRL_VQ) &&
-              qidx === 2 * maxVqp;
-            const type = ctrl ? "control_vq" : qidx & 1 ? "tx" : "rx";
-            p.string("queue_type", type, { text: `queue_type ${type} ` });
-          } else if (a.name === "DEV_VENDOR_ATTR_NAME") {
-            key = str(a.value);
-            if (
-              key !== undefined && new TextEncoder().encode(key).length > 200
-            ) {
-              break;
-            }
-          } else if (a.name === "DEV_VENDOR_ATTR_VALUE" && key !== undefined) {
-            const v = big(a.value) ?? 0n;
-            p.uint(key, v, { text: `${key} ${v} ` });
-          }
-        }
+      } else if (a.name === "DEV_VENDOR_ATTR_VALUE" && key !== undefined) {
+        const v = big(a.value) ?? 0n;
+        p.uint(key, v, { text: `${key} ${v} ` });
       }
-      handleEnd(p);
     }
   });
 }
