@@ -6,7 +6,7 @@
  * @module
  */
 
-import { VdevError } from "../errors.ts";
+import { messageOf, VdevError } from "../errors.ts";
 
 /** Options for {@linkcode runTool}. */
 export interface RunToolOptions {
@@ -58,9 +58,7 @@ export async function runTool(
     }).output();
   } catch (err) {
     throw new VdevError(
-      `cannot run ${cmd[0]}: ${
-        err instanceof Error ? err.message : String(err)
-      }`,
+      `cannot run ${cmd[0]}: ${messageOf(err)}`,
       { cause: err },
     );
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { VdevError } from "../errors.ts";
+import { messageOf, VdevError } from "../errors.ts";
 import { logTail } from "./process.ts";
 
 /** What QEMU boots and how. */
@@ -255,7 +255,7 @@ export async function bootGuest(
   } catch (err) {
     throw new VdevError(
       `sandbox: QEMU (${QEMU}) is missing or cannot start: install qemu-system-x86 (${
-        err instanceof Error ? err.message : String(err)
+        messageOf(err)
       })`,
       { cause: err },
     );

@@ -15,7 +15,7 @@
  */
 
 import { sandboxRun } from "../../lib/sandbox/mod.ts";
-import { VdevError } from "../../lib/errors.ts";
+import { messageOf, VdevError } from "../../lib/errors.ts";
 import { E2E_MODULES } from "./run.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -96,7 +96,7 @@ if (import.meta.main) {
     try {
       await inGuest();
     } catch (err) {
-      say(`\nsmoke: FAILED: ${err instanceof Error ? err.message : err}\n`);
+      say(`\nsmoke: FAILED: ${messageOf(err)}\n`);
       Deno.exit(1);
     }
   } else {
@@ -123,8 +123,9 @@ if (import.meta.main) {
       if (r.code !== 0) console.error(`smoke: FAILED (status ${r.code})`);
       Deno.exit(r.code);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      console.error(`smoke: FAILED: the sandbox did not run: ${msg}`);
+      console.error(
+        `smoke: FAILED: the sandbox did not run: ${messageOf(err)}`,
+      );
       Deno.exit(
         err instanceof VdevError && err.exitCode !== 0 ? err.exitCode : 1,
       );
