@@ -14,11 +14,10 @@
  * @module
  */
 
-import { sandboxRun } from "../../lib/sandbox/mod.ts";
+import { REPO_ROOT as REPO, sandboxRun } from "../../lib/sandbox/mod.ts";
 import { messageOf, VdevError } from "../../lib/errors.ts";
 import { E2E_MODULES } from "./run.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const VDEVCTL = `${REPO}/vdevctl`;
 const enc = new TextEncoder();
 
