@@ -4,22 +4,15 @@
  */
 
 import assert from "node:assert/strict";
+import { type CommandResult, runCommand } from "./command_output.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 
-async function vdevctl(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${repo}main.ts`, ...args],
+function vdevctl(args: string[]): Promise<CommandResult> {
+  return runCommand([Deno.execPath(), "run", "-A", `${repo}main.ts`, ...args], {
     cwd: repo,
     env: { VDEVCTL_ROOT: `${repo}examples/sysroot` },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+  });
 }
 
 const USAGE_ERRORS = [

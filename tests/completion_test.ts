@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { type CommandResult, runCommand } from "./command_output.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const deno = Deno.execPath();
@@ -20,19 +21,14 @@ function pathWithLauncher(): string {
 
 const PATH = pathWithLauncher();
 
-async function run(cmd: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
+function run(
+  cmd: string[],
+  env: Record<string, string> = {},
+): Promise<CommandResult> {
+  return runCommand(cmd, {
     cwd: repo,
     env: { PATH, VDEVCTL_ROOT: sysroot, ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+  });
 }
 
 /** Candidates a shell offers for `line` (the cursor at its end). */

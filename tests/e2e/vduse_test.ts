@@ -32,28 +32,13 @@ import {
   VIRTIO_NET_F,
 } from "../../lib/virtio_uapi.ts";
 
+import { runCommand } from "../command_output.ts";
+
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const IPROUTE2 = "/usr/sbin/vdpa";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(cmd: string, args: readonly string[]): Promise<Run> {
-  const out = await new Deno.Command(cmd, {
-    args: [...args],
-    stdin: "null",
-  })
-    .output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
+const run = (cmd: string, args: readonly string[]) =>
+  runCommand([cmd, ...args]);
 
 const vduse = (...args: string[]) => run(VDEVCTL, ["vduse", ...args]);
 
