@@ -240,7 +240,13 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
     if (await exists(kernel.vmlinuz) || attempt > 0) break;
     useLock.release();
   }
-  const jobDir = await Deno.makeTempDir({ prefix: "vdevctl-job-" });
+  const jobDir = await Deno.makeTempDir({ prefix: "vdevctl-job-" }).catch(
+    (err) => {
+      // Not yet in the try below: give back the shared lock here.
+      useLock.release();
+      throw err;
+    },
+  );
   const timeoutSec = options.timeoutSec ?? DEFAULT_TIMEOUT_SEC;
   const bootTimeoutSec = options.bootTimeoutSec ?? DEFAULT_BOOT_TIMEOUT_SEC;
   try {
