@@ -439,9 +439,7 @@ async function prepare(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw err;
   }
-  const done = kernelPathsOf(kv, final);
-  done.extraModules = [...EXTRA_MODULES];
-  return done;
+  return kernelPathsOf(kv, final);
 }
 
 /**
