@@ -7,7 +7,7 @@
  */
 
 import type { Command, CommandUnknownOpts } from "commander";
-import { VdevError } from "./lib/errors.ts";
+import { messageOf, VdevError } from "./lib/errors.ts";
 
 /** A top-level command family, loaded on demand to keep start-up fast. */
 interface Family {
@@ -129,7 +129,7 @@ export async function main(args: string[]): Promise<number> {
       if (Deno.env.get("VDEVCTL_DEBUG") && err.cause) console.error(err.cause);
       return err.exitCode;
     }
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = messageOf(err);
     console.error(`vdevctl: internal error: ${msg}`);
     if (Deno.env.get("VDEVCTL_DEBUG")) console.error(err);
     return 70;

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { errnoCode, VdevError } from "./errors.ts";
+import { errnoCode, messageOf, VdevError } from "./errors.ts";
 import { close } from "./libc.ts";
 import type { SysRoot } from "./root.ts";
 import {
@@ -124,9 +124,7 @@ function createError(spec: DeviceSpec, err: unknown): VdevError {
       );
     default:
       return new VdevError(
-        `cannot create VDUSE device ${n}: ${
-          err instanceof Error ? err.message : String(err)
-        }`,
+        `cannot create VDUSE device ${n}: ${messageOf(err)}`,
         { cause: err },
       );
   }
@@ -163,7 +161,7 @@ export function createDevice(
       } catch (err) {
         throw new VdevError(
           `cannot record VDUSE device ${spec.name} in ${VDUSE_RECORD_DIR} (the device was destroyed again): ${
-            err instanceof Error ? err.message : String(err)
+            messageOf(err)
           }`,
           { cause: err },
         );
@@ -181,7 +179,7 @@ export function createDevice(
         code === "EBUSY"
           ? `VDUSE device ${spec.name} was opened by another process while being set up; it was destroyed again`
           : `cannot set up the queues of VDUSE device ${spec.name} (destroyed again): ${
-            err instanceof Error ? err.message : String(err)
+            messageOf(err)
           }`,
         { cause: err },
       );

@@ -15,7 +15,7 @@
 
 import { atomicWriteFileSync } from "./atomic_write.ts";
 import { listDir, pathExists, readAttr } from "./sysfs_read.ts";
-import { errnoCode, VdevError } from "./errors.ts";
+import { errnoCode, messageOf, VdevError } from "./errors.ts";
 import { cpuMask, parseCpuMask, requireOnline } from "./cpu_list.ts";
 import type { SysRoot } from "./root.ts";
 import {
@@ -610,9 +610,7 @@ function sysfsError(name: string, attr: string, err: unknown): VdevError {
     );
   }
   return new VdevError(
-    `cannot write ${attr} of VDUSE device ${name}: ${
-      err instanceof Error ? err.message : String(err)
-    }`,
+    `cannot write ${attr} of VDUSE device ${name}: ${messageOf(err)}`,
     { cause: err },
   );
 }

@@ -13,7 +13,7 @@
  */
 
 import { sandboxRun } from "../../lib/sandbox/mod.ts";
-import { VdevError } from "../../lib/errors.ts";
+import { messageOf, VdevError } from "../../lib/errors.ts";
 
 /** Every module the e2e suite needs, loaded (with dependencies) before it runs. */
 export const E2E_MODULES: string[] = [
@@ -81,7 +81,7 @@ if (import.meta.main) {
     }
     Deno.exit(r.code);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = messageOf(err);
     console.error(`e2e: FAILED: the sandbox did not run the suite: ${msg}`);
     Deno.exit(
       err instanceof VdevError && err.exitCode !== 0 ? err.exitCode : 1,
