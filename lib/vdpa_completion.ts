@@ -9,8 +9,9 @@
 import { readdirSync } from "node:fs";
 import type { Candidate } from "./completion.ts";
 import type { SysRoot } from "./root.ts";
-import { closeVdpa, openVdpa, vdpaMgmtdevShow } from "./vdpa.ts";
+import { vdpaMgmtdevShow } from "./vdpa.ts";
 import { matches } from "./vdpa_args.ts";
+import { formatMgmtdevHandle } from "./vdpa_format.ts";
 
 /** vDPA device names (/sys/bus/vdpa/devices). */
 export function vdpaDeviceNames(root: SysRoot): Candidate[] {
@@ -31,19 +32,10 @@ export function vdpaDeviceNames(root: SysRoot): Candidate[] {
 export function vdpaMgmtdevNames(root: SysRoot): Candidate[] {
   if (!root.isReal) return [];
   try {
-    const session = openVdpa();
-    try {
-      return vdpaMgmtdevShow(undefined, { session }).map((r) => {
-        const dev = String(r.rec.MGMTDEV_DEV_NAME ?? "");
-        const bus = r.rec.MGMTDEV_BUS_NAME;
-        return [
-          typeof bus === "string" ? `${bus}/${dev}` : dev,
-          "vDPA management device",
-        ] as const;
-      });
-    } finally {
-      closeVdpa(session);
-    }
+    return vdpaMgmtdevShow().map((r) => [
+      formatMgmtdevHandle(r.rec),
+      "vDPA management device",
+    ]);
   } catch {
     return [];
   }

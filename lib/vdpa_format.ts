@@ -324,7 +324,14 @@ function handleEnd(p: IpPrinter): void {
   else p.nl();
 }
 
-function mgmtdevHandle(t: Readonly<Record<string, AttrValue>>): string {
+/**
+ * A management device's handle as iproute2 prints it, "NAME" or "BUS/NAME",
+ * from a reply's attributes by name (the inverse of `mgmtdevHandle` in
+ * lib/vdpa.ts).
+ */
+export function formatMgmtdevHandle(
+  t: Readonly<Record<string, AttrValue>>,
+): string {
   const bus = str(t.MGMTDEV_BUS_NAME);
   const dev = str(t.MGMTDEV_DEV_NAME) ?? "";
   return bus !== undefined ? `${bus}/${dev}` : dev;
@@ -339,7 +346,7 @@ export function formatMgmtdevShow(
     for (const reply of replies) {
       const t = tb(reply);
       if (str(t.MGMTDEV_DEV_NAME) === undefined) continue;
-      handleStart(p, mgmtdevHandle(t));
+      handleStart(p, formatMgmtdevHandle(t));
       const classes = big(t.MGMTDEV_SUPPORTED_CLASSES);
       if (classes !== undefined) {
         p.nl();
@@ -406,7 +413,7 @@ export function formatDevShow(
       p.string("type", deviceTypeName(id), {
         text: `type ${deviceTypeName(id)}`,
       });
-      const mgmt = mgmtdevHandle(t);
+      const mgmt = formatMgmtdevHandle(t);
       p.string("mgmtdev", mgmt, { text: ` mgmtdev ${mgmt}` });
       const vendor = num(t.DEV_VENDOR_ID);
       if (vendor !== undefined) {

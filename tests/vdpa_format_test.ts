@@ -6,6 +6,7 @@ import {
   formatDevShow,
   formatDevVstatsShow,
   formatEmpty,
+  formatMgmtdevHandle,
   formatMgmtdevShow,
   IpPrinter,
 } from "../lib/vdpa_format.ts";
@@ -78,6 +79,11 @@ Deno.test("mgmtdev show, -jp: json_writer's 4-space indent and '[ a,b ]' arrays"
 }
 `,
   );
+});
+
+Deno.test("management device handles: NAME, or BUS/NAME (also what completion offers)", () => {
+  assert.equal(formatMgmtdevHandle(MGMT[0].rec), "vdpasim_net");
+  assert.equal(formatMgmtdevHandle(MGMT[1].rec), "pci/0000:00:04.0");
 });
 
 Deno.test("empty results and failures print iproute2's empty section", () => {
