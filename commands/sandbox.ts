@@ -12,6 +12,8 @@ import {
   InvalidArgumentError,
 } from "commander";
 import {
+  DEFAULT_MEMORY_MIB,
+  DEFAULT_TIMEOUT_SEC,
   kernelCache,
   sandboxClean,
   sandboxRun,
@@ -69,13 +71,13 @@ export function command(): CommandUnknownOpts {
       "-t, --timeout <seconds>",
       "time limit for boot and command",
       positiveInt("--timeout"),
-      600,
+      DEFAULT_TIMEOUT_SEC,
     )
     .option(
       "--memory <MiB>",
       "guest memory",
       positiveInt("--memory"),
-      2048,
+      DEFAULT_MEMORY_MIB,
     )
     .option("-e, --env <KEY=VALUE>", "set a variable (repeatable)", envPair)
     .option("-C, --cwd <dir>", "working directory in the guest")
@@ -104,7 +106,7 @@ export function command(): CommandUnknownOpts {
       "--memory <MiB>",
       "guest memory",
       positiveInt("--memory"),
-      2048,
+      DEFAULT_MEMORY_MIB,
     )
     .action(async (opts) => {
       const code = await sandboxShell({

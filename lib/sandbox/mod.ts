@@ -37,7 +37,7 @@ import {
   outcomeError,
 } from "./qemu.ts";
 
-export { kernelCache };
+export { DEFAULT_MEMORY_MIB, kernelCache };
 export type { KernelCacheOptions, KernelPaths };
 export type { ProgressMode };
 
