@@ -155,11 +155,13 @@ export function parseMac(mac: string): Uint8Array {
   return new Uint8Array(parts.map((p) => parseInt(p, 16)));
 }
 
+/** A reply from its decoded attributes (`rec` is derived from `attrs`). */
+export function vdpaReply(attrs: readonly Attr[]): VdpaReply {
+  return { attrs, rec: attrRecord(attrs) };
+}
+
 function replies(msgs: readonly NlMsg[]): VdpaReply[] {
-  return msgs.map((m) => {
-    const attrs = decodeGenl(m, VDPA_ATTRS).attrs;
-    return { attrs, rec: attrRecord(attrs) };
-  });
+  return msgs.map((m) => vdpaReply(decodeGenl(m, VDPA_ATTRS).attrs));
 }
 
 /** The kernel's extack message as a suffix, without the "vdpa: " module prefix. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { attrRecord, decodeAttrs, encodeAttrs } from "../lib/netlink.ts";
-import type { VdpaReply } from "../lib/vdpa.ts";
+import { decodeAttrs, encodeAttrs } from "../lib/netlink.ts";
+import { type VdpaReply, vdpaReply } from "../lib/vdpa.ts";
 import {
   formatDevConfigShow,
   formatDevShow,
@@ -16,8 +16,9 @@ import { VDPA_ATTRS } from "../lib/vdpa_uapi.ts";
 function reply(
   pairs: [string, number | bigint | string | Uint8Array][],
 ): VdpaReply {
-  const attrs = decodeAttrs(encodeAttrs(pairs, VDPA_ATTRS), VDPA_ATTRS);
-  return { attrs, rec: attrRecord(attrs) };
+  return vdpaReply(
+    decodeAttrs(encodeAttrs(pairs, VDPA_ATTRS), VDPA_ATTRS),
+  );
 }
 
 // vdpa_sim_net's management device on 6.12: MAC, STATUS, MTU, CTRL_VQ,

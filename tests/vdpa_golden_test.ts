@@ -10,8 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import { attrRecord, decodeGenl } from "../lib/netlink.ts";
-import type { VdpaReply } from "../lib/vdpa.ts";
+import { decodeGenl } from "../lib/netlink.ts";
+import { type VdpaReply, vdpaReply } from "../lib/vdpa.ts";
 import {
   formatDevConfigShow,
   formatDevShow,
@@ -144,10 +144,10 @@ const GOLDEN: Record<string, Golden> = {
 function replies(g: Golden): VdpaReply[] {
   return g.replies.map((h) => {
     const payload = new Uint8Array(h.match(/../g)!.map((x) => parseInt(x, 16)));
-    const attrs =
+    return vdpaReply(
       decodeGenl({ type: 0, flags: 0, seq: 0, pid: 0, payload }, VDPA_ATTRS)
-        .attrs;
-    return { attrs, rec: attrRecord(attrs) };
+        .attrs,
+    );
   });
 }
 
