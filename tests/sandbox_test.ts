@@ -41,7 +41,11 @@ import {
   sandboxRun,
   shQuote,
 } from "../lib/sandbox/mod.ts";
-import { kernelCache, kernelPathsOf } from "../lib/sandbox/kernel_cache.ts";
+import {
+  kernelCache,
+  kernelPathsOf,
+  sourceExtractScript,
+} from "../lib/sandbox/kernel_cache.ts";
 import { isStaticElf, missingTools } from "../lib/sandbox/host_packages.ts";
 import {
   buildErrorSummary,
@@ -368,6 +372,14 @@ Deno.test("job scripts: quoting, environment, working directory, modules", () =>
   assert.throws(
     () => configScript(kernel, { modules: ["x;reboot"] }),
     VdevError,
+  );
+  const extract = sourceExtractScript("/c/it's.deb", "/c/my src", [
+    "samples/vfio-mdev/mtty.c",
+  ]);
+  assert.match(extract, /--fsys-tarfile '\/c\/it'\\''s\.deb' \|/);
+  assert.match(
+    extract,
+    /tar -x -C '\/c\/my src' --strip-components=1 linux-source-6\.12\/samples\/vfio-mdev\/mtty\.c$/,
   );
 });
 

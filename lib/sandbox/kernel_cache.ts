@@ -29,7 +29,7 @@ import {
 import { BUILD_TOOLS, ensureHostTools } from "./host_packages.ts";
 import { buildInitramfs, initramfsName } from "./initramfs.ts";
 import { buildModules, EXTRA_MODULES, MODULE_SOURCES } from "./module_build.ts";
-import { logTail, runTool } from "./process.ts";
+import { logTail, runTool, shQuote } from "./process.ts";
 import {
   createProgress,
   type Progress,
@@ -291,11 +291,10 @@ export function sourceExtractScript(
   dest: string,
   files: string[],
 ): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return `set -euo pipefail; dpkg-deb --fsys-tarfile ${q(deb)} | ` +
+  return `set -euo pipefail; dpkg-deb --fsys-tarfile ${shQuote(deb)} | ` +
     `tar -xO ./usr/src/linux-source-6.12.tar.xz | xz -dc | ` +
-    `tar -x -C ${q(dest)} --strip-components=1 ${
-      files.map((f) => q(`linux-source-6.12/${f}`)).join(" ")
+    `tar -x -C ${shQuote(dest)} --strip-components=1 ${
+      files.map((f) => shQuote(`linux-source-6.12/${f}`)).join(" ")
     }`;
 }
 

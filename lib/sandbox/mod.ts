@@ -25,6 +25,7 @@ import {
   type KernelPaths,
 } from "./kernel_cache.ts";
 import { CHROOT_JOB } from "./initramfs.ts";
+import { shQuote } from "./process.ts";
 import {
   createProgress,
   type Progress,
@@ -37,7 +38,7 @@ import {
   outcomeError,
 } from "./qemu.ts";
 
-export { DEFAULT_MEMORY_MIB, kernelCache };
+export { DEFAULT_MEMORY_MIB, kernelCache, shQuote };
 export type { KernelCacheOptions, KernelPaths };
 export type { ProgressMode };
 
@@ -85,13 +86,6 @@ export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(
   /\/$/,
   "",
 );
-
-/** Quotes `s` for a POSIX shell. */
-export function shQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s)
-    ? s
-    : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The guest PATH: the repository's node_modules/.bin, then the system directories. */
 export function guestPath(): string {

@@ -32,6 +32,13 @@ export interface ToolOutput {
   stderr: string;
 }
 
+/** Quotes `s` for a POSIX shell (only when it needs quoting). */
+export function shQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s)
+    ? s
+    : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The last `lines` non-empty lines of `text`, joined with " | ". */
 export function logTail(text: string, lines = 12): string {
   return text.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "")
