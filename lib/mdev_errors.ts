@@ -34,7 +34,10 @@ export function notRootError(path: string, cause?: unknown): VdevError {
   );
 }
 
-/** Translates an error from writing a type's `create` file. */
+/**
+ * Translates an error from writing a type's `create` file (permission and
+ * unknown errnos fall through to {@linkcode genericError}).
+ */
 export function createError(err: unknown, ctx: FailureContext): VdevError {
   const code = errnoCode(err);
   switch (code) {
@@ -66,9 +69,6 @@ export function createError(err: unknown, ctx: FailureContext): VdevError {
         `${ctx.object}: the parent or type disappeared while creating the device (${code}): check 'vdevctl mdev types'`,
         { cause: err },
       );
-    case "EACCES":
-    case "EPERM":
-      return notRootError(ctx.path, err);
   }
   return genericError(err, ctx);
 }
@@ -88,18 +88,13 @@ export function removeError(err: unknown, ctx: FailureContext): VdevError {
         `${ctx.object} is not running: see 'vdevctl mdev list'`,
         { cause: err },
       );
-    case "EACCES":
-    case "EPERM":
-      return notRootError(ctx.path, err);
   }
   return genericError(err, ctx);
 }
 
 /** Translates an error from writing a device attribute. */
 export function attrError(err: unknown, ctx: FailureContext): VdevError {
-  const code = errnoCode(err);
-  if (code === "EACCES" || code === "EPERM") return notRootError(ctx.path, err);
-  if (code === "EINVAL") {
+  if (errnoCode(err) === "EINVAL") {
     return new VdevError(
       `${ctx.object}: the kernel rejected ${ctx.action} (EINVAL); the device was removed again: fix the value with 'vdevctl mdev modify'`,
       { cause: err },
@@ -110,8 +105,8 @@ export function attrError(err: unknown, ctx: FailureContext): VdevError {
 
 /** Any other failure: the errno name and the system's message. */
 export function genericError(err: unknown, ctx: FailureContext): VdevError {
+  if (isPermissionError(err)) return notRootError(ctx.path, err);
   const code = errnoCode(err);
-  if (code === "EACCES" || code === "EPERM") return notRootError(ctx.path, err);
   const what = code ? `${code}: ` : "";
   return new VdevError(
     `${ctx.object}: ${ctx.action} failed (${what}${firstLine(messageOf(err))})`,
