@@ -557,7 +557,8 @@ export interface AsyncRequestOptions {
   readonly timeoutMs?: number;
 }
 
-const CTRL_FAMILY: FamilyInfo = {
+/** The generic-netlink controller ("nlctrl"), whose id is fixed. */
+export const CTRL_FAMILY: FamilyInfo = {
   name: "nlctrl",
   id: NL.GENL_ID_CTRL,
   version: 1,

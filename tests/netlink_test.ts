@@ -4,6 +4,7 @@ import {
   attrRecord,
   type AttrTable,
   CTRL_ATTRS,
+  CTRL_FAMILY,
   decodeAttrs,
   decodeGenl,
   encodeAttrs,
@@ -375,13 +376,7 @@ Deno.test("host kernel: the controller resolves itself; an absent family gives E
     );
     // The socket still works after an error, synchronously and asynchronously.
     const [again] = await s.requestAsync({
-      family: {
-        name: "nlctrl",
-        id: NL.GENL_ID_CTRL,
-        version: 1,
-        hdrsize: 0,
-        maxattr: 10,
-      },
+      family: CTRL_FAMILY,
       cmd: NL.CTRL_CMD_GETFAMILY,
       attrs: encodeAttrs([["FAMILY_NAME", "nlctrl"]], CTRL_ATTRS),
     });
@@ -391,13 +386,7 @@ Deno.test("host kernel: the controller resolves itself; an absent family gives E
     );
     // A dump of every family: multipart, ends at NLMSG_DONE.
     const all = s.request({
-      family: {
-        name: "nlctrl",
-        id: NL.GENL_ID_CTRL,
-        version: 1,
-        hdrsize: 0,
-        maxattr: 10,
-      },
+      family: CTRL_FAMILY,
       cmd: NL.CTRL_CMD_GETFAMILY,
       dump: true,
     });
@@ -413,16 +402,9 @@ Deno.test("host kernel: the controller resolves itself; an absent family gives E
 Deno.test("host kernel: concurrent async requests on one socket take turns", async () => {
   const s = GenlSocket.open();
   try {
-    const ctrl = {
-      name: "nlctrl",
-      id: NL.GENL_ID_CTRL,
-      version: 1,
-      hdrsize: 0,
-      maxattr: 10,
-    };
     const ask = (name: string) =>
       s.requestAsync({
-        family: ctrl,
+        family: CTRL_FAMILY,
         cmd: NL.CTRL_CMD_GETFAMILY,
         attrs: encodeAttrs([["FAMILY_NAME", name]], CTRL_ATTRS),
         what: `family ${name}`,
