@@ -61,13 +61,6 @@ export function vduseNames(root: SysRoot): Candidate[] {
     .map((n) => [n, "VDUSE device"]);
 }
 
-/** vDPA device names (/sys/bus/vdpa/devices). */
-export function vdpaDevices(root: SysRoot): Candidate[] {
-  return listDir(root.path("/sys/bus/vdpa/devices")).map((
-    n,
-  ) => [n, "vDPA device"]);
-}
-
 /** Kernel modules the sandbox knows how to load. */
 export const SANDBOX_MODULES: readonly string[] = [
   "mtty",

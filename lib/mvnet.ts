@@ -15,6 +15,7 @@
 
 import { close, eventfd } from "./libc.ts";
 import { requireOnline } from "./cpu_list.ts";
+import { listDir, pathExists } from "./sysfs_read.ts";
 import { errnoCode, messageOf, VdevError } from "./errors.ts";
 import { resolveRoot, type SysRoot } from "./root.ts";
 import {
@@ -114,29 +115,14 @@ export function findNetdev(
 ): string | undefined {
   const root = options.root ?? resolveRoot();
   const dir = root.path(`${VDPA_DEVICES_DIR}/${name}`);
-  try {
-    for (const e of Deno.readDirSync(dir)) {
-      if (!e.name.startsWith("virtio")) continue;
-      try {
-        for (const n of Deno.readDirSync(`${dir}/${e.name}/net`)) return n.name;
-      } catch {
-        // No net directory (yet).
-      }
-    }
-  } catch {
-    // Not attached.
-  }
-  return undefined;
+  // Not attached, or no virtio device or netdev yet: no entries.
+  return listDir(dir).filter((e) => e.startsWith("virtio"))
+    .flatMap((v) => listDir(`${dir}/${v}/net`))[0];
 }
 
 /** True when vdpa device `name` exists on the vdpa bus. */
 export function isAttached(name: string, root: SysRoot): boolean {
-  try {
-    Deno.statSync(root.path(`${VDPA_DEVICES_DIR}/${name}`));
-    return true;
-  } catch {
-    return false;
-  }
+  return pathExists(root.path(`${VDPA_DEVICES_DIR}/${name}`));
 }
 
 /** Counters and state of a running mvnet. */
