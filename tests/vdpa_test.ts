@@ -22,17 +22,21 @@ Deno.test("host without the vdpa module: one clear error naming modprobe vdpa", 
   assert.match(VDPA_FAMILY_MISSING, /modprobe vdpa/);
 });
 
-Deno.test("vdevctl vdpa on a host without vdpa exits 1 with the modprobe message", async () => {
-  if (hostHasVdpa) return assert.ok(hostHasVdpa);
-  const errors: string[] = [];
-  const orig = console.error;
-  console.error = (...a: unknown[]) => errors.push(a.join(" "));
-  try {
-    assert.equal(await main(["vdpa", "-j", "dev", "show"]), 1);
-  } finally {
-    console.error = orig;
-  }
-  assert.deepEqual(errors, [`vdevctl: ${VDPA_FAMILY_MISSING}`]);
+Deno.test({
+  name: "vdevctl vdpa on a host without vdpa exits 1 with the modprobe message",
+  // Reported as ignored (not passed) where the vdpa module is loaded.
+  ignore: hostHasVdpa,
+  fn: async () => {
+    const errors: string[] = [];
+    const orig = console.error;
+    console.error = (...a: unknown[]) => errors.push(a.join(" "));
+    try {
+      assert.equal(await main(["vdpa", "-j", "dev", "show"]), 1);
+    } finally {
+      console.error = orig;
+    }
+    assert.deepEqual(errors, [`vdevctl: ${VDPA_FAMILY_MISSING}`]);
+  },
 });
 
 Deno.test("iproute2 keyword syntax and abbreviations", () => {
