@@ -268,6 +268,7 @@ Deno.test("vdpa_sim_net: add (mac, mtu), show, config, vstats, delete, both tool
       "qidx",
       "0",
     ]);
+    assert.equal(q0.code, 0, q0.stderr);
     assert.equal(JSON.parse(q0.stdout).vstats.sim0.queue_type, "rx");
     const q0compat = await ours([
       "-j",
@@ -278,6 +279,7 @@ Deno.test("vdpa_sim_net: add (mac, mtu), show, config, vstats, delete, both tool
       "qidx",
       "0",
     ]);
+    assert.equal(q0compat.code, 0, q0compat.stderr);
     assert.equal(
       JSON.parse(q0compat.stdout).vstats.sim0.queue_type,
       "control_vq",
@@ -330,6 +332,7 @@ Deno.test("-j dev add / dev del print what iproute2 prints (a newline)", async (
     "mgmtdev",
     "vdpasim_net",
   ]);
+  assert.equal(fixed.code, 0, fixed.stderr);
   assert.equal(fixed.stdout, "");
   await vdevctl(["dev", "del", "simj"]);
 });
