@@ -139,8 +139,3 @@ export const ERRNO: ReadonlyMap<number, readonly [string, string]> = new Map([
   [132, ["ERFKILL", "Operation not possible due to RF-kill"]],
   [133, ["EHWPOISON", "Memory page has hardware error"]],
 ]);
-
-/** errno name → number. */
-export const ERRNO_NUMBER: ReadonlyMap<string, number> = new Map(
-  [...ERRNO].map(([n, [name]]) => [name, n]),
-);

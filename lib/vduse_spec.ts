@@ -16,7 +16,6 @@ import { VdevError } from "./errors.ts";
 import { StructView } from "./struct_layout.ts";
 import {
   featureBit,
-  featureNames,
   hasFeature,
   VIRTIO_BLK_CONFIG,
   VIRTIO_BLK_F,
@@ -482,9 +481,4 @@ export function toDevConfig(spec: DeviceSpec): DevConfig {
     vqAlign: 4096,
     config: spec.config,
   };
-}
-
-/** Feature names of a word for a device type (re-exported for callers). */
-export function describeFeatures(features: bigint, deviceId: number): string[] {
-  return featureNames(features, deviceId);
 }

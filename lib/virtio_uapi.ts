@@ -156,19 +156,6 @@ export function featureNames(features: bigint, deviceId: number): string[] {
   return out;
 }
 
-/** The bit number of feature `name` for a device of `deviceId`, if known. */
-export function featureByName(
-  name: string,
-  deviceId: number,
-): number | undefined {
-  const upper = name.toUpperCase();
-  const table: Record<string, number> = {
-    ...VIRTIO_F,
-    ...deviceFeatureTable(deviceId),
-  };
-  return table[upper];
-}
-
 /** `struct virtio_net_config` (packed, 24 bytes; little-endian for VERSION_1). */
 export const VIRTIO_NET_CONFIG = defineStruct("struct virtio_net_config", {
   header: "linux/virtio_net.h",
