@@ -201,31 +201,15 @@ export class ConfigStore {
     try {
       Deno.statSync(this.path(parent, uuid));
       return true;
-    } catch (err) {
-      if (err instanceof VdevError) return false;
-      return false;
-    }
-  }
-
-  /**
-   * Reads one definition file; throws {@linkcode DefinitionError} when it
-   * is malformed and Deno's error when it cannot be read.
-   */
-  read(parent: string, uuid: string): MdevDefinition {
-    const path = this.path(parent, uuid);
-    const bytes = Deno.readFileSync(path);
-    let text: string;
-    try {
-      text = decoder.decode(bytes);
     } catch {
-      throw new DefinitionError("not UTF-8 text");
+      return false; // no such file, or a name that cannot be one
     }
-    return parseDefinition(text, { parent, uuid });
   }
 
   /**
    * Reads one definition if its file exists (one open, no separate stat):
-   * undefined when it does not; throws like {@linkcode ConfigStore.read}.
+   * undefined when it does not; throws {@linkcode DefinitionError} when it
+   * is malformed and Deno's error when it cannot be read.
    */
   readIfExists(parent: string, uuid: string): MdevDefinition | undefined {
     let path: string;
@@ -234,19 +218,13 @@ export class ConfigStore {
     } catch {
       return undefined; // a name that cannot be a definition file
     }
-    let bytes: Uint8Array;
+    let text: string;
     try {
-      bytes = Deno.readFileSync(path);
+      text = readText(path);
     } catch (err) {
       const code = errnoCode(err);
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;
       throw err;
-    }
-    let text: string;
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      throw new DefinitionError("not UTF-8 text");
     }
     return parseDefinition(text, { parent, uuid });
   }

@@ -182,14 +182,6 @@ export function listActive(
   return sortedListing(entries, { problems, warnings });
 }
 
-function safeExists(ctx: MdevContext, parent: string, uuid: string): boolean {
-  try {
-    return ctx.store.exists(parent, uuid);
-  } catch {
-    return false;
-  }
-}
-
 /** The defined devices (mdevctl `list --defined`), marked active when running as defined. */
 export function listDefined(
   ctx: MdevContext,
@@ -218,7 +210,7 @@ function definedEntry(
       act.type === def.type,
     // A file read under its canonical name exists; others are checked.
     defined: !nonCanonical.has(`${def.parent}/${def.uuid}`) ||
-      safeExists(ctx, def.parent, def.uuid),
+      ctx.store.exists(def.parent, def.uuid),
   };
 }
 

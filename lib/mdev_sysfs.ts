@@ -84,11 +84,6 @@ export class MdevSysfs {
     }
   }
 
-  /** True when `parent` is registered with the mdev bus. */
-  hasParent(parent: string): boolean {
-    return exists(`${this.parentBase}/${parent}`);
-  }
-
   /** The directory of `parent`'s supported types. */
   typesDir(parent: string): string {
     return `${this.parentBase}/${parent}/mdev_supported_types`;
@@ -163,24 +158,6 @@ export class MdevSysfs {
   /** The sysfs directory of device `uuid` (through the bus link). */
   devicePath(uuid: string): string {
     return `${this.deviceBase}/${uuid}`;
-  }
-
-  /** The running device `uuid`, or undefined when it is not running. */
-  active(uuid: string): ActiveMdev | undefined {
-    let real: string;
-    try {
-      real = Deno.realPathSync(this.devicePath(uuid));
-    } catch {
-      return undefined;
-    }
-    const parentDir = real.slice(0, real.lastIndexOf("/"));
-    let type: string;
-    try {
-      type = basename(Deno.realPathSync(`${real}/mdev_type`));
-    } catch {
-      return undefined;
-    }
-    return { uuid, parent: basename(parentDir), type };
   }
 
   /**
