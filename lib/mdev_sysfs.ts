@@ -50,6 +50,15 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+/** Entry names of directory `path` in directory order; [] when it cannot be read. */
+function dirNames(path: string): string[] {
+  try {
+    return [...Deno.readDirSync(path)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);
@@ -77,11 +86,7 @@ export class MdevSysfs {
 
   /** Parent names in directory order; [] when there is no mdev_bus class. */
   parentNames(): string[] {
-    try {
-      return [...Deno.readDirSync(this.parentBase)].map((e) => e.name);
-    } catch {
-      return [];
-    }
+    return dirNames(this.parentBase);
   }
 
   /** The directory of `parent`'s supported types. */
@@ -128,12 +133,7 @@ export class MdevSysfs {
 
   /** How many devices of a type exist (entries of the type's `devices/`). */
   typeDeviceCount(parent: string, type: string): number {
-    try {
-      return [...Deno.readDirSync(`${this.typeDir(parent, type)}/devices`)]
-        .length;
-    } catch {
-      return 0;
-    }
+    return dirNames(`${this.typeDir(parent, type)}/devices`).length;
   }
 
   /** True when `path` is a directory (following symlinks). */
@@ -148,11 +148,7 @@ export class MdevSysfs {
 
   /** Names in /sys/bus/mdev/devices (unfiltered, directory order). */
   activeNames(): string[] {
-    try {
-      return [...Deno.readDirSync(this.deviceBase)].map((e) => e.name);
-    } catch {
-      return [];
-    }
+    return dirNames(this.deviceBase);
   }
 
   /** The sysfs directory of device `uuid` (through the bus link). */
@@ -210,23 +206,9 @@ export class MdevSysfs {
   indexDevices(): void {
     const index = new Map<string, ActiveMdev>();
     for (const parent of this.parentNames()) {
-      let types: Deno.DirEntry[];
-      try {
-        types = [...Deno.readDirSync(this.typesDir(parent))];
-      } catch {
-        continue;
-      }
-      for (const t of types) {
-        let devs: Deno.DirEntry[];
-        try {
-          devs = [
-            ...Deno.readDirSync(`${this.typesDir(parent)}/${t.name}/devices`),
-          ];
-        } catch {
-          continue;
-        }
-        for (const d of devs) {
-          index.set(d.name, { uuid: d.name, parent, type: t.name });
+      for (const type of dirNames(this.typesDir(parent))) {
+        for (const uuid of dirNames(`${this.typeDir(parent, type)}/devices`)) {
+          index.set(uuid, { uuid, parent, type });
         }
       }
     }
