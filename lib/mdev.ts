@@ -470,6 +470,27 @@ function requireNoProblems(problems: string[]): void {
   if (problems.length > 0) throw new VdevError(problems[0]);
 }
 
+/**
+ * The definition of `uuid` (on `parent`, if given), or undefined; fails on a
+ * bad definition file and when the UUID is defined on several parents.
+ */
+function findDefinition(
+  ctx: MdevContext,
+  uuid: string,
+  parent: string | undefined,
+): MdevDefinition | undefined {
+  const scan = ctx.store.scan({ uuid, parent });
+  requireNoProblems(scan.problems);
+  if (scan.definitions.length > 1) {
+    throw new VdevError(
+      `mdev ${uuid} is defined on several parents (${
+        scan.definitions.map((d) => d.parent).sort().join(", ")
+      }): add -p PARENT`,
+    );
+  }
+  return scan.definitions[0];
+}
+
 /** Finds a device to start, exactly as mdevctl's `start` resolves its arguments. */
 export function resolveStart(
   ctx: MdevContext,
@@ -493,26 +514,13 @@ export function resolveStart(
       generated,
     };
   }
-  let dev: MdevDefinition | undefined;
-  if (req.uuid !== undefined) {
-    const scan = ctx.store.scan({ uuid, parent: req.parent });
-    requireNoProblems(scan.problems);
-    if (scan.definitions.length > 1) {
-      throw new VdevError(
-        `mdev ${uuid} is defined on several parents (${
-          scan.definitions.map((d) => d.parent).sort().join(", ")
-        }): add -p PARENT`,
-      );
-    }
-    const d = scan.definitions[0];
-    if (d !== undefined) {
-      if (req.type !== undefined && req.type !== d.type) {
-        throw new VdevError(
-          `mdev ${uuid} is defined on ${d.parent} with type ${d.type}, not ${req.type}: drop -t or modify the definition`,
-        );
-      }
-      dev = d;
-    }
+  let dev = req.uuid === undefined
+    ? undefined
+    : findDefinition(ctx, uuid, req.parent);
+  if (dev !== undefined && req.type !== undefined && req.type !== dev.type) {
+    throw new VdevError(
+      `mdev ${uuid} is defined on ${dev.parent} with type ${dev.type}, not ${req.type}: drop -t or modify the definition`,
+    );
   }
   if (dev === undefined) {
     if (req.type !== undefined && req.parent === undefined) {
@@ -685,23 +693,15 @@ export function definedDevice(
 ): MdevDefinition {
   const parent = options.parent;
   if (parent !== undefined) ctx.store.path(parent, uuid);
-  const scan = ctx.store.scan({ uuid, parent });
-  requireNoProblems(scan.problems);
-  if (scan.definitions.length === 0) {
+  const def = findDefinition(ctx, uuid, parent);
+  if (def === undefined) {
     throw new VdevError(
       `mdev ${
         parent ? `${parent}/` : ""
       }${uuid} is not defined: see 'vdevctl mdev list -d'`,
     );
   }
-  if (scan.definitions.length > 1) {
-    throw new VdevError(
-      `mdev ${uuid} is defined on several parents (${
-        scan.definitions.map((d) => d.parent).sort().join(", ")
-      }): add -p PARENT`,
-    );
-  }
-  return scan.definitions[0];
+  return def;
 }
 
 /** `modify`: changes a definition (running devices are unaffected). */
