@@ -12,7 +12,6 @@ import {
   InvalidArgumentError,
   Option,
 } from "commander";
-import { VdevError } from "../lib/errors.ts";
 import {
   defineDevice,
   listParents,
@@ -182,11 +181,6 @@ function modifyCommand(): CommandUnknownOpts {
           {
             exitCode: 2,
           },
-        );
-      }
-      if (opts.live) {
-        throw new VdevError(
-          "--live: mdevctl 1.2 and the kernel cannot change a running mdev; modify the definition, then stop and start the device",
         );
       }
       modifyDevice(openMdev(rootOf(this)), opts.uuid, opts);

@@ -683,6 +683,8 @@ export interface ModifyRequest {
   manual?: boolean;
   /** Replace type, start and attributes from this JSON file. */
   jsonfile?: string;
+  /** `--live`: change the running device (refused: the kernel cannot). */
+  live?: boolean;
 }
 
 /** Finds the one definition of `uuid` (optionally on `options.parent`). */
@@ -710,6 +712,11 @@ export function modifyDevice(
   uuid: string,
   req: ModifyRequest,
 ): MdevDefinition {
+  if (req.live) {
+    throw new VdevError(
+      "--live: mdevctl 1.2 and the kernel cannot change a running mdev; modify the definition, then stop and start the device",
+    );
+  }
   const dev = definedDevice(ctx, uuid, { parent: req.parent });
   if (req.jsonfile !== undefined) {
     if (

@@ -311,6 +311,11 @@ Deno.test("undefine, modify and stop of unknown devices fail with one line", asy
     code: 1,
     stderr: /--live/,
   });
+  // Refused before the definition is looked up.
+  await fails(["modify", "-u", U1, "--live", "-a"], {
+    code: 1,
+    stderr: /--live: mdevctl 1\.2 and the kernel cannot change a running mdev/,
+  });
   await fails(["define", "-u", RUNNING], {
     code: 1,
     stderr: /already defined on mtty/,
