@@ -46,6 +46,8 @@ export interface DefinitionScan {
   definitions: MdevDefinition[];
   /** One line per bad file (malformed, truncated, unreadable). */
   problems: string[];
+  /** Parent directory of each bad file (a bad file is still a definition). */
+  badParents: Set<string>;
   /** One line per ignored entry (a file name that is not a UUID). */
   warnings: string[];
   /** "PARENT/UUID" of definitions whose file name is not the canonical UUID. */
@@ -238,6 +240,7 @@ export class ConfigStore {
     const scan: DefinitionScan = {
       definitions: [],
       problems: [],
+      badParents: new Set(),
       warnings: [],
       nonCanonical: new Set(),
     };
@@ -267,6 +270,7 @@ export class ConfigStore {
         } catch (err) {
           if (isPermissionError(err)) throw notRootError(path, err);
           scan.problems.push(problemText(path, err));
+          scan.badParents.add(pent.name);
         }
       }
     }

@@ -646,12 +646,11 @@ export function undefineDevice(
 ): MdevDefinition[] {
   if (options.parent !== undefined) ctx.store.path(options.parent, uuid);
   const scan = ctx.store.scan({ uuid, parent: options.parent });
-  const parents = new Set(scan.definitions.map((d) => d.parent));
-  for (const p of scan.problems) {
-    // A malformed file of this UUID is still a definition to remove.
-    const m = /\/([^/]+)\/[^/]+: /.exec(p.slice(ctx.store.base.length));
-    if (m) parents.add(m[1]);
-  }
+  // A malformed file of this UUID is still a definition to remove.
+  const parents = new Set([
+    ...scan.definitions.map((d) => d.parent),
+    ...scan.badParents,
+  ]);
   if (parents.size === 0) {
     throw new VdevError(
       `mdev ${uuid} is not defined${
