@@ -12,3 +12,17 @@ export function rootOf(cmd: CommandUnknownOpts): SysRoot {
   const opts = cmd.optsWithGlobals() as { root?: string };
   return resolveRoot(opts.root);
 }
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` to `fd` (stdout or stderr), synchronously. */
+export function write(fd: typeof Deno.stdout, text: string): void {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  while (off < bytes.length) off += fd.writeSync(bytes.subarray(off));
+}
+
+/** Writes all of `text` to stdout. */
+export function out(text: string): void {
+  write(Deno.stdout, text);
+}

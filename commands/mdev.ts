@@ -24,12 +24,8 @@ import {
 } from "../lib/mdev.ts";
 import { parentsJson, parentsText } from "../lib/mdev_format.ts";
 import { parseMdevUuid } from "../lib/uuid.ts";
-import { rootOf } from "./context.ts";
-import { failWith, listAction, typesAction, warn, write } from "./mdev_fast.ts";
-
-function out(text: string): void {
-  write(Deno.stdout, text);
-}
+import { out, rootOf } from "./context.ts";
+import { failWith, listAction, typesAction, warn } from "./mdev_fast.ts";
 
 function uuidArg(value: string): string {
   const uuid = parseMdevUuid(value);

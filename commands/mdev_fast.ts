@@ -24,15 +24,7 @@ import {
 import { parseMdevUuid } from "../lib/uuid.ts";
 import { VdevError } from "../lib/errors.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
-
-const encoder = new TextEncoder();
-
-/** Writes all of `text` to `fd`. */
-export function write(fd: typeof Deno.stdout, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += fd.writeSync(bytes.subarray(off));
-}
+import { write } from "./context.ts";
 
 /** Prints warnings, one line each, on stderr. */
 export function warn(lines: string[]): void {

@@ -30,6 +30,7 @@ import {
   formatMgmtdevShow,
   type VdpaFormatOptions,
 } from "../lib/vdpa_format.ts";
+import { out } from "./context.ts";
 
 const HELP_AFTER = `
 ${VDPA_USAGE}
@@ -41,22 +42,16 @@ on stdout when a command fails. --no-iproute2-compat fixes them ("link",
 nothing on stdout on failure). Errors are one line on stderr with the
 kernel's own message, and exit with status 1 (vstats too, unlike iproute2).`;
 
-function write(text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
-}
-
 type Show = (session: VdpaSession) => VdpaReply[];
 type Format = (r: readonly VdpaReply[], o: VdpaFormatOptions) => string;
 
 function show(query: Show, format: Format, fmt: VdpaFormatOptions): void {
   const session = openVdpa();
   try {
-    write(format(query(session), fmt));
+    out(format(query(session), fmt));
   } catch (err) {
     // iproute2 prints the empty JSON section before failing.
-    if (fmt.json && fmt.compat) write(format([], fmt));
+    if (fmt.json && fmt.compat) out(format([], fmt));
     throw err;
   } finally {
     closeVdpa(session);
@@ -66,7 +61,7 @@ function show(query: Show, format: Format, fmt: VdpaFormatOptions): void {
 async function run(cmd: VdpaCommand, fmt: VdpaFormatOptions): Promise<void> {
   switch (cmd.op) {
     case "help":
-      write(VDPA_USAGE);
+      out(VDPA_USAGE);
       return;
     case "mgmtdev-show":
       return show(
@@ -99,7 +94,7 @@ async function run(cmd: VdpaCommand, fmt: VdpaFormatOptions): Promise<void> {
         if (cmd.op === "dev-add") await vdpaDevAdd(cmd.spec, { session });
         else await vdpaDevDel(cmd.name, { session });
       } finally {
-        write(formatEmpty(fmt));
+        out(formatEmpty(fmt));
         closeVdpa(session);
       }
     }

@@ -32,15 +32,7 @@ import {
   vduseLoaded,
 } from "../lib/vduse_state.ts";
 import { vdpaKernelView } from "../lib/vduse_vdpa.ts";
-import { rootOf } from "./context.ts";
-
-const encoder = new TextEncoder();
-
-function out(text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
-}
+import { out, rootOf } from "./context.ts";
 
 function createCommand(): CommandUnknownOpts {
   return new Command("create")
