@@ -150,6 +150,18 @@ export const CTRL_ATTRS: AttrTable = {
   7: { name: "MCAST_GROUPS", type: "nested" },
 };
 
+/**
+ * An asynchronous request that could not be sent or got no reply in time:
+ * what the kernel did with it is unknown.
+ */
+export class NetlinkTransportError extends Error {
+  /** An error with `message`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "NetlinkTransportError";
+  }
+}
+
 /** Errors in netlink messages: the errno (with name) and the kernel's extack text. */
 export class NetlinkError extends Error {
   /** errno name, e.g. "ENODEV". */
@@ -731,13 +743,15 @@ export class GenlSocket {
       12,
     );
     if (sent < 0) {
-      throw new Error(`${collector.what}: sending the netlink request failed`);
+      throw new NetlinkTransportError(
+        `${collector.what}: sending the netlink request failed`,
+      );
     }
     const timeoutMs = options.timeoutMs ?? 120_000;
     while (!collector.done) {
       const [revents] = await pollAsync([[this.#fd, POLL.IN]], timeoutMs);
       if (!(revents & POLL.IN)) {
-        throw new Error(
+        throw new NetlinkTransportError(
           `${collector.what}: no netlink reply within ${timeoutMs} ms`,
         );
       }

@@ -23,6 +23,7 @@ import {
   type FamilyInfo,
   GenlSocket,
   NetlinkError,
+  NetlinkTransportError,
   type NlMsg,
 } from "./netlink.ts";
 import { VDPA_ATTRS, VDPA_CMD, VDPA_GENL_NAME } from "./vdpa_uapi.ts";
@@ -175,6 +176,13 @@ function explain(
   what: string,
   hints: Readonly<Record<string, string>>,
 ): never {
+  if (err instanceof NetlinkTransportError) {
+    // The kernel may still finish the request: say where to look.
+    throw new VdevError(
+      `${what}: ${err.message}; the kernel may still complete it: check with 'vdevctl vdpa dev show'`,
+      { cause: err },
+    );
+  }
   if (!(err instanceof NetlinkError)) throw err;
   const hint = hints[err.code] ??
     (err.code === "EPERM"

@@ -1,7 +1,19 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { VdevError } from "../lib/errors.ts";
-import { openVdpa, parseMac, VDPA_FAMILY_MISSING } from "../lib/vdpa.ts";
+import {
+  openVdpa,
+  parseMac,
+  VDPA_FAMILY_MISSING,
+  vdpaDevAdd,
+  vdpaDevDel,
+  type VdpaSession,
+} from "../lib/vdpa.ts";
+import {
+  type FamilyInfo,
+  type GenlSocket,
+  NetlinkTransportError,
+} from "../lib/netlink.ts";
 import { parseVdpaArgs } from "../lib/vdpa_args.ts";
 import { main } from "../main.ts";
 
@@ -152,5 +164,43 @@ Deno.test("MAC addresses: iproute2's hex bytes, errors name the value", () => {
       () => parseMac(bad),
       new RegExp(`invalid MAC address "${bad}"`),
     );
+  }
+});
+
+Deno.test("a netlink request the kernel does not answer in time is a one-line error saying where to look", async () => {
+  const socket = {
+    requestAsync: () =>
+      Promise.reject(
+        new NetlinkTransportError(
+          "vdpa dev add x: no netlink reply within 5 ms",
+        ),
+      ),
+  } as unknown as GenlSocket;
+  const session: VdpaSession = {
+    socket,
+    family: {
+      name: "vdpa",
+      id: 99,
+      version: 1,
+      hdrsize: 0,
+      maxattr: 0,
+    } as FamilyInfo,
+  };
+  for (
+    const [run, what] of [
+      [() => vdpaDevAdd({ name: "x", mgmtdev: "vduse" }, { session }), "add"],
+      [() => vdpaDevDel("x", { session }), "delete"],
+    ] as const
+  ) {
+    await assert.rejects(run, (e: unknown) => {
+      assert.ok(e instanceof VdevError, `not a VdevError: ${e}`);
+      assert.match(
+        e.message,
+        new RegExp(
+          `^cannot ${what} vdpa device "x": vdpa dev add x: no netlink reply within 5 ms; the kernel may still complete it: check with 'vdevctl vdpa dev show'$`,
+        ),
+      );
+      return true;
+    });
   }
 });
