@@ -8,17 +8,10 @@
  * @module
  */
 
-/** What one run printed and returned. */
-export interface RunResult {
-  /** Exit status. */
-  code: number;
-  /** Standard output. */
-  stdout: string;
-  /** Standard error. */
-  stderr: string;
-}
+import { type CommandResult, runCommand } from "./command_output.ts";
 
-const decoder = new TextDecoder();
+/** What one run printed and returned. */
+export type RunResult = CommandResult;
 
 /** The repository root (this file is in tests/). */
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -50,23 +43,10 @@ export function vdevctlArgv(tree: string, args: string[]): string[] {
 }
 
 /** Runs `argv` and collects its output. */
-export async function run(
+export const run: (
   argv: string[],
-  options: { cwd?: string } = {},
-): Promise<RunResult> {
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    cwd: options.cwd,
-  }).output();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
-}
+  options?: { cwd?: string },
+) => Promise<RunResult> = runCommand;
 
 /** Runs mdevctl ARGS on `tree`. */
 export function runMdevctl(

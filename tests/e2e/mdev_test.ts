@@ -19,38 +19,23 @@ import { createDevice, openMdev } from "../../lib/mdev.ts";
 import { MdevSysfs } from "../../lib/mdev_sysfs.ts";
 import { ConfigStore } from "../../lib/config_store.ts";
 import { SysRoot } from "../../lib/root.ts";
+import { runCommand } from "../command_output.ts";
+import { findMdevctl } from "../mdev_diff_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const VDEVCTL = `${REPO}/vdevctl`;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function mdevctlPath(): string {
-  for (const p of ["/usr/sbin/mdevctl", "/usr/bin/mdevctl"]) {
-    try {
-      if (Deno.statSync(p).isFile) return p;
-    } catch {
-      // next
-    }
+  const p = findMdevctl();
+  if (p === undefined) {
+    throw new Error(
+      "mdevctl is not installed on the host (apt-get install mdevctl)",
+    );
   }
-  throw new Error(
-    "mdevctl is not installed on the host (apt-get install mdevctl)",
-  );
+  return p;
 }
 
-async function run(cmd: string, args: string[]): Promise<Run> {
-  const out = await new Deno.Command(cmd, { args, stdin: "null" }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
+const run = (cmd: string, args: string[]) => runCommand([cmd, ...args]);
 
 const ours = (args: string[]) => run(VDEVCTL, ["mdev", ...args]);
 const theirs = (args: string[]) => run(mdevctlPath(), args);
