@@ -1,6 +1,6 @@
 /**
  * `vdevctl mdev` against Debian's mdevctl 1.2 on the same generated tree
- * (tests/fake_mdev_tree.ts): 10,000 running and defined devices over 20
+ * (tests/mdev/fake_tree.ts): 10,000 running and defined devices over 20
  * parents; `mdev list`, `mdev list -d --dumpjson` and `mdev types`, the two
  * tools interleaved run by run, medians and ratios printed. mdevctl runs in
  * a private mount namespace with the tree bind-mounted over /sys and
@@ -15,12 +15,12 @@
  * @module
  */
 
-import { bigTree, Rng, writeFakeTree } from "../tests/fake_mdev_tree.ts";
+import { bigTree, Rng, writeFakeTree } from "../tests/mdev/fake_tree.ts";
 import {
   findMdevctl,
   mdevctlArgv,
   vdevctlArgv,
-} from "../tests/mdev_diff_helpers.ts";
+} from "../tests/mdev/diff_helpers.ts";
 
 const RUNS = Number(Deno.args[0] ?? 7);
 const base = Deno.makeTempDirSync({ prefix: "mdev-bench-" });

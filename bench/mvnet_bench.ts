@@ -20,19 +20,19 @@
  * @module
  */
 
-import { sandboxRun } from "../lib/sandbox/mod.ts";
+import { sandboxRun } from "../lib/sandbox/run.ts";
 import {
   findNetdev,
   type Mvnet,
   MVNET_QUEUE_SIZE,
   type MvnetOptions,
   startMvnet,
-} from "../lib/mvnet.ts";
+} from "../lib/mvnet/daemon.ts";
 import { onlineCpus } from "../lib/cpu_list.ts";
 import { resolveRoot } from "../lib/root.ts";
-import { bringUp, waitNetdev } from "../lib/smoke.ts";
-import { type PktgenResult, pktgenRun } from "../lib/mvnet_pktgen.ts";
-import { vdpaDevAdd, vdpaDevDel } from "../lib/vdpa.ts";
+import { bringUp, waitNetdev } from "../lib/mvnet/smoke.ts";
+import { type PktgenResult, pktgenRun } from "../lib/mvnet/pktgen.ts";
+import { vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/client.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MODULES = [

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { sandboxRun } from "../lib/sandbox/mod.ts";
+import { sandboxRun } from "../lib/sandbox/run.ts";
 import type { Progress } from "../lib/sandbox/progress.ts";
 
 const WARM_TARGET_SEC = 6;

@@ -11,10 +11,10 @@ import {
   printCompletions,
   printCompletionScript,
   SHELLS,
-} from "../lib/completion.ts";
-import { completionSources } from "../lib/completion_values.ts";
+} from "../lib/completion/script.ts";
+import { completionSources } from "../lib/completion/values.ts";
 import { resolveRoot } from "../lib/root.ts";
-import { optionValue } from "../lib/completion.ts";
+import { optionValue } from "../lib/completion/script.ts";
 
 /** Builds the `completion` command. */
 export function command(): CommandUnknownOpts {

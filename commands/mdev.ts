@@ -1,7 +1,7 @@
 /**
  * `vdevctl mdev`: mediated devices, a drop-in for mdevctl 1.2 (same flags,
  * same output, same /etc/mdevctl.d files), plus `mdev parents`. Argument
- * parsing and output only; the work is in lib/mdev.ts.
+ * parsing and output only; the work is in lib/mdev/mdev.ts.
  *
  * @module
  */
@@ -21,9 +21,9 @@ import {
   startParentMdevs,
   stopDevice,
   undefineDevice,
-} from "../lib/mdev.ts";
-import { parentsJson, parentsText } from "../lib/mdev_format.ts";
-import { parseMdevUuid } from "../lib/uuid.ts";
+} from "../lib/mdev/mdev.ts";
+import { parentsJson, parentsText } from "../lib/mdev/format.ts";
+import { parseMdevUuid } from "../lib/mdev/uuid.ts";
 import { out, rootOf } from "./context.ts";
 import { failWith, listAction, typesAction, warn } from "./mdev_fast.ts";
 

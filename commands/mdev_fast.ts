@@ -14,14 +14,14 @@ import {
   listTypes,
   type MdevListing,
   openMdev,
-} from "../lib/mdev.ts";
+} from "../lib/mdev/mdev.ts";
 import {
   listJson,
   listText,
   typesJson,
   typesText,
-} from "../lib/mdev_format.ts";
-import { parseMdevUuid } from "../lib/uuid.ts";
+} from "../lib/mdev/format.ts";
+import { parseMdevUuid } from "../lib/mdev/uuid.ts";
 import { VdevError } from "../lib/errors.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
 import { write } from "./context.ts";

@@ -1,7 +1,7 @@
 /**
  * `vdevctl sandbox`: a throwaway real-kernel sandbox (Debian's Linux 6.12 in
  * QEMU/TCG). Argument parsing and output only; the work is in
- * lib/sandbox/mod.ts.
+ * lib/sandbox/run.ts.
  *
  * @module
  */
@@ -19,7 +19,7 @@ import {
   sandboxRun,
   sandboxShell,
   sandboxStatus,
-} from "../lib/sandbox/mod.ts";
+} from "../lib/sandbox/run.ts";
 
 function positiveInt(what: string) {
   return (value: string): number => {

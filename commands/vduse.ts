@@ -1,8 +1,8 @@
 /**
  * `vdevctl vduse`: VDUSE devices (virtio devices served from user space):
  * create, destroy, list, show, set. Argument parsing and output only; the
- * work is in lib/vduse_spec.ts (checks), lib/vduse_manage.ts (create and
- * destroy), lib/vduse_state.ts (sysfs, /proc) and lib/vduse_format.ts.
+ * work is in lib/vduse/spec.ts (checks), lib/vduse/lifecycle.ts (create and
+ * destroy), lib/vduse/state.ts (sysfs, /proc) and lib/vduse/format.ts.
  *
  * @module
  */
@@ -10,12 +10,12 @@
 import { parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
-import { listJson, listText, showJson, showText } from "../lib/vduse_format.ts";
+import { listJson, listText, showJson, showText } from "../lib/vduse/format.ts";
 import {
   createDevice,
   destroyDevice,
   queueProbe,
-} from "../lib/vduse_manage.ts";
+} from "../lib/vduse/lifecycle.ts";
 import {
   buildSpec,
   DEFAULT_QUEUE_SIZE,
@@ -23,15 +23,15 @@ import {
   parseCount,
   parseFeatures,
   parseSize,
-} from "../lib/vduse_spec.ts";
+} from "../lib/vduse/spec.ts";
 import {
   inspect,
   listDevices,
   moduleMissing,
   setAttributes,
   vduseLoaded,
-} from "../lib/vduse_state.ts";
-import { vdpaKernelView } from "../lib/vduse_vdpa.ts";
+} from "../lib/vduse/state.ts";
+import { vdpaKernelView } from "../lib/vduse/attach.ts";
 import { out, rootOf } from "./context.ts";
 
 function createCommand(): CommandUnknownOpts {

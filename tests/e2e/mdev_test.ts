@@ -15,12 +15,12 @@
 
 import assert from "node:assert/strict";
 import { VdevError } from "../../lib/errors.ts";
-import { createDevice, openMdev } from "../../lib/mdev.ts";
-import { MdevSysfs } from "../../lib/mdev_sysfs.ts";
-import { ConfigStore } from "../../lib/config_store.ts";
+import { createDevice, openMdev } from "../../lib/mdev/mdev.ts";
+import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
+import { ConfigStore } from "../../lib/mdev/config_store.ts";
 import { SysRoot } from "../../lib/root.ts";
 import { runCommand } from "../command_output.ts";
-import { findMdevctl } from "../mdev_diff_helpers.ts";
+import { findMdevctl } from "../mdev/diff_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const VDEVCTL = `${REPO}/vdevctl`;

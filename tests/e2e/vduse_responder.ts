@@ -6,9 +6,13 @@
  * @module
  */
 
-import { close, POLL, pollAsync } from "../../lib/libc.ts";
-import { openDevice, readRequest, writeResponse } from "../../lib/vduse.ts";
-import { VDUSE_REQ_RESULT } from "../../lib/vduse_uapi.ts";
+import { close, POLL, pollAsync } from "../../lib/sys/libc.ts";
+import {
+  openDevice,
+  readRequest,
+  writeResponse,
+} from "../../lib/vduse/device.ts";
+import { VDUSE_REQ_RESULT } from "../../lib/vduse/uapi.ts";
 
 /** A running responder: its device fd, and `stop` (returns the statuses seen). */
 export interface Responder {

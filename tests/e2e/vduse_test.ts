@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { respond } from "./vduse_responder.ts";
 import { existsSync } from "node:fs";
 import { errnoCode } from "../../lib/errors.ts";
-import { close } from "../../lib/libc.ts";
+import { close } from "../../lib/sys/libc.ts";
 import {
   createDev,
   destroyDev,
@@ -23,14 +23,14 @@ import {
   vqGetInfo,
   vqSetup,
   withControl,
-} from "../../lib/vduse.ts";
-import { buildSpec, toDevConfig } from "../../lib/vduse_spec.ts";
+} from "../../lib/vduse/device.ts";
+import { buildSpec, toDevConfig } from "../../lib/vduse/spec.ts";
 import {
   featureBit,
   VIRTIO_BLK_F,
   VIRTIO_F,
   VIRTIO_NET_F,
-} from "../../lib/virtio_uapi.ts";
+} from "../../lib/virtio/uapi.ts";
 
 import { runCommand } from "../command_output.ts";
 

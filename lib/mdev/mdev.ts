@@ -1,0 +1,794 @@
+/**
+ * mdev operations with mdevctl 1.2's semantics: listing running and defined
+ * devices, types and parents; starting (create, then attributes in order,
+ * removing the device again if one fails), stopping, defining, undefining,
+ * modifying, and starting a parent's `auto` devices.
+ *
+ * @module
+ */
+
+import {
+  ConfigStore,
+  DefinitionError,
+  type MdevAttr,
+  type MdevDefinition,
+  parseDefinition,
+  problemText,
+} from "./config_store.ts";
+import { errnoCode, messageOf, VdevError } from "../errors.ts";
+import {
+  attrError,
+  createError,
+  firstLine,
+  genericError,
+  isPermissionError,
+  notRootError,
+  removeError,
+} from "./errors.ts";
+import { type ActiveMdev, MdevSysfs, type MdevType } from "./sysfs.ts";
+import { newMdevUuid, parseMdevUuid } from "./uuid.ts";
+import type { SysRoot } from "../root.ts";
+
+export type { MdevAttr, MdevDefinition } from "./config_store.ts";
+export type { MdevType } from "./sysfs.ts";
+
+/** The sysfs tree and the definitions store of one root. */
+export interface MdevContext {
+  /** sysfs (a subclass can simulate the kernel in tests). */
+  sysfs: MdevSysfs;
+  /** /etc/mdevctl.d. */
+  store: ConfigStore;
+}
+
+/** Opens sysfs and the definitions under `root`. */
+export function openMdev(root: SysRoot): MdevContext {
+  return { sysfs: new MdevSysfs(root), store: new ConfigStore(root) };
+}
+
+/** A device as listed: running, defined, or both. */
+export interface MdevEntry {
+  /** Canonical UUID. */
+  uuid: string;
+  /** Parent name. */
+  parent: string;
+  /** Type id. */
+  type: string;
+  /** Starts automatically with its parent. */
+  autostart: boolean;
+  /** Attributes of the definition. */
+  attrs: MdevAttr[];
+  /** Running with this parent and type. */
+  active: boolean;
+  /** A definition file exists for it. */
+  defined: boolean;
+}
+
+/** Devices grouped by parent, both sorted as mdevctl sorts them. */
+export interface MdevListing {
+  /** Parent name → devices (sorted by UUID); parents sorted by name. */
+  parents: Map<string, MdevEntry[]>;
+  /** Bad definition files (the command fails after listing the rest). */
+  problems: string[];
+  /** Things mdevctl also warns about on stderr. */
+  warnings: string[];
+}
+
+/** Filters of `list`. */
+export interface ListFilter {
+  /** Only this canonical UUID. */
+  uuid?: string;
+  /** Only this parent. */
+  parent?: string;
+}
+
+function byteCompare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortedListing(
+  entries: MdevEntry[],
+  extra: { problems: string[]; warnings: string[] },
+): MdevListing {
+  const groups = new Map<string, MdevEntry[]>();
+  for (const e of entries) {
+    const g = groups.get(e.parent);
+    if (g) g.push(e);
+    else groups.set(e.parent, [e]);
+  }
+  const parents = new Map<string, MdevEntry[]>();
+  for (const name of [...groups.keys()].sort(byteCompare)) {
+    parents.set(
+      name,
+      groups.get(name)!.sort((a, b) => byteCompare(a.uuid, b.uuid)),
+    );
+  }
+  return { parents, ...extra };
+}
+
+function loadActive(ctx: MdevContext, uuid: string): ActiveMdev | undefined {
+  try {
+    return ctx.sysfs.loadActive(uuid);
+  } catch (err) {
+    throw new VdevError(
+      `${ctx.sysfs.devicePath(uuid)} has no readable mdev_type link (${
+        firstLine(messageOf(err))
+      }): the sysfs tree is inconsistent; check the parent's driver`,
+      { cause: err },
+    );
+  }
+}
+
+/** The running devices (mdevctl `list`), with their definitions merged in. */
+export function listActive(
+  ctx: MdevContext,
+  filter: ListFilter = {},
+): MdevListing {
+  const entries: MdevEntry[] = [];
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  ctx.sysfs.indexDevices();
+  for (const name of ctx.sysfs.activeNames()) {
+    const uuid = parseMdevUuid(name);
+    if (uuid === undefined) {
+      warnings.push(
+        `ignoring ${ctx.sysfs.deviceBase}/${name}: the name is not a UUID`,
+      );
+      continue;
+    }
+    if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
+    let act: ActiveMdev | undefined;
+    try {
+      act = ctx.sysfs.loadActive(uuid);
+    } catch {
+      continue; // as mdevctl: a device without mdev_type is skipped
+    }
+    if (filter.parent !== undefined && act?.parent !== filter.parent) continue;
+    if (act === undefined) {
+      throw new VdevError(
+        `${ctx.sysfs.deviceBase}/${name} does not resolve to a device: the sysfs tree is inconsistent`,
+      );
+    }
+    const entry: MdevEntry = {
+      uuid,
+      parent: act.parent,
+      type: act.type,
+      autostart: false,
+      attrs: [],
+      active: true,
+      defined: false,
+    };
+    const defPath = `${ctx.store.base}/${act.parent}/${uuid}`;
+    try {
+      // One open instead of stat + open: ENOENT means "not defined".
+      const def = ctx.store.readIfExists(act.parent, uuid);
+      if (def !== undefined) {
+        entry.defined = true;
+        if (def.type !== act.type) {
+          warnings.push(
+            `mdev ${uuid} runs as type ${act.type} but is defined as ${def.type} in ${defPath}`,
+          );
+        }
+        entry.type = def.type;
+        entry.autostart = def.autostart;
+        entry.attrs = def.attrs;
+      }
+    } catch (err) {
+      if (isPermissionError(err)) throw notRootError(defPath, err);
+      entry.defined = true;
+      problems.push(problemText(defPath, err));
+    }
+    entries.push(entry);
+  }
+  return sortedListing(entries, { problems, warnings });
+}
+
+/** The defined devices (mdevctl `list --defined`), marked active when running as defined. */
+export function listDefined(
+  ctx: MdevContext,
+  filter: ListFilter = {},
+): MdevListing {
+  const scan = ctx.store.scan(filter);
+  if (scan.definitions.length > 16) ctx.sysfs.indexDevices();
+  const entries = scan.definitions.map((def) =>
+    definedEntry(ctx, def, scan.nonCanonical)
+  );
+  return sortedListing(entries, {
+    problems: scan.problems,
+    warnings: scan.warnings,
+  });
+}
+
+function definedEntry(
+  ctx: MdevContext,
+  def: MdevDefinition,
+  nonCanonical: Set<string>,
+): MdevEntry {
+  const act = loadActive(ctx, def.uuid);
+  return {
+    ...def,
+    active: act !== undefined && act.parent === def.parent &&
+      act.type === def.type,
+    // A file read under its canonical name exists; others are checked.
+    defined: !nonCanonical.has(`${def.parent}/${def.uuid}`) ||
+      ctx.store.exists(def.parent, def.uuid),
+  };
+}
+
+/** Types of every parent (or of one), parents and types sorted by name. */
+export function listTypes(
+  ctx: MdevContext,
+  parent?: string,
+): Map<string, MdevType[]> {
+  const out = new Map<string, MdevType[]>();
+  for (const name of ctx.sysfs.parentNames().sort(byteCompare)) {
+    if (parent !== undefined && parent !== name) continue;
+    let types: MdevType[];
+    try {
+      types = ctx.sysfs.types(name);
+    } catch (err) {
+      if (isPermissionError(err)) {
+        throw notRootError(ctx.sysfs.typesDir(name), err);
+      }
+      throw new VdevError(
+        `mdev parent ${name}: cannot read its types (${
+          firstLine(messageOf(err))
+        }): check the parent's driver`,
+        { cause: err },
+      );
+    }
+    out.set(name, types.sort((a, b) => byteCompare(a.id, b.id)));
+  }
+  return out;
+}
+
+/** One type of a parent, with instance counts (for `mdev parents`). */
+export interface ParentTypeInfo {
+  /** Type id. */
+  type: string;
+  /** `name`, or "". */
+  name: string;
+  /** Description folded to one line, or "". */
+  description: string;
+  /** `device_api`. */
+  deviceApi: string;
+  /** Devices of this type that exist now. */
+  inUse: number;
+  /** `available_instances`. */
+  available: number;
+}
+
+/** A parent device (for `mdev parents`). */
+export interface ParentInfo {
+  /** Parent name. */
+  parent: string;
+  /** Bound driver, or "". */
+  driver: string;
+  /** Device path in sysfs (without the root). */
+  device: string;
+  /** Its types, sorted. */
+  types: ParentTypeInfo[];
+}
+
+/** Every parent with its driver, device path and per-type instance counts. */
+export function listParents(
+  ctx: MdevContext,
+  parent?: string,
+): ParentInfo[] {
+  const out: ParentInfo[] = [];
+  for (const name of ctx.sysfs.parentNames().sort(byteCompare)) {
+    if (parent !== undefined && parent !== name) continue;
+    let types: MdevType[] = [];
+    try {
+      types = ctx.sysfs.types(name).sort((a, b) => byteCompare(a.id, b.id));
+    } catch {
+      // A parent whose types cannot be read is still listed, without types.
+    }
+    out.push({
+      parent: name,
+      driver: ctx.sysfs.parentDriver(name),
+      device: ctx.sysfs.parentDevicePath(name),
+      types: types.map((t) => ({
+        type: t.id,
+        name: t.name,
+        description: t.description,
+        deviceApi: t.deviceApi,
+        inUse: ctx.sysfs.typeDeviceCount(name, t.id),
+        available: t.availableInstances,
+      })),
+    });
+  }
+  if (parent !== undefined && out.length === 0) {
+    throw unknownParentError(ctx, parent);
+  }
+  return out;
+}
+
+function unknownParentError(ctx: MdevContext, parent: string): VdevError {
+  const similar = ctx.sysfs.parentNames().find((n) =>
+    n.toLowerCase() === parent.toLowerCase()
+  );
+  const hint = similar !== undefined ? ` (did you mean ${similar}?)` : "";
+  return new VdevError(
+    `mdev parent ${parent} does not exist${hint}: see 'vdevctl mdev parents'`,
+  );
+}
+
+// ---------------------------------------------------------------- start/stop
+
+function deviceName(dev: { uuid: string; parent: string; type: string }) {
+  return `mdev ${dev.uuid} (type ${dev.type} on ${dev.parent})`;
+}
+
+/**
+ * Creates a device from a complete description: checks as mdevctl does
+ * (not already running, parent, type, available instances), writes the UUID
+ * to `create`, then each attribute in order; if an attribute fails, removes
+ * the device again and names the attribute.
+ */
+export function createDevice(
+  ctx: MdevContext,
+  dev: Pick<MdevDefinition, "uuid" | "parent" | "type" | "attrs">,
+): void {
+  const { sysfs } = ctx;
+  let existing: ActiveMdev | undefined;
+  try {
+    existing = sysfs.loadActive(dev.uuid);
+  } catch {
+    existing = undefined;
+  }
+  if (existing !== undefined) {
+    throw new VdevError(
+      `mdev ${dev.uuid} is already running (type ${existing.type} on ${existing.parent}): stop it first or pick another UUID`,
+    );
+  }
+  if (!sysfs.isDir(`${sysfs.parentBase}/${dev.parent}`)) {
+    throw unknownParentError(ctx, dev.parent);
+  }
+  if (!sysfs.isDir(sysfs.typesDir(dev.parent))) {
+    throw new VdevError(
+      `${dev.parent} is not registered for mdev support (no mdev_supported_types): load or bind its mdev driver`,
+    );
+  }
+  if (!sysfs.isDir(sysfs.typeDir(dev.parent, dev.type))) {
+    throw new VdevError(
+      `mdev parent ${dev.parent} has no type ${dev.type}: see 'vdevctl mdev types -p ${dev.parent}'`,
+    );
+  }
+  let avail: number;
+  try {
+    avail = sysfs.availableInstances(dev.parent, dev.type);
+  } catch (err) {
+    throw genericError(err, {
+      object: `type ${dev.type} on ${dev.parent}`,
+      path: `${sysfs.typeDir(dev.parent, dev.type)}/available_instances`,
+      action: "reading available_instances",
+    });
+  }
+  const name = deviceName(dev);
+  if (avail === 0) {
+    throw new VdevError(
+      `${name}: no available instances of ${dev.type} on ${dev.parent}: stop another device of this parent first`,
+    );
+  }
+  const createPath = `${sysfs.typeDir(dev.parent, dev.type)}/create`;
+  try {
+    sysfs.create(dev.uuid, dev);
+  } catch (err) {
+    throw createError(err, {
+      object: name,
+      path: createPath,
+      action: "create",
+    });
+  }
+  for (const attr of dev.attrs) {
+    const path = `${sysfs.devicePath(dev.uuid)}/${attr.name}`;
+    let failure: VdevError | undefined;
+    if (attr.name.includes("/") || !sysfs.hasAttr(dev.uuid, attr.name)) {
+      failure = new VdevError(
+        `${name}: it has no attribute ${
+          JSON.stringify(attr.name)
+        }; the device was removed again: fix the definition with 'vdevctl mdev modify --delattr'`,
+      );
+    } else {
+      try {
+        sysfs.writeAttr(dev.uuid, attr);
+      } catch (err) {
+        failure = attrError(err, {
+          object: name,
+          path,
+          action: `writing ${JSON.stringify(attr.value)} to attribute ${
+            JSON.stringify(attr.name)
+          }`,
+        });
+      }
+    }
+    if (failure !== undefined) {
+      try {
+        sysfs.remove(dev.uuid);
+      } catch (err) {
+        throw new VdevError(
+          `${failure.message}; removing it again also failed (${
+            errnoCode(err) ?? firstLine(messageOf(err))
+          }): stop it with 'vdevctl mdev stop -u ${dev.uuid}'`,
+          { cause: err },
+        );
+      }
+      throw failure;
+    }
+  }
+}
+
+/** What `start` was given. */
+export interface StartRequest {
+  /** Canonical UUID, if given. */
+  uuid?: string;
+  /** Parent, if given. */
+  parent?: string;
+  /** Type, if given. */
+  type?: string;
+  /** Path of a JSON device description, if given. */
+  jsonfile?: string;
+}
+
+/** The outcome of `start` and `define`. */
+export interface Started {
+  /** The device's UUID. */
+  uuid: string;
+  /** True when the UUID was generated (the command prints it). */
+  generated: boolean;
+}
+
+/** Reads a `--jsonfile` device description (mdevctl's config format). */
+export function readJsonFile(
+  path: string,
+  place: { parent: string; uuid: string },
+): MdevDefinition {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    throw new VdevError(
+      `--jsonfile ${path}: cannot read it (${
+        errnoCode(err) ?? firstLine(messageOf(err))
+      }): give the path of a JSON device description`,
+      { cause: err },
+    );
+  }
+  try {
+    return parseDefinition(text, place);
+  } catch (err) {
+    throw new VdevError(
+      `--jsonfile ${path}: ${
+        messageOf(err)
+      }: it must be an object with "mdev_type", "start" and optional "attrs"`,
+      { cause: err },
+    );
+  }
+}
+
+function requireNoProblems(problems: string[]): void {
+  if (problems.length > 0) throw new VdevError(problems[0]);
+}
+
+/**
+ * The definition of `uuid` (on `parent`, if given), or undefined; fails on a
+ * bad definition file and when the UUID is defined on several parents.
+ */
+function findDefinition(
+  ctx: MdevContext,
+  uuid: string,
+  parent: string | undefined,
+): MdevDefinition | undefined {
+  const scan = ctx.store.scan({ uuid, parent });
+  requireNoProblems(scan.problems);
+  if (scan.definitions.length > 1) {
+    throw new VdevError(
+      `mdev ${uuid} is defined on several parents (${
+        scan.definitions.map((d) => d.parent).sort().join(", ")
+      }): add -p PARENT`,
+    );
+  }
+  return scan.definitions[0];
+}
+
+/** Finds a device to start, exactly as mdevctl's `start` resolves its arguments. */
+export function resolveStart(
+  ctx: MdevContext,
+  req: StartRequest,
+): MdevDefinition & { generated: boolean } {
+  const generated = req.uuid === undefined;
+  const uuid = req.uuid ?? newMdevUuid();
+  if (req.jsonfile !== undefined) {
+    if (req.type !== undefined) {
+      throw new VdevError(
+        "--type cannot be given with --jsonfile: put mdev_type in the file",
+      );
+    }
+    if (req.parent === undefined) {
+      throw new VdevError(
+        `--jsonfile ${req.jsonfile}: a parent is required: add -p PARENT`,
+      );
+    }
+    return {
+      ...readJsonFile(req.jsonfile, { parent: req.parent, uuid }),
+      generated,
+    };
+  }
+  let dev = req.uuid === undefined
+    ? undefined
+    : findDefinition(ctx, uuid, req.parent);
+  if (dev !== undefined && req.type !== undefined && req.type !== dev.type) {
+    throw new VdevError(
+      `mdev ${uuid} is defined on ${dev.parent} with type ${dev.type}, not ${req.type}: drop -t or modify the definition`,
+    );
+  }
+  if (dev === undefined) {
+    if (req.type !== undefined && req.parent === undefined) {
+      throw new VdevError("a type needs a parent: add -p PARENT");
+    }
+    if (req.type === undefined || req.parent === undefined) {
+      throw new VdevError(
+        `mdev ${uuid} is not defined and not fully specified: give -p PARENT and -t TYPE (or define it first)`,
+      );
+    }
+    dev = {
+      uuid,
+      parent: req.parent,
+      type: req.type,
+      autostart: false,
+      attrs: [],
+    };
+  }
+  return { ...dev, generated };
+}
+
+/** `start`: resolves the device (definition, arguments or file) and creates it. */
+export function startDevice(ctx: MdevContext, req: StartRequest): Started {
+  const dev = resolveStart(ctx, req);
+  createDevice(ctx, dev);
+  return { uuid: dev.uuid, generated: dev.generated };
+}
+
+/** `stop`: removes a running device. */
+export function stopDevice(ctx: MdevContext, uuid: string): void {
+  const act = loadActive(ctx, uuid);
+  if (act === undefined) {
+    throw new VdevError(
+      `mdev ${uuid} is not running: see 'vdevctl mdev list'`,
+    );
+  }
+  try {
+    ctx.sysfs.remove(uuid);
+  } catch (err) {
+    throw removeError(err, {
+      object: deviceName(act),
+      path: `${ctx.sysfs.devicePath(uuid)}/remove`,
+      action: "remove",
+    });
+  }
+}
+
+/** What `define` was given. */
+export interface DefineRequest extends StartRequest {
+  /** `--auto`. */
+  auto?: boolean;
+}
+
+/** `define`: writes a definition (from arguments, a running device, or a file). */
+export function defineDevice(ctx: MdevContext, req: DefineRequest): Started {
+  const generated = req.uuid === undefined;
+  const uuid = req.uuid ?? newMdevUuid();
+  if (req.parent !== undefined) ctx.store.path(req.parent, uuid);
+  let def: MdevDefinition;
+  if (req.jsonfile !== undefined) {
+    if (req.type !== undefined || req.auto) {
+      throw new VdevError(
+        "--type and --auto cannot be given with --jsonfile: put them in the file",
+      );
+    }
+    if (req.parent === undefined) {
+      throw new VdevError(
+        `--jsonfile ${req.jsonfile}: a parent is required: add -p PARENT`,
+      );
+    }
+    const scan = ctx.store.scan({ uuid, parent: req.parent });
+    requireNoProblems(scan.problems);
+    if (scan.definitions.length > 0) {
+      throw new VdevError(
+        `mdev ${uuid} is already defined on ${req.parent}: undefine it first or use 'vdevctl mdev modify'`,
+      );
+    }
+    def = readJsonFile(req.jsonfile, { parent: req.parent, uuid });
+  } else {
+    let parent: string | undefined;
+    let type: string | undefined;
+    if (req.uuid !== undefined) {
+      const act = loadActive(ctx, uuid);
+      if (act !== undefined) {
+        parent = act.parent;
+        type = act.type;
+      }
+      if (req.parent === undefined && (act === undefined || req.type)) {
+        throw new VdevError(
+          `mdev ${uuid} is not running${
+            act ? " with that type" : ""
+          }: give its parent with -p PARENT`,
+        );
+      }
+    }
+    parent = req.parent ?? parent;
+    type = req.type ?? type;
+    if (parent === undefined) {
+      throw new VdevError("no parent given: add -p PARENT");
+    }
+    if (type === undefined) {
+      throw new VdevError(
+        `mdev ${uuid}: no type given and it is not running: add -t TYPE`,
+      );
+    }
+    ctx.store.path(parent, uuid);
+    if (ctx.store.exists(parent, uuid)) {
+      throw new VdevError(
+        `mdev ${uuid} is already defined on ${parent}: use 'vdevctl mdev modify' or undefine it first`,
+      );
+    }
+    def = { uuid, parent, type, autostart: req.auto ?? false, attrs: [] };
+  }
+  ctx.store.write(def);
+  return { uuid, generated };
+}
+
+/** `undefine`: removes the definitions of `uuid` (on every parent, or on one). */
+export function undefineDevice(
+  ctx: MdevContext,
+  uuid: string,
+  options: { parent?: string } = {},
+): MdevDefinition[] {
+  if (options.parent !== undefined) ctx.store.path(options.parent, uuid);
+  const scan = ctx.store.scan({ uuid, parent: options.parent });
+  // A malformed file of this UUID is still a definition to remove.
+  const parents = new Set([
+    ...scan.definitions.map((d) => d.parent),
+    ...scan.badParents,
+  ]);
+  if (parents.size === 0) {
+    throw new VdevError(
+      `mdev ${uuid} is not defined${
+        options.parent ? ` on ${options.parent}` : ""
+      }: see 'vdevctl mdev list -d'`,
+    );
+  }
+  for (const p of [...parents].sort(byteCompare)) ctx.store.remove(p, uuid);
+  return scan.definitions;
+}
+
+/** What `modify` was given. */
+export interface ModifyRequest {
+  /** Parent, when the UUID is defined on several. */
+  parent?: string;
+  /** New type. */
+  type?: string;
+  /** Attribute to add (with `value`). */
+  addattr?: string;
+  /** Value of the added attribute. */
+  value?: string;
+  /** Delete an attribute (the last, or `index`). */
+  delattr?: boolean;
+  /** Position for addattr/delattr. */
+  index?: number;
+  /** Start automatically. */
+  auto?: boolean;
+  /** Start manually. */
+  manual?: boolean;
+  /** Replace type, start and attributes from this JSON file. */
+  jsonfile?: string;
+  /** `--live`: change the running device (refused: the kernel cannot). */
+  live?: boolean;
+}
+
+/** Finds the one definition of `uuid` (optionally on `options.parent`). */
+export function definedDevice(
+  ctx: MdevContext,
+  uuid: string,
+  options: { parent?: string } = {},
+): MdevDefinition {
+  const parent = options.parent;
+  if (parent !== undefined) ctx.store.path(parent, uuid);
+  const def = findDefinition(ctx, uuid, parent);
+  if (def === undefined) {
+    throw new VdevError(
+      `mdev ${
+        parent ? `${parent}/` : ""
+      }${uuid} is not defined: see 'vdevctl mdev list -d'`,
+    );
+  }
+  return def;
+}
+
+/** `modify`: changes a definition (running devices are unaffected). */
+export function modifyDevice(
+  ctx: MdevContext,
+  uuid: string,
+  req: ModifyRequest,
+): MdevDefinition {
+  if (req.live) {
+    throw new VdevError(
+      "--live: mdevctl 1.2 and the kernel cannot change a running mdev; modify the definition, then stop and start the device",
+    );
+  }
+  const dev = definedDevice(ctx, uuid, { parent: req.parent });
+  if (req.jsonfile !== undefined) {
+    if (
+      req.type !== undefined || req.auto || req.manual ||
+      req.addattr !== undefined || req.delattr
+    ) {
+      throw new VdevError(
+        "--jsonfile replaces the whole definition: drop -t, -a, -m, --addattr and --delattr",
+      );
+    }
+    const from = readJsonFile(req.jsonfile, dev);
+    dev.type = from.type;
+    dev.autostart = from.autostart;
+    dev.attrs = from.attrs;
+  }
+  if (req.type !== undefined) dev.type = req.type;
+  if (req.auto) dev.autostart = true;
+  else if (req.manual) dev.autostart = false;
+  if (req.addattr !== undefined) {
+    if (req.value === undefined) {
+      throw new VdevError(
+        `--addattr ${req.addattr} needs a value: add --value VALUE`,
+      );
+    }
+    const attr = { name: req.addattr, value: req.value };
+    if (req.index === undefined) dev.attrs.push(attr);
+    else if (req.index > dev.attrs.length) {
+      throw new VdevError(
+        `attribute index ${req.index} is out of range for mdev ${uuid} (it has ${dev.attrs.length}): use 0..${dev.attrs.length}`,
+      );
+    } else dev.attrs.splice(req.index, 0, attr);
+  } else if (req.delattr) {
+    if (req.index === undefined) dev.attrs.pop();
+    else if (req.index >= dev.attrs.length) {
+      throw new VdevError(
+        `attribute index ${req.index} is out of range for mdev ${uuid} (it has ${dev.attrs.length}): see 'vdevctl mdev list -d -v -u ${uuid}'`,
+      );
+    } else dev.attrs.splice(req.index, 1);
+  }
+  ctx.store.write(dev);
+  return dev;
+}
+
+/** One failure of `start-parent-mdevs`. */
+export interface StartFailure {
+  /** The device. */
+  uuid: string;
+  /** Why it did not start. */
+  message: string;
+}
+
+/**
+ * `start-parent-mdevs PARENT`: starts every `auto` definition of the parent
+ * (what mdevctl's udev rule runs); failures are collected, not fatal.
+ */
+export function startParentMdevs(
+  ctx: MdevContext,
+  parent: string,
+): { started: string[]; failures: StartFailure[]; problems: string[] } {
+  const scan = ctx.store.scan({ parent });
+  const started: string[] = [];
+  const failures: StartFailure[] = [];
+  const defs = scan.definitions.filter((d) => d.autostart)
+    .sort((a, b) => byteCompare(a.uuid, b.uuid));
+  for (const def of defs) {
+    try {
+      createDevice(ctx, def);
+      started.push(def.uuid);
+    } catch (err) {
+      failures.push({ uuid: def.uuid, message: messageOf(err) });
+    }
+  }
+  return { started, failures, problems: scan.problems };
+}
+
+export { DefinitionError };

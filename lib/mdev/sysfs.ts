@@ -1,0 +1,294 @@
+/**
+ * The mdev part of sysfs as the kernel lays it out:
+ *
+ * - `/sys/class/mdev_bus/PARENT` → the parent's device directory, with
+ *   `mdev_supported_types/TYPE/{name,description,available_instances,device_api,create,devices/}`;
+ * - `/sys/bus/mdev/devices/UUID` → `PARENT_DEVICE_DIR/UUID`, with `mdev_type`
+ *   → the type directory and `remove`.
+ *
+ * Reads are synchronous and cheap (this runs on every `mdev list`). Errors
+ * are Deno's, carrying the errno in `code`; callers translate them.
+ *
+ * @module
+ */
+
+import type { SysRoot } from "../root.ts";
+
+/** A supported mdev type of a parent. */
+export interface MdevType {
+  /** Parent device name (entry of /sys/class/mdev_bus). */
+  parent: string;
+  /** Type id, e.g. "mtty-1". */
+  id: string;
+  /** `name`, or "" when the type has none. */
+  name: string;
+  /** `description` folded to one line (", " for newlines), or "". */
+  description: string;
+  /** `available_instances`. */
+  availableInstances: number;
+  /** `device_api`, e.g. "vfio-pci". */
+  deviceApi: string;
+}
+
+/** A running mediated device. */
+export interface ActiveMdev {
+  /** Canonical UUID. */
+  uuid: string;
+  /** Parent name (basename of the parent's device directory). */
+  parent: string;
+  /** Type id (basename of the `mdev_type` link's target). */
+  type: string;
+}
+
+const decoder = new TextDecoder();
+
+function readText(path: string): string {
+  return decoder.decode(Deno.readFileSync(path)).trim();
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Entry names of directory `path` in directory order; [] when it cannot be read. */
+function dirNames(path: string): string[] {
+  try {
+    return [...Deno.readDirSync(path)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The mdev sysfs tree under a root. */
+export class MdevSysfs {
+  /** The root the tree is read under. */
+  readonly root: SysRoot;
+  /** `/sys/class/mdev_bus` under the root. */
+  readonly parentBase: string;
+  /** `/sys/bus/mdev/devices` under the root. */
+  readonly deviceBase: string;
+
+  /** Opens the tree under `root`. */
+  constructor(root: SysRoot) {
+    this.root = root;
+    this.parentBase = root.path("/sys/class/mdev_bus");
+    this.deviceBase = root.path("/sys/bus/mdev/devices");
+  }
+
+  /** Parent names in directory order; [] when there is no mdev_bus class. */
+  parentNames(): string[] {
+    return dirNames(this.parentBase);
+  }
+
+  /** The directory of `parent`'s supported types. */
+  typesDir(parent: string): string {
+    return `${this.parentBase}/${parent}/mdev_supported_types`;
+  }
+
+  /**
+   * The types of `parent`, in directory order, read as mdevctl 1.2 reads
+   * them: only real directories count, `available_instances` (an i32) and
+   * `device_api` are required, `name` and `description` optional (trimmed;
+   * the description's newlines folded to ", "). Throws, as mdevctl fails,
+   * when the parent has no `mdev_supported_types` or a required file is
+   * missing or bad.
+   */
+  types(parent: string): MdevType[] {
+    const dir = this.typesDir(parent);
+    const out: MdevType[] = [];
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.isDirectory) continue;
+      const tdir = `${dir}/${entry.name}`;
+      out.push({
+        parent,
+        id: entry.name,
+        availableInstances: this.availableInstances(parent, entry.name),
+        deviceApi: readText(`${tdir}/device_api`),
+        name: optionalText(`${tdir}/name`),
+        description: optionalText(`${tdir}/description`).replaceAll("\n", ", "),
+      });
+    }
+    return out;
+  }
+
+  /** `available_instances` of a type, parsed as mdevctl does (an i32). */
+  availableInstances(parent: string, type: string): number {
+    const path = `${this.typeDir(parent, type)}/available_instances`;
+    const avail = readText(path);
+    const n = /^[+-]?\d+$/.test(avail) ? Number(avail) : NaN;
+    if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647) {
+      throw new Error(`${path}: not a number: "${avail}"`);
+    }
+    return n;
+  }
+
+  /** How many devices of a type exist (entries of the type's `devices/`). */
+  typeDeviceCount(parent: string, type: string): number {
+    return dirNames(`${this.typeDir(parent, type)}/devices`).length;
+  }
+
+  /** True when `path` is a directory (following symlinks). */
+  isDir(path: string): boolean {
+    return isDir(path);
+  }
+
+  /** The directory of one type of a parent. */
+  typeDir(parent: string, type: string): string {
+    return `${this.typesDir(parent)}/${type}`;
+  }
+
+  /** Names in /sys/bus/mdev/devices (unfiltered, directory order). */
+  activeNames(): string[] {
+    return dirNames(this.deviceBase);
+  }
+
+  /** The sysfs directory of device `uuid` (through the bus link). */
+  devicePath(uuid: string): string {
+    return `${this.deviceBase}/${uuid}`;
+  }
+
+  /**
+   * The running device `uuid` as mdevctl's `load_from_sysfs` sees it:
+   * undefined when /sys/bus/mdev/devices/UUID does not resolve; throws when
+   * it resolves but its `mdev_type` link does not.
+   *
+   * Fast path (this runs once per device on every `list`): two readlink(2)
+   * calls resolved as text, instead of two realpath(3) walks. The kernel's
+   * links point at real directories, so the basenames are the same.
+   */
+  loadActive(uuid: string): ActiveMdev | undefined {
+    const hit = this.index?.get(uuid);
+    if (hit !== undefined) return hit;
+    const path = this.devicePath(uuid);
+    let devLink: string;
+    let typeLink: string;
+    try {
+      devLink = Deno.readLinkSync(path);
+      typeLink = Deno.readLinkSync(`${path}/mdev_type`);
+    } catch {
+      return this.loadActiveSlow(uuid);
+    }
+    const real = devLink.startsWith("/")
+      ? devLink
+      : normalize(`${this.deviceBase}/${devLink}`);
+    const parentDir = real.slice(0, real.lastIndexOf("/"));
+    return { uuid, parent: basename(parentDir), type: basename(typeLink) };
+  }
+
+  private loadActiveSlow(uuid: string): ActiveMdev | undefined {
+    const path = this.devicePath(uuid);
+    if (!exists(path)) return undefined;
+    const real = Deno.realPathSync(path);
+    const parentDir = real.slice(0, real.lastIndexOf("/"));
+    const type = basename(Deno.realPathSync(`${path}/mdev_type`));
+    return { uuid, parent: basename(parentDir), type };
+  }
+
+  /** UUID → device, from the types' `devices/` directories (see indexDevices). */
+  private index?: Map<string, ActiveMdev>;
+
+  /**
+   * Indexes the running devices for a listing: one readdir per type's
+   * `devices/` (the kernel links every device there) instead of two
+   * readlinks per device. {@linkcode MdevSysfs.loadActive} answers from the
+   * index and falls back to the links for devices it does not hold. Only for
+   * read-only listings: the index does not follow create and remove.
+   */
+  indexDevices(): void {
+    const index = new Map<string, ActiveMdev>();
+    for (const parent of this.parentNames()) {
+      for (const type of dirNames(this.typesDir(parent))) {
+        for (const uuid of dirNames(`${this.typeDir(parent, type)}/devices`)) {
+          index.set(uuid, { uuid, parent, type });
+        }
+      }
+    }
+    this.index = index;
+  }
+
+  /** Creates device `uuid` by writing it to the type's `create`. */
+  create(uuid: string, spec: { parent: string; type: string }): void {
+    Deno.writeTextFileSync(
+      `${this.typeDir(spec.parent, spec.type)}/create`,
+      uuid,
+    );
+  }
+
+  /** Removes running device `uuid` by writing 1 to its `remove`. */
+  remove(uuid: string): void {
+    Deno.writeTextFileSync(`${this.devicePath(uuid)}/remove`, "1");
+  }
+
+  /** True when the device has a sysfs attribute `name`. */
+  hasAttr(uuid: string, name: string): boolean {
+    return exists(`${this.devicePath(uuid)}/${name}`);
+  }
+
+  /** Writes `value` to the device's sysfs attribute `name`. */
+  writeAttr(uuid: string, attr: { name: string; value: string }): void {
+    Deno.writeTextFileSync(`${this.devicePath(uuid)}/${attr.name}`, attr.value);
+  }
+
+  /** The driver bound to `parent`'s device (the `driver` link's name), or "". */
+  parentDriver(parent: string): string {
+    try {
+      return basename(
+        Deno.readLinkSync(`${this.parentBase}/${parent}/driver`).replace(
+          /\/+$/,
+          "",
+        ),
+      );
+    } catch {
+      return "";
+    }
+  }
+
+  /** The real device path of `parent` (without the root prefix). */
+  parentDevicePath(parent: string): string {
+    try {
+      const real = Deno.realPathSync(`${this.parentBase}/${parent}`);
+      const rootDir = this.root.dir === "/" ? "" : this.root.dir;
+      return rootDir && real.startsWith(rootDir)
+        ? real.slice(rootDir.length)
+        : real;
+    } catch {
+      return "";
+    }
+  }
+}
+
+/** Resolves "." and ".." in an absolute path as text. */
+function normalize(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return "/" + parts.join("/");
+}
+
+function isDir(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function optionalText(path: string): string {
+  try {
+    return readText(path);
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,552 @@
+/**
+ * Text and JSON output of `vdevctl vdpa`, byte-identical to iproute2 6.1's
+ * `vdpa` (text, `-j`, `-jp`) on the same kernel replies.
+ *
+ * iproute2 prints through its json_print layer: every value is printed once
+ * with a text format and a JSON key, and a streaming JSON writer places
+ * commas, newlines and indentation. {@linkcode IpPrinter} reimplements that
+ * behaviour (not its code) so the formatters below can follow iproute2's
+ * order of printing exactly.
+ *
+ * iproute2 quirks, reproduced when `compat` is true (the default) and fixed
+ * when it is false (`--no-iproute2-compat`):
+ * - `dev config show -j` keys `"link "` and `"link_announce "` carry a
+ *   trailing space; fixed: `"link"`, `"link_announce"`.
+ * - `dev vstats show` decides whether a queue is the control queue from
+ *   max_vqp as reported, which is 0 when MQ is not negotiated, so qidx 0 is
+ *   labelled `control_vq`; fixed: without MQ there is one queue pair and the
+ *   control queue is qidx 2.
+ * - In JSON mode iproute2 prints the (empty) section and a newline even when
+ *   the command fails, and a lone newline for `dev add`/`dev del`; fixed:
+ *   nothing is printed to stdout for those.
+ *
+ * @module
+ */
+
+import type { AttrValue } from "../netlink/netlink.ts";
+import type { VdpaReply } from "./client.ts";
+import { IPROUTE2_61_ATTR_MAX } from "./uapi.ts";
+import {
+  hasFeature,
+  VIRTIO_ID,
+  VIRTIO_NET_F,
+  VIRTIO_NET_S,
+} from "../virtio/uapi.ts";
+
+/** Output options. */
+export interface VdpaFormatOptions {
+  /** JSON instead of text (`-j`). */
+  readonly json?: boolean;
+  /** Pretty JSON (`-p`, only with `json`). */
+  readonly pretty?: boolean;
+  /** Reproduce iproute2 6.1's quirks byte for byte (default true). */
+  readonly compat?: boolean;
+}
+
+/**
+ * iproute2's json_print behaviour: text mode prints each value's text form;
+ * JSON mode streams keys and values with iproute2's json_writer spacing
+ * (4-space indent when pretty, `[ a,b ]` arrays, one final newline).
+ */
+export class IpPrinter {
+  readonly #json: boolean;
+  readonly #pretty: boolean;
+  #out = "";
+  #depth = 0;
+  #sep = "";
+  #indent = 0;
+
+  /** A printer for text (json false) or JSON, pretty or not. */
+  constructor(options: { json?: boolean; pretty?: boolean } = {}) {
+    this.#json = options.json ?? false;
+    this.#pretty = this.#json && (options.pretty ?? false);
+  }
+
+  /** True in JSON mode. */
+  get json(): boolean {
+    return this.#json;
+  }
+
+  #eor(): void {
+    if (this.#sep) this.#out += this.#sep;
+    this.#sep = ",";
+  }
+
+  #eol(): void {
+    if (this.#pretty) this.#out += "\n" + "    ".repeat(this.#depth);
+  }
+
+  #puts(s: string): void {
+    const esc: Record<string, string> = {
+      "\t": "\\t",
+      "\n": "\\n",
+      "\r": "\\r",
+      "\f": "\\f",
+      "\b": "\\b",
+      "\\": "\\\\",
+      '"': '\\"',
+    };
+    let body = "";
+    for (const ch of s) body += esc[ch] ?? ch;
+    this.#out += `"${body}"`;
+  }
+
+  #name(key: string): void {
+    this.#eor();
+    this.#eol();
+    this.#sep = "";
+    this.#puts(key);
+    this.#out += this.#pretty ? ": " : ":";
+  }
+
+  #begin(c: string): void {
+    this.#eor();
+    this.#out += c;
+    this.#depth++;
+    this.#sep = "";
+  }
+
+  #end(c: string): void {
+    this.#depth--;
+    if (this.#sep) this.#eol();
+    this.#out += c;
+    this.#sep = ",";
+  }
+
+  #raw(value: string): void {
+    this.#eor();
+    this.#out += value;
+  }
+
+  /** Text-mode output only (iproute2's plain printf in a `!json` branch). */
+  text(s: string): void {
+    if (!this.#json) this.#out += s;
+  }
+
+  /** open_json_object(key): JSON only. */
+  openObject(key: string | null): void {
+    if (!this.#json) return;
+    if (key !== null) this.#name(key);
+    this.#begin("{");
+  }
+
+  /** close_json_object(): JSON only. */
+  closeObject(): void {
+    if (this.#json) this.#end("}");
+  }
+
+  /** open_json_array(PRINT_ANY, key): JSON array, or the key as text. */
+  openArray(key: string): void {
+    if (this.#json) {
+      this.#name(key);
+      this.#begin("[");
+      if (this.#pretty) this.#out += " ";
+    } else {
+      this.#out += key;
+    }
+  }
+
+  /** close_json_array(PRINT_JSON, NULL): JSON only. */
+  closeArray(): void {
+    if (!this.#json) return;
+    if (this.#pretty && this.#sep) this.#out += " ";
+    this.#sep = "";
+    this.#end("]");
+  }
+
+  /** print_string(PRINT_ANY, key, fmt, value); `text` is the formatted text. */
+  string(key: string | null, value: string, options: { text: string }): void {
+    const text = options.text;
+    if (!this.#json) {
+      this.#out += text;
+      return;
+    }
+    if (key !== null) this.#name(key);
+    this.#eor();
+    this.#puts(value);
+  }
+
+  /** print_uint / print_u64 (PRINT_ANY): decimal in JSON, `text` otherwise. */
+  uint(
+    key: string | null,
+    value: number | bigint,
+    options: { text: string },
+  ): void {
+    const text = options.text;
+    if (!this.#json) {
+      this.#out += text;
+      return;
+    }
+    if (key !== null) this.#name(key);
+    this.#raw(String(value));
+  }
+
+  /** print_bool (PRINT_ANY): true/false in JSON, `text` otherwise. */
+  bool(key: string, value: boolean, options: { text: string }): void {
+    const text = options.text;
+    if (!this.#json) {
+      this.#out += text;
+      return;
+    }
+    this.#name(key);
+    this.#raw(value ? "true" : "false");
+  }
+
+  /** print_nl(): a newline in text mode. */
+  nl(): void {
+    if (!this.#json) this.#out += "\n";
+  }
+
+  /** inc_indent + print_indent (text mode only, iproute2 indent steps of 2). */
+  indentIn(): void {
+    this.#indent += 2;
+    this.text(" ".repeat(this.#indent));
+  }
+
+  /** dec_indent. */
+  indentOut(): void {
+    if (this.#indent >= 2) this.#indent -= 2;
+  }
+
+  /** Everything printed; in JSON mode the writer's final newline is added. */
+  finish(): string {
+    return this.#json ? this.#out + "\n" : this.#out;
+  }
+}
+
+/** iproute2 6.1's names of the virtio-net feature bits. */
+export const NET_FEATURE_NAMES: Readonly<Record<number, string>> = {
+  0: "CSUM",
+  1: "GUEST_CSUM",
+  2: "CTRL_GUEST_OFFLOADS",
+  3: "MTU",
+  5: "MAC",
+  7: "GUEST_TSO4",
+  8: "GUEST_TSO6",
+  9: "GUEST_ECN",
+  10: "GUEST_UFO",
+  11: "HOST_TSO4",
+  12: "HOST_TSO6",
+  13: "HOST_ECN",
+  14: "HOST_UFO",
+  15: "MRG_RXBUF",
+  16: "STATUS",
+  17: "CTRL_VQ",
+  18: "CTRL_RX",
+  19: "CTRL_VLAN",
+  20: "CTRL_RX_EXTRA",
+  21: "GUEST_ANNOUNCE",
+  22: "MQ",
+  23: "CTRL_MAC_ADDR",
+  24: "NOTIFY_ON_EMPTY",
+  27: "ANY_LAYOUT",
+  57: "HASH_REPORT",
+  60: "RSS",
+  61: "RSC_EXT",
+  62: "STANDBY",
+  63: "SPEED_DUPLEX",
+};
+
+/** Transport feature bits 28..41 (VIRTIO_TRANSPORT_F_START..END) by iproute2 6.1. */
+export const TRANSPORT_FEATURE_NAMES: Readonly<Record<number, string>> = {
+  28: "RING_INDIRECT_DESC",
+  29: "RING_EVENT_IDX",
+  32: "VERSION_1",
+  33: "ACCESS_PLATFORM",
+  34: "RING_PACKED",
+  35: "IN_ORDER",
+  36: "ORDER_PLATFORM",
+  37: "SR_IOV",
+  38: "NOTIFICATION_DATA",
+};
+
+const TRANSPORT_F_START = 28;
+const TRANSPORT_F_END = 41;
+
+/** iproute2 6.1 sees only attributes up to its VDPA_ATTR_MAX. */
+function tb(reply: VdpaReply): Readonly<Record<string, AttrValue>> {
+  const r: Record<string, AttrValue> = {};
+  for (const a of reply.attrs) {
+    if (a.id <= IPROUTE2_61_ATTR_MAX) r[a.name] = a.value;
+  }
+  return r;
+}
+
+const str = (v: AttrValue | undefined): string | undefined =>
+  typeof v === "string" ? v : undefined;
+const num = (v: AttrValue | undefined): number | undefined =>
+  typeof v === "number" ? v : undefined;
+const big = (v: AttrValue | undefined): bigint | undefined =>
+  typeof v === "bigint" ? v : undefined;
+
+function printFeatures(
+  p: IpPrinter,
+  features: bigint,
+  options: { mgmtdev: boolean; deviceId: number },
+): void {
+  const names = options.deviceId === VIRTIO_ID.NET ? NET_FEATURE_NAMES : null;
+  p.nl();
+  p.indentIn();
+  p.openArray(options.mgmtdev ? "dev_features" : "negotiated_features");
+  for (let i = 0; i < 64; i++) {
+    if (!hasFeature(features, i)) continue;
+    const s = i < TRANSPORT_F_START || i > TRANSPORT_F_END
+      ? names?.[i]
+      : TRANSPORT_FEATURE_NAMES[i];
+    if (s === undefined) p.uint(null, i, { text: ` bit_${i}` });
+    else p.string(null, s, { text: ` ${s}` });
+  }
+  p.closeArray();
+  p.indentOut();
+}
+
+function section(
+  options: VdpaFormatOptions,
+  name: string,
+  body: (p: IpPrinter) => void,
+): string {
+  const p = new IpPrinter(options);
+  p.openObject(null);
+  p.openObject(name);
+  body(p);
+  p.closeObject();
+  p.closeObject();
+  return p.finish();
+}
+
+function handleStart(p: IpPrinter, handle: string): void {
+  if (p.json) p.openObject(handle);
+  else p.text(`${handle}: `);
+}
+
+function handleEnd(p: IpPrinter): void {
+  if (p.json) p.closeObject();
+  else p.nl();
+}
+
+/**
+ * A management device's handle as iproute2 prints it, "NAME" or "BUS/NAME",
+ * from a reply's attributes by name (the inverse of `mgmtdevHandle` in
+ * lib/vdpa/client.ts).
+ */
+export function formatMgmtdevHandle(
+  t: Readonly<Record<string, AttrValue>>,
+): string {
+  const bus = str(t.MGMTDEV_BUS_NAME);
+  const dev = str(t.MGMTDEV_DEV_NAME) ?? "";
+  return bus !== undefined ? `${bus}/${dev}` : dev;
+}
+
+/** `vdpa mgmtdev show` output for the MGMTDEV_GET replies. */
+export function formatMgmtdevShow(
+  replies: readonly VdpaReply[],
+  options: VdpaFormatOptions = {},
+): string {
+  return section(options, "mgmtdev", (p) => {
+    for (const reply of replies) {
+      const t = tb(reply);
+      if (str(t.MGMTDEV_DEV_NAME) === undefined) continue;
+      handleStart(p, formatMgmtdevHandle(t));
+      const classes = big(t.MGMTDEV_SUPPORTED_CLASSES);
+      if (classes !== undefined) {
+        p.nl();
+        p.indentIn();
+        p.openArray("supported_classes");
+        for (let i = 1; i < 64; i++) {
+          if (!hasFeature(classes, i)) continue;
+          const name = i === VIRTIO_ID.NET
+            ? "net"
+            : i === VIRTIO_ID.BLOCK
+            ? "block"
+            : "< unknown class >";
+          p.string(null, name, { text: ` ${name}` });
+        }
+        p.closeArray();
+        p.indentOut();
+      }
+      const maxVqs = num(t.DEV_MGMTDEV_MAX_VQS);
+      if (maxVqs !== undefined) {
+        p.nl();
+        p.uint("max_supported_vqs", maxVqs, {
+          text: `  max_supported_vqs ${maxVqs}`,
+        });
+      }
+      const features = big(t.DEV_SUPPORTED_FEATURES);
+      if (features !== undefined) {
+        const isNet = classes !== undefined &&
+          hasFeature(classes, VIRTIO_ID.NET);
+        printFeatures(p, features, {
+          mgmtdev: true,
+          deviceId: isNet ? VIRTIO_ID.NET : 0,
+        });
+      }
+      handleEnd(p);
+    }
+  });
+}
+
+function deviceTypeName(id: number): string {
+  return id === VIRTIO_ID.NET
+    ? "network"
+    : id === VIRTIO_ID.BLOCK
+    ? "block"
+    : "<unknown type>";
+}
+
+/** `vdpa dev show` output for the DEV_GET replies. */
+export function formatDevShow(
+  replies: readonly VdpaReply[],
+  options: VdpaFormatOptions = {},
+): string {
+  return section(options, "dev", (p) => {
+    for (const reply of replies) {
+      const t = tb(reply);
+      const name = str(t.DEV_NAME);
+      const id = num(t.DEV_ID);
+      if (
+        str(t.MGMTDEV_DEV_NAME) === undefined || name === undefined ||
+        id === undefined
+      ) {
+        continue;
+      }
+      handleStart(p, name);
+      p.string("type", deviceTypeName(id), {
+        text: `type ${deviceTypeName(id)}`,
+      });
+      const mgmt = formatMgmtdevHandle(t);
+      p.string("mgmtdev", mgmt, { text: ` mgmtdev ${mgmt}` });
+      const vendor = num(t.DEV_VENDOR_ID);
+      if (vendor !== undefined) {
+        p.uint("vendor_id", vendor, { text: ` vendor_id ${vendor}` });
+      }
+      const maxVqs = num(t.DEV_MAX_VQS);
+      if (maxVqs !== undefined) {
+        p.uint("max_vqs", maxVqs, { text: ` max_vqs ${maxVqs}` });
+      }
+      const maxSize = num(t.DEV_MAX_VQ_SIZE);
+      if (maxSize !== undefined) {
+        p.uint("max_vq_size", maxSize, { text: ` max_vq_size ${maxSize}` });
+      }
+      handleEnd(p);
+    }
+  });
+}
+
+function macText(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+/**
+ * iproute2's walk of `dev config show` and `dev vstats show` replies: each
+ * device with a name and an id gets its handle; only a net device gets the
+ * body (iproute2 6.1 prints nothing else for the other types).
+ */
+function netDeviceSection(
+  options: VdpaFormatOptions,
+  name: string,
+  replies: readonly VdpaReply[],
+  body: (
+    p: IpPrinter,
+    t: Readonly<Record<string, AttrValue>>,
+    reply: VdpaReply,
+  ) => void,
+): string {
+  return section(options, name, (p) => {
+    for (const reply of replies) {
+      const t = tb(reply);
+      const dev = str(t.DEV_NAME);
+      const id = num(t.DEV_ID);
+      if (dev === undefined || id === undefined) continue;
+      handleStart(p, dev);
+      if (id === VIRTIO_ID.NET) body(p, t, reply);
+      handleEnd(p);
+    }
+  });
+}
+
+/** `vdpa dev config show` output for the DEV_CONFIG_GET replies. */
+export function formatDevConfigShow(
+  replies: readonly VdpaReply[],
+  options: VdpaFormatOptions = {},
+): string {
+  const compat = options.compat ?? true;
+  return netDeviceSection(options, "config", replies, (p, t) => {
+    const mac = t.DEV_NET_CFG_MACADDR;
+    if (mac instanceof Uint8Array && mac.length > 0) {
+      const m = macText(mac);
+      p.string("mac", m, { text: `mac ${m} ` });
+    }
+    const status = num(t.DEV_NET_STATUS);
+    if (status !== undefined) {
+      const link = status & VIRTIO_NET_S.LINK_UP ? "up" : "down";
+      const announce = (status & VIRTIO_NET_S.ANNOUNCE) !== 0;
+      p.string(compat ? "link " : "link", link, { text: `link ${link} ` });
+      p.bool(
+        compat ? "link_announce " : "link_announce",
+        announce,
+        { text: `link_announce ${announce} ` },
+      );
+    }
+    const maxVqp = num(t.DEV_NET_CFG_MAX_VQP);
+    if (maxVqp !== undefined) {
+      p.uint("max_vq_pairs", maxVqp, { text: `max_vq_pairs ${maxVqp} ` });
+    }
+    const mtu = num(t.DEV_NET_CFG_MTU);
+    if (mtu !== undefined) p.uint("mtu", mtu, { text: `mtu ${mtu} ` });
+    const features = big(t.DEV_NEGOTIATED_FEATURES);
+    if (features !== undefined) {
+      printFeatures(p, features, { mgmtdev: false, deviceId: VIRTIO_ID.NET });
+    }
+  });
+}
+
+/** `vdpa dev vstats show` output for the DEV_VSTATS_GET reply. */
+export function formatDevVstatsShow(
+  replies: readonly VdpaReply[],
+  options: VdpaFormatOptions = {},
+): string {
+  const compat = options.compat ?? true;
+  return netDeviceSection(options, "vstats", replies, (p, _t, reply) => {
+    // iproute2 walks the attributes in order: max_vqp and features count
+    // only when they come before the queue index.
+    let maxVqp = 0;
+    let features = 0n;
+    if (!compat) {
+      features = big(reply.rec.DEV_NEGOTIATED_FEATURES) ?? 0n;
+      const mq = hasFeature(features, VIRTIO_NET_F.MQ);
+      maxVqp = mq ? num(reply.rec.DEV_NET_CFG_MAX_VQP) ?? 1 : 1;
+    }
+    let key: string | undefined;
+    for (const a of reply.attrs) {
+      if (a.name === "DEV_NET_CFG_MAX_VQP" && compat) {
+        maxVqp = num(a.value) ?? 0;
+      } else if (a.name === "DEV_NEGOTIATED_FEATURES" && compat) {
+        features = big(a.value) ?? 0n;
+      } else if (a.name === "DEV_QUEUE_INDEX") {
+        const qidx = (num(a.value) ?? 0) & 0xffff;
+        const ctrl = hasFeature(features, VIRTIO_NET_F.CTRL_VQ) &&
+          qidx === 2 * maxVqp;
+        const type = ctrl ? "control_vq" : qidx & 1 ? "tx" : "rx";
+        p.string("queue_type", type, { text: `queue_type ${type} ` });
+      } else if (a.name === "DEV_VENDOR_ATTR_NAME") {
+        key = str(a.value);
+        if (
+          key !== undefined && new TextEncoder().encode(key).length > 200
+        ) {
+          break;
+        }
+      } else if (a.name === "DEV_VENDOR_ATTR_VALUE" && key !== undefined) {
+        const v = big(a.value) ?? 0n;
+        p.uint(key, v, { text: `${key} ${v} ` });
+      }
+    }
+  });
+}
+
+/**
+ * What iproute2 prints on stdout for a command that printed nothing else:
+ * in JSON mode a lone newline (`dev add`, `dev del`), else nothing.
+ */
+export function formatEmpty(options: VdpaFormatOptions = {}): string {
+  return options.json && (options.compat ?? true) ? "\n" : "";
+}

@@ -1,0 +1,649 @@
+/**
+ * `vdevctl mdev` on fake trees: every bad input of issue 2 (one line on
+ * stderr, non-zero status, nothing changed on disk), kernel errno
+ * translation and start's rollback against a simulated kernel, the config
+ * store, `parents`, and shell completion of mdev values.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { ConfigStore, parseDefinition } from "../../lib/mdev/config_store.ts";
+import { VdevError } from "../../lib/errors.ts";
+import {
+  createDevice,
+  listDefined,
+  type MdevContext,
+  startDevice,
+  startParentMdevs,
+  stopDevice,
+} from "../../lib/mdev/mdev.ts";
+import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
+import { parseMdevUuid } from "../../lib/mdev/uuid.ts";
+import { SysRoot } from "../../lib/root.ts";
+import { exampleTree, type FakeTree, writeFakeTree } from "./fake_tree.ts";
+import { REPO, run, runVdevctl, snapshot } from "./diff_helpers.ts";
+
+const U1 = "11111111-2222-4333-8444-555555555555";
+const U2 = "22222222-3333-4444-8555-666666666666";
+const RUNNING = "b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f"; // mtty-1 on mtty
+const GPU = "0000:00:02.0";
+
+function tree(mutate?: (t: FakeTree) => void): string {
+  const t = exampleTree();
+  mutate?.(t);
+  const dir = Deno.makeTempDirSync({ prefix: "mdev-test-" });
+  writeFakeTree(dir, t);
+  return dir;
+}
+
+/** Runs vdevctl mdev ARGS on a fresh example tree; asserts a one-line failure and no change. */
+async function fails(
+  args: string[],
+  expect: { code: number; stderr: RegExp; mutate?: (t: FakeTree) => void },
+): Promise<string> {
+  const dir = tree(expect.mutate);
+  try {
+    const before = snapshot(dir);
+    const r = await runVdevctl(dir, args);
+    assert.equal(
+      r.code,
+      expect.code,
+      `exit status of ${args.join(" ")}: ${r.stderr}`,
+    );
+    assert.equal(r.stdout, "", "nothing on stdout");
+    const lines = r.stderr.split("\n").filter((l) => l !== "");
+    assert.equal(lines.length, 1, `one line on stderr: ${r.stderr}`);
+    assert.match(lines[0], /^vdevctl: /);
+    assert.match(lines[0], expect.stderr);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+    assert.deepEqual(snapshot(dir), before, "nothing changed on disk");
+    return lines[0];
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+// ------------------------------------------------------------ bad input (CLI)
+
+Deno.test("malformed UUID: usage error, exit 2, names the value", async () => {
+  await fails(
+    ["start", "-u", "1234-not-a-uuid", "-p", "mtty", "-t", "mtty-1"],
+    {
+      code: 2,
+      stderr: /1234-not-a-uuid.*not a UUID/,
+    },
+  );
+  await fails(["stop", "-u", "zz"], { code: 2, stderr: /not a UUID/ });
+  await fails(["list", "-u", "{1111}"], { code: 2, stderr: /not a UUID/ });
+});
+
+Deno.test("unknown parent: start names it and suggests a near match", async () => {
+  await fails(["start", "-u", U1, "-p", "nope", "-t", "mtty-1"], {
+    code: 1,
+    stderr: /mdev parent nope does not exist: see 'vdevctl mdev parents'/,
+  });
+  await fails(["start", "-u", U1, "-p", "MTTY", "-t", "mtty-1"], {
+    code: 1,
+    stderr: /did you mean mtty\?/,
+  });
+});
+
+Deno.test("unknown type: start names parent and type", async () => {
+  await fails(["start", "-u", U1, "-p", "mtty", "-t", "mtty-9"], {
+    code: 1,
+    stderr:
+      /mdev parent mtty has no type mtty-9: see 'vdevctl mdev types -p mtty'/,
+  });
+});
+
+Deno.test("duplicate UUID: a running UUID is refused before the kernel", async () => {
+  await fails(["start", "-u", RUNNING, "-p", GPU, "-t", "i915-GVTg_V5_8"], {
+    code: 1,
+    stderr: new RegExp(
+      `mdev ${RUNNING} is already running \\(type mtty-1 on mtty\\)`,
+    ),
+  });
+});
+
+Deno.test("no available instances: start refuses, names type and parent", async () => {
+  await fails(["start", "-u", U1, "-p", GPU, "-t", "i915-GVTg_V5_4"], {
+    code: 1,
+    stderr: /no available instances of i915-GVTg_V5_4 on 0000:00:02\.0/,
+    mutate: (t) => {
+      t.parents[0].types[0].available = 0;
+    },
+  });
+});
+
+Deno.test("not root: writes fail with one line naming the file (run as nobody)", async () => {
+  const dir = tree();
+  const denoDir = Deno.makeTempDirSync({ prefix: "mdev-nobody-deno-" });
+  try {
+    Deno.chmodSync(dir, 0o755);
+    Deno.chmodSync(denoDir, 0o777);
+    const before = snapshot(dir);
+    const asNobody = (args: string[]) =>
+      run([
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "env",
+        `DENO_DIR=${denoDir}`,
+        "HOME=/tmp",
+        `${REPO}/vdevctl`,
+        "--root",
+        dir,
+        "mdev",
+        ...args,
+      ]);
+    for (
+      const args of [
+        ["define", "-u", U1, "-p", "mtty", "-t", "mtty-1"],
+        ["undefine", "-u", RUNNING],
+        ["modify", "-u", RUNNING, "-a"],
+      ]
+    ) {
+      const r = await asNobody(args);
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /^vdevctl: permission denied on \S+ \(running as uid 65534\): run vdevctl mdev as root\n$/,
+      );
+    }
+    // Reading works for anyone.
+    const list = await asNobody(["list"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(RUNNING));
+    assert.deepEqual(snapshot(dir), before);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(denoDir, { recursive: true });
+  }
+});
+
+Deno.test("missing or invalid --jsonfile: one line naming the file", async () => {
+  await fails(["start", "-p", "mtty", "--jsonfile", "/nonexistent/dev.json"], {
+    code: 1,
+    stderr: /--jsonfile \/nonexistent\/dev\.json: cannot read it \(ENOENT\)/,
+  });
+  const bad = Deno.makeTempFileSync({ suffix: ".json" });
+  try {
+    for (
+      const [text, why] of [
+        ['{"mdev_type": "mtty-1", "sta', /not valid JSON/],
+        ['{"mdev_type": "mtty-1"}', /"start" is missing/],
+        [
+          '{"mdev_type": "mtty-1", "start": "auto", "attrs": {}}',
+          /not an array/,
+        ],
+        ["[]", /not a JSON object/],
+      ] as const
+    ) {
+      Deno.writeTextFileSync(bad, text);
+      await fails(["define", "-u", U1, "-p", "mtty", "--jsonfile", bad], {
+        code: 1,
+        stderr: why,
+      });
+      await fails(["start", "-p", "mtty", "--jsonfile", bad], {
+        code: 1,
+        stderr: why,
+      });
+    }
+  } finally {
+    Deno.removeSync(bad);
+  }
+});
+
+Deno.test("../ escapes: refused for define, modify and undefine, nothing written outside", async () => {
+  const outside = Deno.makeTempDirSync({ prefix: "mdev-outside-" });
+  try {
+    for (
+      const parent of ["..", `../../../../../../${outside}`, "a/b", "scripts.d"]
+    ) {
+      await fails(["define", "-u", U1, "-p", parent, "-t", "mtty-1"], {
+        code: 1,
+        stderr: /would escape \/etc\/mdevctl\.d or is reserved/,
+      });
+      await fails(["undefine", "-u", U1, "-p", parent], {
+        code: 1,
+        stderr: /would escape/,
+      });
+      await fails(["modify", "-u", U1, "-p", parent, "-a"], {
+        code: 1,
+        stderr: /would escape/,
+      });
+    }
+    assert.deepEqual([...Deno.readDirSync(outside)], []);
+  } finally {
+    Deno.removeSync(outside, { recursive: true });
+  }
+});
+
+Deno.test("malformed or truncated definition: good ones listed, bad file named, exit 1", async () => {
+  const dir = tree((t) => {
+    t.defined.push(
+      {
+        parent: "mtty",
+        uuid: U1,
+        type: "",
+        start: "auto",
+        attrs: [],
+        raw: '{\n  "mdev_type": "mtty-1",\n  "sta',
+      },
+      {
+        parent: GPU,
+        uuid: U2,
+        type: "",
+        start: "auto",
+        attrs: [],
+        raw: '{"mdev_type": 5, "start": "auto"}',
+      },
+    );
+  });
+  try {
+    const before = snapshot(dir);
+    const r = await runVdevctl(dir, ["list", "-d"]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stdout,
+      "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 0000:00:02.0 i915-GVTg_V5_4 auto (active)\n" +
+        "b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f mtty mtty-1 manual (active)\n" +
+        "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70 mtty mtty-2 auto\n\n",
+    );
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(
+      lines[0],
+      new RegExp(`${GPU}/${U2}: "mdev_type" is not a string: fix or remove`),
+    );
+    assert.match(
+      lines[1],
+      new RegExp(
+        `mtty/${U1}: not valid JSON .*: fix or remove this definition file`,
+      ),
+    );
+    // Commands on the bad definition name the file and change nothing.
+    for (const args of [["modify", "-u", U1, "-a"], ["start", "-u", U1]]) {
+      const m = await runVdevctl(dir, args);
+      assert.equal(m.code, 1);
+      assert.match(
+        m.stderr,
+        new RegExp(`^vdevctl: \\S+mtty/${U1}: not valid JSON.*\\n$`),
+      );
+    }
+    // JSON listing too; undefine removes the bad file.
+    const j = await runVdevctl(dir, ["list", "-d", "--dumpjson"]);
+    assert.equal(j.code, 1);
+    assert.equal(JSON.parse(j.stdout)[0].mtty.length, 2);
+    assert.deepEqual(snapshot(dir), before);
+    const u = await runVdevctl(dir, ["undefine", "-u", U1]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.throws(() => Deno.statSync(`${dir}/etc/mdevctl.d/mtty/${U1}`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("undefine, modify and stop of unknown devices fail with one line", async () => {
+  await fails(["undefine", "-u", U1], {
+    code: 1,
+    stderr: /mdev \S+ is not defined/,
+  });
+  await fails(["modify", "-u", U1, "-a"], {
+    code: 1,
+    stderr: /is not defined: see/,
+  });
+  await fails(["stop", "-u", U1], {
+    code: 1,
+    stderr: /is not running: see 'vdevctl mdev list'/,
+  });
+  await fails(["modify", "-u", RUNNING, "--addattr", "a"], {
+    code: 2,
+    stderr: /--addattr <attr_name> requires --value/,
+  });
+  await fails(["modify", "-u", RUNNING, "--delattr", "-i", "3"], {
+    code: 1,
+    stderr: /attribute index 3 is out of range/,
+  });
+  await fails(["modify", "-u", RUNNING, "--live", "-a"], {
+    code: 1,
+    stderr: /--live/,
+  });
+  // Refused before the definition is looked up.
+  await fails(["modify", "-u", U1, "--live", "-a"], {
+    code: 1,
+    stderr: /--live: mdevctl 1\.2 and the kernel cannot change a running mdev/,
+  });
+  await fails(["define", "-u", RUNNING], {
+    code: 1,
+    stderr: /already defined on mtty/,
+  });
+});
+
+// ---------------------------------------------------- simulated kernel (lib)
+
+function errno(code: string): Error {
+  if (code === "EUSERS") {
+    // Deno gives EUSERS no `code`: only the message carries the number.
+    return new Error("Too many users (os error 87): writefile '/sys/x/create'");
+  }
+  return Object.assign(new Error(`simulated ${code}`), { code });
+}
+
+/** MdevSysfs whose create/remove act like the kernel on a fake tree. */
+class FakeKernel extends MdevSysfs {
+  failCreate?: string;
+  failRemove?: string;
+  attrFiles = ["x"];
+  rejectAttr?: string;
+  removed: string[] = [];
+
+  override create(uuid: string, spec: { parent: string; type: string }) {
+    if (this.failCreate) throw errno(this.failCreate);
+    if (this.loadActive(uuid)) throw errno("EEXIST");
+    const pdir = Deno.realPathSync(`${this.parentBase}/${spec.parent}`);
+    const ddir = `${pdir}/${uuid}`;
+    Deno.mkdirSync(ddir);
+    Deno.symlinkSync(
+      `../mdev_supported_types/${spec.type}`,
+      `${ddir}/mdev_type`,
+    );
+    Deno.writeTextFileSync(`${ddir}/remove`, "");
+    for (const a of this.attrFiles) Deno.writeTextFileSync(`${ddir}/${a}`, "");
+    Deno.symlinkSync(ddir, `${this.deviceBase}/${uuid}`);
+  }
+
+  override writeAttr(uuid: string, attr: { name: string; value: string }) {
+    if (attr.name === this.rejectAttr) throw errno("EINVAL");
+    super.writeAttr(uuid, attr);
+  }
+
+  override remove(uuid: string) {
+    if (this.failRemove) throw errno(this.failRemove);
+    const real = Deno.realPathSync(this.devicePath(uuid));
+    Deno.removeSync(this.devicePath(uuid));
+    Deno.removeSync(real, { recursive: true });
+    this.removed.push(uuid);
+  }
+}
+
+function fakeContext(dir: string): MdevContext & { sysfs: FakeKernel } {
+  const root = new SysRoot(dir);
+  return { sysfs: new FakeKernel(root), store: new ConfigStore(root) };
+}
+
+function withTree(
+  fn: (ctx: MdevContext & { sysfs: FakeKernel }, dir: string) => void,
+) {
+  return () => {
+    const dir = tree();
+    try {
+      fn(fakeContext(dir), dir);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  };
+}
+
+const dev = (attrs: { name: string; value: string }[] = []) => ({
+  uuid: U1,
+  parent: "mtty",
+  type: "mtty-1",
+  attrs,
+});
+
+for (
+  const [code, re] of [
+    ["EEXIST", /already exists \(the kernel refused a duplicate UUID\)/],
+    ["EINVAL", /rejected the UUID or type as invalid \(EINVAL\)/],
+    ["ENOSPC", /no available instances left \(ENOSPC\)/],
+    ["EUSERS", /no available instances left \(EUSERS\)/],
+    ["EACCES", /permission denied on \S+\/create.*run vdevctl mdev as root/],
+    ["EPERM", /permission denied on \S+\/create/],
+    ["EBUSY", /the parent is busy \(EBUSY\)/],
+  ] as const
+) {
+  Deno.test(
+    `kernel ${code} from create becomes one line`,
+    withTree((ctx) => {
+      ctx.sysfs.failCreate = code;
+      assert.throws(
+        () => createDevice(ctx, dev()),
+        (e) =>
+          e instanceof VdevError && re.test(e.message) &&
+          !e.message.includes("\n"),
+      );
+    }),
+  );
+}
+
+Deno.test(
+  "stop: EBUSY from remove says the device is in use; EACCES says root",
+  withTree((ctx) => {
+    ctx.sysfs.failRemove = "EBUSY";
+    assert.throws(
+      () => stopDevice(ctx, RUNNING),
+      /mdev b1b8c3b4-\S+ \(type mtty-1 on mtty\) is busy \(EBUSY; in use/,
+    );
+    ctx.sysfs.failRemove = "EPERM";
+    assert.throws(() => stopDevice(ctx, RUNNING), /run vdevctl mdev as root/);
+    ctx.sysfs.failRemove = undefined;
+    stopDevice(ctx, RUNNING);
+    assert.equal(ctx.sysfs.loadActive(RUNNING), undefined);
+  }),
+);
+
+Deno.test(
+  "start writes attributes in order; a missing attribute removes the device again",
+  withTree((ctx) => {
+    createDevice(ctx, dev([{ name: "x", value: "7" }]));
+    assert.equal(Deno.readTextFileSync(`${ctx.sysfs.devicePath(U1)}/x`), "7");
+    stopDevice(ctx, U1);
+    assert.throws(
+      () =>
+        createDevice(
+          ctx,
+          dev([{ name: "x", value: "1" }, { name: "nope", value: "2" }]),
+        ),
+      /it has no attribute "nope"; the device was removed again/,
+    );
+    assert.deepEqual(ctx.sysfs.removed, [U1, U1]);
+    assert.equal(ctx.sysfs.loadActive(U1), undefined);
+  }),
+);
+
+Deno.test(
+  "start: an attribute the kernel rejects names it and rolls back; a failed rollback says so",
+  withTree((ctx) => {
+    ctx.sysfs.rejectAttr = "x";
+    assert.throws(
+      () => createDevice(ctx, dev([{ name: "x", value: "bad" }])),
+      /the kernel rejected writing "bad" to attribute "x" \(EINVAL\); the device was removed again/,
+    );
+    assert.equal(ctx.sysfs.loadActive(U1), undefined);
+    ctx.sysfs.failRemove = "EIO";
+    assert.throws(
+      () => createDevice(ctx, dev([{ name: "x", value: "bad" }])),
+      /removing it again also failed \(EIO\): stop it with 'vdevctl mdev stop -u/,
+    );
+  }),
+);
+
+Deno.test(
+  "start by UUID uses the definition; transient start generates a UUID",
+  withTree((ctx) => {
+    const d = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70"; // defined mtty-2, attr x=1
+    assert.deepEqual(startDevice(ctx, { uuid: d }), {
+      uuid: d,
+      generated: false,
+    });
+    assert.equal(ctx.sysfs.loadActive(d)?.type, "mtty-2");
+    assert.equal(Deno.readTextFileSync(`${ctx.sysfs.devicePath(d)}/x`), "1");
+    const s = startDevice(ctx, { parent: "mtty", type: "mtty-1" });
+    assert.equal(s.generated, true);
+    assert.equal(parseMdevUuid(s.uuid), s.uuid);
+    assert.throws(
+      () => startDevice(ctx, { uuid: d, type: "mtty-1" }),
+      /defined on mtty with type mtty-2, not mtty-1/,
+    );
+    assert.throws(() => startDevice(ctx, { uuid: U2 }), /not fully specified/);
+    assert.throws(
+      () => startDevice(ctx, { uuid: U2, type: "t" }),
+      /needs a parent/,
+    );
+  }),
+);
+
+Deno.test(
+  "start-parent-mdevs starts only the auto definitions of the parent",
+  withTree((ctx) => {
+    const auto = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70";
+    const res = startParentMdevs(ctx, "mtty");
+    assert.deepEqual(res.started, [auto]);
+    assert.deepEqual(res.failures, []);
+    assert.equal(ctx.sysfs.loadActive(auto)?.parent, "mtty");
+    // Again: already running, a failure but not fatal.
+    const again = startParentMdevs(ctx, "mtty");
+    assert.match(again.failures[0].message, /is already running/);
+  }),
+);
+
+// ------------------------------------------------------------- config store
+
+Deno.test("config store: mdevctl's file format, atomic write, listing order", () => {
+  const dir = tree();
+  try {
+    const store = new ConfigStore(new SysRoot(dir));
+    store.write({
+      parent: "new-parent",
+      uuid: U1,
+      type: "t",
+      autostart: true,
+      attrs: [{ name: "a", value: 'v "1"' }],
+    });
+    assert.equal(
+      Deno.readTextFileSync(`${dir}/etc/mdevctl.d/new-parent/${U1}`),
+      '{\n  "mdev_type": "t",\n  "start": "auto",\n  "attrs": [\n    {\n      "a": "v \\"1\\""\n    }\n  ]\n}',
+    );
+    assert.deepEqual(
+      [...Deno.readDirSync(`${dir}/etc/mdevctl.d/new-parent`)].map((e) =>
+        e.name
+      ),
+      [U1],
+      "no temporary files left",
+    );
+    const listing = listDefined({
+      sysfs: new MdevSysfs(new SysRoot(dir)),
+      store,
+    });
+    assert.deepEqual([...listing.parents.keys()], [GPU, "mtty", "new-parent"]);
+    assert.deepEqual(
+      parseDefinition('{"mdev_type":"x","start":"weird"}', {
+        parent: "p",
+        uuid: U1,
+      }),
+      { parent: "p", uuid: U1, type: "x", autostart: false, attrs: [] },
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("mdevctl's UUID forms are accepted, others refused", () => {
+  const c = "11111111-2222-3333-4444-555555555555";
+  for (
+    const s of [
+      c,
+      c.toUpperCase(),
+      c.replaceAll("-", ""),
+      `urn:uuid:${c}`,
+      `{${c}}`,
+    ]
+  ) {
+    assert.equal(parseMdevUuid(s), c, s);
+  }
+  for (
+    const s of [
+      `URN:UUID:${c}`,
+      `{${c.replaceAll("-", "")}}`,
+      `{${c}`,
+      c.slice(1),
+      "",
+    ]
+  ) {
+    assert.equal(parseMdevUuid(s), undefined, s);
+  }
+});
+
+// ------------------------------------------------------------ parents, completion
+
+Deno.test("parents: driver, device path, instances in use and available", async () => {
+  const dir = tree();
+  try {
+    const r = await runVdevctl(dir, ["parents", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const parents = JSON.parse(r.stdout);
+    assert.deepEqual(parents.map((p: { parent: string }) => p.parent), [
+      GPU,
+      "mtty",
+    ]);
+    assert.equal(parents[0].driver, "i915");
+    assert.equal(parents[0].device, `/sys/devices/pci0000:00/${GPU}`);
+    assert.deepEqual(parents[1].types[0], {
+      type: "mtty-1",
+      name: "Single port serial",
+      description: "",
+      device_api: "vfio-pci",
+      in_use: 1,
+      available_instances: 22,
+    });
+    const t = await runVdevctl(dir, ["parents"]);
+    assert.ok(
+      t.stdout.includes(
+        "mtty\n  Driver: (none)\n  Device: /sys/devices/virtual/mtty/mtty\n" +
+          "  mtty-1 (Single port serial): 1 in use, 22 available, vfio-pci\n",
+      ),
+      t.stdout,
+    );
+    const bad = await runVdevctl(dir, ["parents", "-p", "nope"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /mdev parent nope does not exist/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("completion offers live mdev parents, types and UUIDs", async () => {
+  const dir = tree();
+  try {
+    const complete = (words: string[]) =>
+      run([
+        `${REPO}/vdevctl`,
+        "complete",
+        "--",
+        "--root",
+        dir,
+        "mdev",
+        ...words,
+      ]);
+    const p = await complete(["start", "-p", ""]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^mtty\t/m);
+    assert.match(p.stdout, new RegExp(`^${GPU}\\t`, "m"));
+    const t = await complete(["start", "-p", "mtty", "-t", ""]);
+    assert.match(t.stdout, /^mtty-2\t/m);
+    assert.doesNotMatch(t.stdout, /i915/);
+    const u = await complete(["stop", "-u", ""]);
+    assert.match(u.stdout, new RegExp(`^${RUNNING}\\t`, "m"));
+    const s = await complete([""]);
+    for (
+      const sub of ["list", "types", "start-parent-mdevs", "parents", "modify"]
+    ) {
+      assert.match(s.stdout, new RegExp(`^${sub}\\t`, "m"));
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

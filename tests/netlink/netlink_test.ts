@@ -1,0 +1,441 @@
+import assert from "node:assert/strict";
+import {
+  type Attr,
+  attrRecord,
+  type AttrTable,
+  CTRL_ATTRS,
+  CTRL_FAMILY,
+  decodeAttrs,
+  decodeGenl,
+  encodeAttrs,
+  encodeGenlRequest,
+  encodeNlmsg,
+  GenlSocket,
+  NetlinkError,
+  NL,
+  parseNlmsgDone,
+  parseNlmsgerr,
+  parseNlmsgs,
+  ReplyCollector,
+} from "../../lib/netlink/netlink.ts";
+import { devAddAttrs } from "../../lib/vdpa/client.ts";
+import { VDPA_ATTRS, VDPA_CMD } from "../../lib/vdpa/uapi.ts";
+import { errnoCode } from "../../lib/errors.ts";
+
+/** "0a 0b ..." → bytes. */
+function hex(s: string): Uint8Array {
+  const t = s.replace(/\s+/g, "");
+  return new Uint8Array(t.match(/../g)!.map((b) => parseInt(b, 16)));
+}
+
+function ascii(s: string): string {
+  return [...new TextEncoder().encode(s)].map((b) =>
+    b.toString(16).padStart(2, "0")
+  ).join(" ");
+}
+
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+Deno.test("CTRL_CMD_GETFAMILY request for vdpa, byte for byte", () => {
+  const got = encodeGenlRequest(
+    {
+      family: NL.GENL_ID_CTRL,
+      cmd: NL.CTRL_CMD_GETFAMILY,
+      version: 1,
+      flags: NL.NLM_F_REQUEST | NL.NLM_F_ACK,
+      seq: 1,
+    },
+    encodeAttrs([["FAMILY_NAME", "vdpa"]], CTRL_ATTRS),
+  );
+  assert.deepEqual(
+    got,
+    hex(`
+      20 00 00 00  10 00  05 00  01 00 00 00  00 00 00 00
+      03 01 00 00
+      09 00 02 00  76 64 70 61 00 00 00 00`),
+  );
+});
+
+Deno.test("vdpa DEV_NEW attributes (mgmtdev, name, mac, mtu, max_vqp), byte for byte", () => {
+  const attrs = encodeAttrs(
+    devAddAttrs({
+      name: "sim0",
+      mgmtdev: "vdpasim_net",
+      mac: "52:54:00:00:00:01",
+      mtu: 1500,
+      maxVqp: 2,
+    }),
+    VDPA_ATTRS,
+  );
+  assert.deepEqual(
+    attrs,
+    hex(`
+      10 00 02 00  ${ascii("vdpasim_net")} 00
+      09 00 04 00  ${ascii("sim0")} 00 00 00 00
+      0a 00 0a 00  52 54 00 00 00 01 00 00
+      06 00 0d 00  dc 05 00 00
+      06 00 0c 00  02 00 00 00`),
+  );
+  const msg = encodeGenlRequest({
+    family: 0x1b,
+    cmd: VDPA_CMD.DEV_NEW,
+    version: 1,
+    flags: NL.NLM_F_REQUEST | NL.NLM_F_ACK,
+    seq: 0x01020304,
+  }, attrs);
+  assert.deepEqual(
+    msg.subarray(0, 20),
+    hex("4c 00 00 00 1b 00 05 00 04 03 02 01 00 00 00 00 03 01 00 00"),
+  );
+  assert.equal(msg.length, 16 + 4 + attrs.length);
+});
+
+Deno.test("a BUS/NAME management device gives both handle attributes", () => {
+  const attrs = decodeAttrs(
+    encodeAttrs(
+      devAddAttrs({ name: "v", mgmtdev: "pci/0000:00:04.0" }),
+      VDPA_ATTRS,
+    ),
+    VDPA_ATTRS,
+  );
+  assert.deepEqual(attrs.map((a) => [a.name, a.value]), [
+    ["MGMTDEV_BUS_NAME", "pci"],
+    ["MGMTDEV_DEV_NAME", "0000:00:04.0"],
+    ["DEV_NAME", "v"],
+  ]);
+});
+
+Deno.test("dump request flags: REQUEST|ACK|DUMP = 0x305", () => {
+  const msg = encodeGenlRequest({
+    family: 0x1b,
+    cmd: VDPA_CMD.MGMTDEV_GET,
+    version: 1,
+    flags: NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_DUMP,
+    seq: 7,
+  });
+  assert.deepEqual(
+    msg,
+    hex("14 00 00 00 1b 00 05 03 07 00 00 00 00 00 00 00 02 01 00 00"),
+  );
+});
+
+Deno.test("decode a dev-show reply: strings, u16, u32, u64, pad, unknown ids", () => {
+  const payload = hex(`
+    03 01 00 00
+    10 00 02 00  ${ascii("vdpasim_net")} 00
+    09 00 04 00  ${ascii("sim0")} 00 00 00 00
+    08 00 05 00  01 00 00 00
+    08 00 06 00  00 00 00 00
+    08 00 07 00  03 00 00 00
+    06 00 08 00  00 01 00 00
+    0c 00 10 00  20 00 00 28 03 00 00 00
+    04 00 00 00
+    05 00 63 00  aa 00 00 00`);
+  const [msg] = parseNlmsgs(
+    encodeNlmsg({ type: 0x1b, flags: 0, seq: 9 }, payload),
+  );
+  const g = decodeGenl(msg, VDPA_ATTRS);
+  assert.equal(g.cmd, VDPA_CMD.DEV_NEW);
+  assert.equal(g.version, 1);
+  const rec = attrRecord(g.attrs);
+  assert.equal(rec.MGMTDEV_DEV_NAME, "vdpasim_net");
+  assert.equal(rec.DEV_NAME, "sim0");
+  assert.equal(rec.DEV_ID, 1);
+  assert.equal(rec.DEV_VENDOR_ID, 0);
+  assert.equal(rec.DEV_MAX_VQS, 3);
+  assert.equal(rec.DEV_MAX_VQ_SIZE, 256);
+  assert.equal(rec.DEV_SUPPORTED_FEATURES, 0x0000000328000020n);
+  assert.deepEqual(rec.PAD, new Uint8Array(0));
+  assert.deepEqual(rec.unknown_99, new Uint8Array([0xaa]));
+  assert.deepEqual(g.attrs.map((a) => a.id), [2, 4, 5, 6, 7, 8, 16, 0, 99]);
+});
+
+Deno.test("nested attributes, u8, flag and u64 round-trip through a table", () => {
+  const inner: AttrTable = {
+    1: { name: "A", type: "u8" },
+    2: { name: "F", type: "flag" },
+  };
+  const table: AttrTable = {
+    1: { name: "N", type: "nested", nested: inner },
+    2: { name: "Q", type: "u64" },
+  };
+  const bytes = encodeAttrs([
+    ["N", [["A", 7], ["F", true]]],
+    ["Q", 0xfedcba9876543210n],
+  ], table);
+  assert.deepEqual(
+    bytes,
+    hex(`
+      10 00 01 80  05 00 01 00 07 00 00 00  04 00 02 00
+      0c 00 02 00  10 32 54 76 98 ba dc fe`),
+  );
+  const back = decodeAttrs(bytes, table);
+  assert.equal(back[0].name, "N");
+  assert.deepEqual(
+    (back[0].value as readonly Attr[]).map((
+      a,
+    ) => [a.name, a.value]),
+    [["A", 7], ["F", true]],
+  );
+  assert.equal(back[1].value, 0xfedcba9876543210n);
+  assert.deepEqual(encodeAttrs([["F", false]], inner), new Uint8Array(0));
+  assert.throws(() => encodeAttrs([["A", 256]], inner), RangeError);
+  assert.throws(
+    () => encodeAttrs([["nope", 1]], inner),
+    /unknown netlink attribute nope/,
+  );
+});
+
+Deno.test("a truncated attribute ends decoding without inventing data", () => {
+  assert.deepEqual(decodeAttrs(hex("08 00 05 00 01 00"), VDPA_ATTRS), []);
+  assert.throws(
+    () => decodeAttrs(hex("05 00 05 00 01 00 00 00"), VDPA_ATTRS),
+    /DEV_ID: 1 bytes, u32 needs 4/,
+  );
+});
+
+function reply(seq: number, flags: number, name: string): Uint8Array {
+  return encodeNlmsg(
+    { type: 0x1b, flags, seq },
+    cat(hex("05 01 00 00"), encodeAttrs([["DEV_NAME", name]], VDPA_ATTRS)),
+  );
+}
+
+function done(
+  seq: number,
+  error = 0,
+  tlvs: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const p = new Uint8Array(4 + tlvs.length);
+  new DataView(p.buffer).setInt32(0, error, true);
+  p.set(tlvs, 4);
+  return encodeNlmsg(
+    {
+      type: NL.NLMSG_DONE,
+      flags: NL.NLM_F_MULTI | (tlvs.length ? NL.NLM_F_ACK_TLVS : 0),
+      seq,
+    },
+    p,
+  );
+}
+
+Deno.test("multipart dump over two datagrams ends at NLMSG_DONE; other seqs ignored", () => {
+  const c = new ReplyCollector(5, "vdpa dev show");
+  c.feed(
+    cat(
+      reply(5, NL.NLM_F_MULTI, "a"),
+      reply(4, NL.NLM_F_MULTI, "stale"),
+      reply(5, NL.NLM_F_MULTI, "b"),
+    ),
+  );
+  assert.equal(c.done, false);
+  c.feed(cat(reply(5, NL.NLM_F_MULTI, "c"), done(5)));
+  assert.equal(c.done, true);
+  assert.deepEqual(
+    c.messages.map((m) => attrRecord(decodeGenl(m, VDPA_ATTRS).attrs).DEV_NAME),
+    ["a", "b", "c"],
+  );
+  // Anything after the end is ignored.
+  c.feed(reply(5, NL.NLM_F_MULTI, "late"));
+  assert.equal(c.messages.length, 3);
+});
+
+/** An NLMSG_ERROR: error, echoed request (capped or whole), extack TLVs. */
+function nlerr(
+  error: number,
+  request: Uint8Array,
+  options: { capped: boolean; msg?: string; offs?: number },
+): Uint8Array {
+  const echoed = options.capped ? request.subarray(0, 16) : request;
+  const tlvTable: AttrTable = {
+    1: { name: "MSG", type: "string" },
+    2: { name: "OFFS", type: "u32" },
+  };
+  const pairs: [string, string | number][] = [];
+  if (options.msg !== undefined) pairs.push(["MSG", options.msg]);
+  if (options.offs !== undefined) pairs.push(["OFFS", options.offs]);
+  const tlvs = encodeAttrs(pairs, tlvTable);
+  const head = new Uint8Array(4);
+  new DataView(head.buffer).setInt32(0, error, true);
+  const flags = (options.capped ? NL.NLM_F_CAPPED : 0) |
+    (tlvs.length ? NL.NLM_F_ACK_TLVS : 0);
+  return encodeNlmsg(
+    { type: NL.NLMSG_ERROR, flags, seq: 3 },
+    cat(head, echoed, tlvs),
+  );
+}
+
+Deno.test("NLMSG_ERROR with a capped echo and extack message, byte for byte", () => {
+  const request = encodeGenlRequest(
+    { family: 0x1b, cmd: VDPA_CMD.DEV_DEL, version: 1, flags: 5, seq: 3 },
+    encodeAttrs([["DEV_NAME", "nope"]], VDPA_ATTRS),
+  );
+  const bytes = nlerr(-19, request, {
+    capped: true,
+    msg: "vdpa: device not found",
+  });
+  assert.deepEqual(
+    bytes,
+    hex(`
+      40 00 00 00  02 00  00 03  03 00 00 00  00 00 00 00
+      ed ff ff ff
+      20 00 00 00 1b 00 05 00 03 00 00 00 00 00 00 00
+      1b 00 01 00  ${ascii("vdpa: device not found")} 00 00`),
+  );
+  const [msg] = parseNlmsgs(bytes);
+  assert.deepEqual(parseNlmsgerr(msg), {
+    error: -19,
+    message: "vdpa: device not found",
+  });
+  const c = new ReplyCollector(3, "vdpa dev del nope");
+  assert.throws(
+    () => c.feed(bytes),
+    (e: unknown) =>
+      e instanceof NetlinkError && e.code === "ENODEV" &&
+      errnoCode(e) === "ENODEV" &&
+      e.extack === "vdpa: device not found" &&
+      e.message === "vdpa dev del nope: vdpa: device not found (ENODEV)",
+  );
+  assert.equal(c.done, true);
+});
+
+Deno.test("NLMSG_ERROR with the whole request echoed (not capped): TLVs found after it", () => {
+  const request = encodeGenlRequest(
+    { family: 0x1b, cmd: VDPA_CMD.DEV_NEW, version: 1, flags: 5, seq: 3 },
+    encodeAttrs([["DEV_NAME", "x"], ["DEV_NET_CFG_MTU", 9000]], VDPA_ATTRS),
+  );
+  const [msg] = parseNlmsgs(
+    nlerr(-95, request, {
+      capped: false,
+      msg: "vdpa: All provided attributes are not supported",
+      offs: 28,
+    }),
+  );
+  assert.deepEqual(parseNlmsgerr(msg), {
+    error: -95,
+    message: "vdpa: All provided attributes are not supported",
+    offset: 28,
+  });
+});
+
+Deno.test("an error without extack gives the errno text; an ACK ends a do request", () => {
+  const request = encodeGenlRequest({
+    family: 0x1b,
+    cmd: 3,
+    version: 1,
+    flags: 5,
+    seq: 3,
+  });
+  const c = new ReplyCollector(3, "vdpa dev add sim0");
+  assert.throws(
+    () => c.feed(nlerr(-17, request, { capped: true })),
+    (e: unknown) =>
+      e instanceof NetlinkError &&
+      e.message === "vdpa dev add sim0: File exists (EEXIST)",
+  );
+  const ok = new ReplyCollector(3, "x");
+  ok.feed(cat(reply(3, 0, "sim0"), nlerr(0, request, { capped: true })));
+  assert.equal(ok.done, true);
+  assert.equal(ok.messages.length, 1);
+});
+
+Deno.test("NLMSG_DONE carrying a dump error and its extack message", () => {
+  const tlvs = encodeAttrs([[
+    "MSG",
+    "vdpa: Features negotiation not completed",
+  ]], {
+    1: { name: "MSG", type: "string" },
+  });
+  const bytes = done(8, -11, tlvs);
+  const [msg] = parseNlmsgs(bytes);
+  assert.deepEqual(parseNlmsgDone(msg), {
+    error: -11,
+    message: "vdpa: Features negotiation not completed",
+  });
+  const c = new ReplyCollector(8, "vdpa dev config show");
+  assert.throws(() => c.feed(bytes), (e: unknown) => errnoCode(e) === "EAGAIN");
+});
+
+Deno.test("host kernel: the controller resolves itself; an absent family gives ENOENT", async () => {
+  const s = GenlSocket.open();
+  try {
+    const ctrl = s.resolveFamily("nlctrl");
+    assert.equal(ctrl.id, NL.GENL_ID_CTRL);
+    assert.ok(ctrl.version >= 1);
+    assert.throws(
+      () => s.resolveFamily("vdevctl-absent"),
+      (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT",
+    );
+    // The socket still works after an error, synchronously and asynchronously.
+    const [again] = await s.requestAsync({
+      family: CTRL_FAMILY,
+      cmd: NL.CTRL_CMD_GETFAMILY,
+      attrs: encodeAttrs([["FAMILY_NAME", "nlctrl"]], CTRL_ATTRS),
+    });
+    assert.equal(
+      attrRecord(decodeGenl(again, CTRL_ATTRS).attrs).FAMILY_NAME,
+      "nlctrl",
+    );
+    // A dump of every family: multipart, ends at NLMSG_DONE.
+    const all = s.request({
+      family: CTRL_FAMILY,
+      cmd: NL.CTRL_CMD_GETFAMILY,
+      dump: true,
+    });
+    const names = all.map((m) =>
+      attrRecord(decodeGenl(m, CTRL_ATTRS).attrs).FAMILY_NAME
+    );
+    assert.ok(names.includes("nlctrl"), `families: ${names.join(",")}`);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("host kernel: concurrent async requests on one socket take turns", async () => {
+  const s = GenlSocket.open();
+  try {
+    const ask = (name: string) =>
+      s.requestAsync({
+        family: CTRL_FAMILY,
+        cmd: NL.CTRL_CMD_GETFAMILY,
+        attrs: encodeAttrs([["FAMILY_NAME", name]], CTRL_ATTRS),
+        what: `family ${name}`,
+      });
+    const [a, bad, b] = await Promise.allSettled([
+      ask("nlctrl"),
+      ask("vdevctl-absent"),
+      ask("nlctrl"),
+    ]);
+    for (const r of [a, b]) {
+      assert.equal(r.status, "fulfilled");
+      if (r.status === "fulfilled") {
+        assert.equal(
+          attrRecord(decodeGenl(r.value[0], CTRL_ATTRS).attrs).FAMILY_ID,
+          NL.GENL_ID_CTRL,
+        );
+      }
+    }
+    assert.equal(bad.status, "rejected");
+    if (bad.status === "rejected") {
+      assert.equal(errnoCode(bad.reason), "ENOENT");
+    }
+    // A synchronous request while an asynchronous one is pending is refused.
+    const pending = ask("nlctrl");
+    assert.throws(
+      () => s.resolveFamily("nlctrl"),
+      /busy with an asynchronous request/,
+    );
+    await pending;
+    assert.equal(s.resolveFamily("nlctrl").id, NL.GENL_ID_CTRL);
+  } finally {
+    s.close();
+  }
+});
