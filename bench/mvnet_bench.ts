@@ -20,19 +20,19 @@
  * @module
  */
 
-import { sandboxRun } from "../lib/sandbox/run.ts";
+import { sandboxRun } from "../lib/sandbox/mod.ts";
 import {
   findNetdev,
   type Mvnet,
   MVNET_QUEUE_SIZE,
   type MvnetOptions,
   startMvnet,
-} from "../lib/mvnet/daemon.ts";
+} from "../lib/mvnet/mod.ts";
 import { onlineCpus } from "../lib/cpu_list.ts";
 import { resolveRoot } from "../lib/root.ts";
-import { bringUp, waitNetdev } from "../lib/mvnet/smoke.ts";
-import { type PktgenResult, pktgenRun } from "../lib/mvnet/pktgen.ts";
-import { vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/client.ts";
+import { bringUp, waitNetdev } from "../lib/mvnet/mod.ts";
+import { type PktgenResult, pktgenRun } from "../lib/mvnet/mod.ts";
+import { vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/mod.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MODULES = [

@@ -11,10 +11,10 @@ import {
   printCompletions,
   printCompletionScript,
   SHELLS,
-} from "../lib/completion/script.ts";
-import { completionSources } from "../lib/completion/values.ts";
+} from "../lib/completion/mod.ts";
+import { completionSources } from "../lib/completion/mod.ts";
 import { resolveRoot } from "../lib/root.ts";
-import { optionValue } from "../lib/completion/script.ts";
+import { optionValue } from "../lib/completion/mod.ts";
 
 /** Builds the `completion` command. */
 export function command(): CommandUnknownOpts {

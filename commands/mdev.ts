@@ -21,9 +21,9 @@ import {
   startParentMdevs,
   stopDevice,
   undefineDevice,
-} from "../lib/mdev/mdev.ts";
-import { parentsJson, parentsText } from "../lib/mdev/format.ts";
-import { parseMdevUuid } from "../lib/mdev/uuid.ts";
+} from "../lib/mdev/mod.ts";
+import { parentsJson, parentsText } from "../lib/mdev/mod.ts";
+import { parseMdevUuid } from "../lib/mdev/mod.ts";
 import { out, rootOf } from "./context.ts";
 import { failWith, listAction, typesAction, warn } from "./mdev_fast.ts";
 

@@ -14,14 +14,9 @@ import {
   listTypes,
   type MdevListing,
   openMdev,
-} from "../lib/mdev/mdev.ts";
-import {
-  listJson,
-  listText,
-  typesJson,
-  typesText,
-} from "../lib/mdev/format.ts";
-import { parseMdevUuid } from "../lib/mdev/uuid.ts";
+} from "../lib/mdev/mod.ts";
+import { listJson, listText, typesJson, typesText } from "../lib/mdev/mod.ts";
+import { parseMdevUuid } from "../lib/mdev/mod.ts";
 import { VdevError } from "../lib/errors.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
 import { write } from "./context.ts";

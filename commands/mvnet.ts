@@ -15,9 +15,9 @@ import {
   MVNET_QUEUE_SIZE,
   type MvnetStats,
   startMvnet,
-} from "../lib/mvnet/daemon.ts";
-import { formatSmoke, runSmoke } from "../lib/mvnet/smoke.ts";
-import { parseCount, parseSize } from "../lib/vduse/spec.ts";
+} from "../lib/mvnet/mod.ts";
+import { formatSmoke, runSmoke } from "../lib/mvnet/mod.ts";
+import { parseCount, parseSize } from "../lib/vduse/mod.ts";
 
 function formatStats(s: MvnetStats, netdev: string | undefined): string {
   return `mvnet: ${netdev ?? "-"} tx ${s.txPackets} rx ${s.rxPackets} ` +

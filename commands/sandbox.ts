@@ -19,7 +19,7 @@ import {
   sandboxRun,
   sandboxShell,
   sandboxStatus,
-} from "../lib/sandbox/run.ts";
+} from "../lib/sandbox/mod.ts";
 
 function positiveInt(what: string) {
   return (value: string): number => {

@@ -9,7 +9,7 @@ import {
   parseVdpaArgs,
   VDPA_USAGE,
   type VdpaCommand,
-} from "../lib/vdpa/args.ts";
+} from "../lib/vdpa/mod.ts";
 import {
   closeVdpa,
   openVdpa,
@@ -21,7 +21,7 @@ import {
   vdpaMgmtdevShow,
   type VdpaReply,
   type VdpaSession,
-} from "../lib/vdpa/client.ts";
+} from "../lib/vdpa/mod.ts";
 import {
   formatDevConfigShow,
   formatDevShow,
@@ -29,7 +29,7 @@ import {
   formatEmpty,
   formatMgmtdevShow,
   type VdpaFormatOptions,
-} from "../lib/vdpa/format.ts";
+} from "../lib/vdpa/mod.ts";
 import { out } from "./context.ts";
 
 const HELP_AFTER = `

@@ -10,12 +10,8 @@
 import { parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
-import { listJson, listText, showJson, showText } from "../lib/vduse/format.ts";
-import {
-  createDevice,
-  destroyDevice,
-  queueProbe,
-} from "../lib/vduse/lifecycle.ts";
+import { listJson, listText, showJson, showText } from "../lib/vduse/mod.ts";
+import { createDevice, destroyDevice, queueProbe } from "../lib/vduse/mod.ts";
 import {
   buildSpec,
   DEFAULT_QUEUE_SIZE,
@@ -23,15 +19,15 @@ import {
   parseCount,
   parseFeatures,
   parseSize,
-} from "../lib/vduse/spec.ts";
+} from "../lib/vduse/mod.ts";
 import {
   inspect,
   listDevices,
   moduleMissing,
   setAttributes,
   vduseLoaded,
-} from "../lib/vduse/state.ts";
-import { vdpaKernelView } from "../lib/vduse/attach.ts";
+} from "../lib/vduse/mod.ts";
+import { vdpaKernelView } from "../lib/vduse/mod.ts";
 import { out, rootOf } from "./context.ts";
 
 function createCommand(): CommandUnknownOpts {

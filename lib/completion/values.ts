@@ -10,7 +10,7 @@ import { type Candidate, optionValue, type ValueSources } from "./script.ts";
 import type { SysRoot } from "../root.ts";
 import { listDir, readAttr } from "../sysfs_read.ts";
 import { onlineCpus } from "../cpu_list.ts";
-import { vdpaArgCandidates } from "../vdpa/completion.ts";
+import { vdpaArgCandidates } from "../vdpa/mod.ts";
 
 /** mdev parents: the entries of /sys/class/mdev_bus. */
 export function mdevParents(root: SysRoot): Candidate[] {

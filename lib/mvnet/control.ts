@@ -20,7 +20,7 @@
  * @module
  */
 
-import { close, eventfd, POLL, pollAsync, write } from "../sys/libc.ts";
+import { close, eventfd, POLL, pollAsync, write } from "../sys/mod.ts";
 import { messageOf } from "../errors.ts";
 import {
   devGetFeatures,
@@ -30,9 +30,9 @@ import {
   type VqInfo,
   vqSetupKickfd,
   writeResponse,
-} from "../vduse/device.ts";
-import { VDUSE_MSG_SIZE, VDUSE_REQ_RESULT } from "../vduse/uapi.ts";
-import { hasFeature, VIRTIO_CONFIG_S, VIRTIO_F } from "../virtio/uapi.ts";
+} from "../vduse/mod.ts";
+import { VDUSE_MSG_SIZE, VDUSE_REQ_RESULT } from "../vduse/mod.ts";
+import { hasFeature, VIRTIO_CONFIG_S, VIRTIO_F } from "../virtio/mod.ts";
 import {
   CTL,
   type DatapathRunner,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { close, eventfd } from "../sys/libc.ts";
+import { close, eventfd } from "../sys/mod.ts";
 import { requireOnline } from "../cpu_list.ts";
 import { listDir, pathExists } from "../sysfs_read.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
@@ -25,9 +25,9 @@ import {
   VDUSE_CONTROL_PATH,
   vqSetup,
   withControl,
-} from "../vduse/device.ts";
-import { buildSpec, NET_DEFAULT_FEATURES, toDevConfig } from "../vduse/spec.ts";
-import { featureBit, VIRTIO_F } from "../virtio/uapi.ts";
+} from "../vduse/mod.ts";
+import { buildSpec, NET_DEFAULT_FEATURES, toDevConfig } from "../vduse/mod.ts";
+import { featureBit, VIRTIO_F } from "../virtio/mod.ts";
 import {
   deviceExists,
   holders,
@@ -37,8 +37,8 @@ import {
   VDPA_DEVICES_DIR,
   vduseLoaded,
   writeRecord,
-} from "../vduse/state.ts";
-import { vdpaDevAdd, vdpaDevDel } from "../vdpa/client.ts";
+} from "../vduse/mod.ts";
+import { vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
 import { DatapathRunner } from "./datapath.ts";
 import { VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";

@@ -16,10 +16,10 @@
  */
 
 import { IotlbCache } from "./iotlb.ts";
-import { libc, POLL, pollAsync, write } from "../sys/libc.ts";
+import { libc, POLL, pollAsync, write } from "../sys/mod.ts";
 import { Loopback, STAT, STAT_COUNT, WANT_IRQ } from "./loopback.ts";
-import { vqInjectIrq } from "../vduse/device.ts";
-import { SplitQueue } from "../virtio/virtqueue.ts";
+import { vqInjectIrq } from "../vduse/mod.ts";
+import { SplitQueue } from "../virtio/mod.ts";
 import { messageOf } from "../errors.ts";
 
 /** One queue as the datapath needs it (from VDUSE_VQ_GET_INFO). */

@@ -17,10 +17,10 @@
  * @module
  */
 
-import { close, type Mapping, MMAP, mmap, munmap } from "../sys/libc.ts";
-import { type IotlbEntry, iotlbGetFd } from "../vduse/device.ts";
-import { VDUSE_ACCESS } from "../vduse/uapi.ts";
-import type { GuestMemory, MemoryRegion } from "../virtio/virtqueue.ts";
+import { close, type Mapping, MMAP, mmap, munmap } from "../sys/mod.ts";
+import { type IotlbEntry, iotlbGetFd } from "../vduse/mod.ts";
+import { VDUSE_ACCESS } from "../vduse/mod.ts";
+import type { GuestMemory, MemoryRegion } from "../virtio/mod.ts";
 
 /** Largest IOTLB entry mapped (the bounce region is at most 1 GiB). */
 export const MAX_ENTRY_BYTES = 1 << 30;

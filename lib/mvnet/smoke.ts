@@ -10,12 +10,12 @@
  */
 
 import { messageOf, VdevError } from "../errors.ts";
-import { POLL, pollAsync } from "../sys/libc.ts";
+import { POLL, pollAsync } from "../sys/mod.ts";
 import { type Mvnet, type MvnetStats, startMvnet } from "./daemon.ts";
-import { PacketSocket } from "../sys/packet_socket.ts";
+import { PacketSocket } from "../sys/mod.ts";
 import { resolveRoot, type SysRoot } from "../root.ts";
 import { readAttr } from "../sysfs_read.ts";
-import { parseMac } from "../vduse/spec.ts";
+import { parseMac } from "../vduse/mod.ts";
 
 /** The EtherType of smoke frames (IEEE local experimental 1). */
 export const SMOKE_ETHERTYPE = 0x88b5;

@@ -13,7 +13,7 @@ import {
   type WorkerStart,
 } from "./datapath.ts";
 import { messageOf } from "../errors.ts";
-import { setThreadAffinity } from "../sys/libc.ts";
+import { setThreadAffinity } from "../sys/mod.ts";
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<WorkerStart | WorkerPlace>) => void) | null;

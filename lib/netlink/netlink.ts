@@ -21,7 +21,7 @@
  */
 
 import { ERRNO } from "../errno.ts";
-import { check, close, libc, POLL, pollAsync } from "../sys/libc.ts";
+import { check, close, libc, POLL, pollAsync } from "../sys/mod.ts";
 
 /** Netlink and generic-netlink constants (include/uapi/linux/netlink.h, genetlink.h). */
 export const NL = {

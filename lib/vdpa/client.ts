@@ -25,7 +25,7 @@ import {
   NetlinkError,
   NetlinkTransportError,
   type NlMsg,
-} from "../netlink/netlink.ts";
+} from "../netlink/mod.ts";
 import { VDPA_ATTRS, VDPA_CMD, VDPA_GENL_NAME } from "./uapi.ts";
 
 /** The message shown when the kernel has no vdpa family. */

@@ -7,7 +7,7 @@
  */
 
 import { readdirSync } from "node:fs";
-import type { Candidate } from "../completion/script.ts";
+import type { Candidate } from "../completion/mod.ts";
 import type { SysRoot } from "../root.ts";
 import { vdpaMgmtdevShow } from "./client.ts";
 import { matches } from "./args.ts";

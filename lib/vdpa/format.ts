@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { AttrValue } from "../netlink/netlink.ts";
+import type { AttrValue } from "../netlink/mod.ts";
 import type { VdpaReply } from "./client.ts";
 import { IPROUTE2_61_ATTR_MAX } from "./uapi.ts";
 import {
@@ -31,7 +31,7 @@ import {
   VIRTIO_ID,
   VIRTIO_NET_F,
   VIRTIO_NET_S,
-} from "../virtio/uapi.ts";
+} from "../virtio/mod.ts";
 
 /** Output options. */
 export interface VdpaFormatOptions {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { AttrTable } from "../netlink/netlink.ts";
+import type { AttrTable } from "../netlink/mod.ts";
 
 /** VDPA_GENL_NAME. */
 export const VDPA_GENL_NAME = "vdpa";

@@ -16,8 +16,8 @@ import {
   openVdpa,
   vdpaDevConfigShow,
   vdpaDevShow,
-} from "../vdpa/client.ts";
-import { VIRTIO_ID, VIRTIO_NET_S } from "../virtio/uapi.ts";
+} from "../vdpa/mod.ts";
+import { VIRTIO_ID, VIRTIO_NET_S } from "../virtio/mod.ts";
 
 type Rec = Readonly<Record<string, unknown>>;
 

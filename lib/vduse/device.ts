@@ -16,10 +16,10 @@
  * @module
  */
 
-import { close, ErrnoError, ioctl, O, open, read, write } from "../sys/libc.ts";
+import { close, ErrnoError, ioctl, O, open, read, write } from "../sys/mod.ts";
 import { errnoCode } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
-import { type StructLayout, StructView } from "../sys/struct_layout.ts";
+import { type StructLayout, StructView } from "../sys/mod.ts";
 import {
   VDUSE_API_VERSION,
   VDUSE_CONFIG_DATA,

@@ -15,7 +15,7 @@
  */
 
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
-import { close } from "../sys/libc.ts";
+import { close } from "../sys/mod.ts";
 import type { SysRoot } from "../root.ts";
 import {
   createDev,

@@ -13,7 +13,7 @@
  */
 
 import { VdevError } from "../errors.ts";
-import { StructView } from "../sys/struct_layout.ts";
+import { StructView } from "../sys/mod.ts";
 import {
   featureBit,
   hasFeature,
@@ -24,7 +24,7 @@ import {
   VIRTIO_NET_CONFIG,
   VIRTIO_NET_F,
   VIRTIO_NET_S,
-} from "../virtio/uapi.ts";
+} from "../virtio/mod.ts";
 import { VDUSE_NAME_MAX } from "./uapi.ts";
 import type { DevConfig } from "./device.ts";
 

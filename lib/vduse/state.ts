@@ -25,7 +25,7 @@ import {
   typeOfDeviceId,
   type VduseType,
 } from "./spec.ts";
-import { featureNames, VIRTIO_CONFIG_S } from "../virtio/uapi.ts";
+import { featureNames, VIRTIO_CONFIG_S } from "../virtio/mod.ts";
 import { VDUSE_CLASS_DIR, VDUSE_DEV_DIR } from "./device.ts";
 
 /** Where `vduse create` records what it created (tmpfs: gone on reboot). */

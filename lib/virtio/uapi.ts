@@ -11,7 +11,7 @@
  * @module
  */
 
-import { defineStruct } from "../sys/struct_layout.ts";
+import { defineStruct } from "../sys/mod.ts";
 
 /** Virtio device ids (`linux/virtio_ids.h`) that VDUSE accepts. */
 export const VIRTIO_ID = { NET: 1, BLOCK: 2 } as const;

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { REPO_ROOT as REPO, sandboxRun } from "../../lib/sandbox/run.ts";
+import { REPO_ROOT as REPO, sandboxRun } from "../../lib/sandbox/mod.ts";
 import { messageOf, VdevError } from "../../lib/errors.ts";
 import { E2E_MODULES } from "./run.ts";
 

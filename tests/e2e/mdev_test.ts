@@ -15,9 +15,9 @@
 
 import assert from "node:assert/strict";
 import { VdevError } from "../../lib/errors.ts";
-import { createDevice, openMdev } from "../../lib/mdev/mdev.ts";
-import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
-import { ConfigStore } from "../../lib/mdev/config_store.ts";
+import { createDevice, openMdev } from "../../lib/mdev/mod.ts";
+import { MdevSysfs } from "../../lib/mdev/mod.ts";
+import { ConfigStore } from "../../lib/mdev/mod.ts";
 import { SysRoot } from "../../lib/root.ts";
 import { runCommand } from "../command_output.ts";
 import { findMdevctl } from "../mdev/diff_helpers.ts";

@@ -13,16 +13,16 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { findNetdev, isAttached, startMvnet } from "../../lib/mvnet/daemon.ts";
+import { findNetdev, isAttached, startMvnet } from "../../lib/mvnet/mod.ts";
 import {
   bringUp,
   exchange,
   type SmokeResult,
   waitNetdev,
-} from "../../lib/mvnet/smoke.ts";
+} from "../../lib/mvnet/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";
 import { formatCpuList, onlineCpus } from "../../lib/cpu_list.ts";
-import { irqAffinity } from "../../lib/vduse/state.ts";
+import { irqAffinity } from "../../lib/vduse/mod.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const root = resolveRoot();

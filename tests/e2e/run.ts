@@ -12,7 +12,7 @@
  * @module
  */
 
-import { sandboxRun } from "../../lib/sandbox/run.ts";
+import { sandboxRun } from "../../lib/sandbox/mod.ts";
 import { messageOf, VdevError } from "../../lib/errors.ts";
 
 /** Every module the e2e suite needs, loaded (with dependencies) before it runs. */

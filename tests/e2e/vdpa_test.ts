@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { respond } from "./vduse_responder.ts";
 import { existsSync } from "node:fs";
-import { vdpaDevAdd, vdpaDevDel, vdpaDevShow } from "../../lib/vdpa/client.ts";
+import { vdpaDevAdd, vdpaDevDel, vdpaDevShow } from "../../lib/vdpa/mod.ts";
 import { main } from "../../main.ts";
 import { type CommandResult, runCommand } from "../command_output.ts";
 

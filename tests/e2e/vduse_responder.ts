@@ -6,13 +6,9 @@
  * @module
  */
 
-import { close, POLL, pollAsync } from "../../lib/sys/libc.ts";
-import {
-  openDevice,
-  readRequest,
-  writeResponse,
-} from "../../lib/vduse/device.ts";
-import { VDUSE_REQ_RESULT } from "../../lib/vduse/uapi.ts";
+import { close, POLL, pollAsync } from "../../lib/sys/mod.ts";
+import { openDevice, readRequest, writeResponse } from "../../lib/vduse/mod.ts";
+import { VDUSE_REQ_RESULT } from "../../lib/vduse/mod.ts";
 
 /** A running responder: its device fd, and `stop` (returns the statuses seen). */
 export interface Responder {

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { respond } from "./vduse_responder.ts";
 import { existsSync } from "node:fs";
 import { errnoCode } from "../../lib/errors.ts";
-import { close } from "../../lib/sys/libc.ts";
+import { close } from "../../lib/sys/mod.ts";
 import {
   createDev,
   destroyDev,
@@ -23,14 +23,14 @@ import {
   vqGetInfo,
   vqSetup,
   withControl,
-} from "../../lib/vduse/device.ts";
-import { buildSpec, toDevConfig } from "../../lib/vduse/spec.ts";
+} from "../../lib/vduse/mod.ts";
+import { buildSpec, toDevConfig } from "../../lib/vduse/mod.ts";
 import {
   featureBit,
   VIRTIO_BLK_F,
   VIRTIO_F,
   VIRTIO_NET_F,
-} from "../../lib/virtio/uapi.ts";
+} from "../../lib/virtio/mod.ts";
 
 import { runCommand } from "../command_output.ts";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { IotlbCache } from "../../lib/mvnet/iotlb.ts";
-import { O, open } from "../../lib/sys/libc.ts";
-import { ErrnoError } from "../../lib/sys/libc.ts";
-import type { IotlbEntry } from "../../lib/vduse/device.ts";
-import { VDUSE_ACCESS } from "../../lib/vduse/uapi.ts";
-import { Chain, SplitQueue } from "../../lib/virtio/virtqueue.ts";
+import { O, open } from "../../lib/sys/mod.ts";
+import { ErrnoError } from "../../lib/sys/mod.ts";
+import type { IotlbEntry } from "../../lib/vduse/mod.ts";
+import { VDUSE_ACCESS } from "../../lib/vduse/mod.ts";
+import { Chain, SplitQueue } from "../../lib/virtio/mod.ts";
 
 /** A fake IOTLB: entries backed by one temporary file each. */
 function fakeIotlb(entries: { start: bigint; size: number; perm: number }[]) {

@@ -5,7 +5,7 @@ import {
   readStats,
   WANT_IRQ,
 } from "../../lib/mvnet/loopback.ts";
-import { SplitQueue } from "../../lib/virtio/virtqueue.ts";
+import { SplitQueue } from "../../lib/virtio/mod.ts";
 import { FakeMemory, SimDriver } from "../virtio/sim.ts";
 
 function setup(num = 16) {

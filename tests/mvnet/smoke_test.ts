@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  PACKET,
-  PacketSocket,
-  SOCKADDR_LL,
-} from "../../lib/sys/packet_socket.ts";
+import { PACKET, PacketSocket, SOCKADDR_LL } from "../../lib/sys/mod.ts";
 import { buildFrame, frameSize, percentile } from "../../lib/mvnet/smoke.ts";
 
 Deno.test("struct sockaddr_ll layout and packet constants match the UAPI headers (gcc)", async () => {

@@ -18,8 +18,8 @@ import {
   parseNlmsgs,
   ReplyCollector,
 } from "../../lib/netlink/netlink.ts";
-import { devAddAttrs } from "../../lib/vdpa/client.ts";
-import { VDPA_ATTRS, VDPA_CMD } from "../../lib/vdpa/uapi.ts";
+import { devAddAttrs } from "../../lib/vdpa/mod.ts";
+import { VDPA_ATTRS, VDPA_CMD } from "../../lib/vdpa/mod.ts";
 import { errnoCode } from "../../lib/errors.ts";
 
 /** "0a 0b ..." → bytes. */

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { kernelCache } from "../../lib/sandbox/run.ts";
+import { kernelCache } from "../../lib/sandbox/mod.ts";
 import { SCALAR_SIZE, type StructLayout } from "../../lib/sys/struct_layout.ts";
 import {
   VDUSE_ACCESS,
@@ -21,7 +21,7 @@ import {
   VDUSE_NAME_MAX,
   VDUSE_REQ,
   VDUSE_REQ_RESULT,
-} from "../../lib/vduse/uapi.ts";
+} from "../../lib/vduse/mod.ts";
 import {
   VIRTIO_BLK_F,
   VIRTIO_CONFIG_S,
@@ -33,7 +33,7 @@ import {
   VRING_AVAIL_F_NO_INTERRUPT,
   VRING_DESC_F,
   VRING_USED_F_NO_NOTIFY,
-} from "../../lib/virtio/uapi.ts";
+} from "../../lib/virtio/mod.ts";
 
 /**
  * The include directory with the processed Linux 6.12 UAPI headers, from

@@ -13,7 +13,7 @@ import {
   type FamilyInfo,
   type GenlSocket,
   NetlinkTransportError,
-} from "../../lib/netlink/netlink.ts";
+} from "../../lib/netlink/mod.ts";
 import { parseVdpaArgs } from "../../lib/vdpa/args.ts";
 import { main } from "../../main.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeAttrs, encodeAttrs } from "../../lib/netlink/netlink.ts";
+import { decodeAttrs, encodeAttrs } from "../../lib/netlink/mod.ts";
 import { type VdpaReply, vdpaReply } from "../../lib/vdpa/client.ts";
 import {
   formatDevConfigShow,

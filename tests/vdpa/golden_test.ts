@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { decodeGenl } from "../../lib/netlink/netlink.ts";
+import { decodeGenl } from "../../lib/netlink/mod.ts";
 import { type VdpaReply, vdpaReply } from "../../lib/vdpa/client.ts";
 import {
   formatDevConfigShow,

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { kernelCache } from "../../lib/sandbox/run.ts";
+import { kernelCache } from "../../lib/sandbox/mod.ts";
 import {
   VDPA_ATTR_MAX,
   VDPA_ATTRS,

@@ -19,7 +19,7 @@ import {
   VIRTIO_NET_F,
   VIRTIO_NET_HDR_V1,
   vringAreaSizes,
-} from "../../lib/virtio/uapi.ts";
+} from "../../lib/virtio/mod.ts";
 
 Deno.test("computed VDUSE ioctl numbers equal those measured on 6.12", () => {
   // The numbers measured on the real kernel (vduse-kernel-facts.md).

@@ -40,7 +40,7 @@ import {
 } from "../../lib/vduse/format.ts";
 import { busyReason } from "../../lib/vduse/lifecycle.ts";
 import { configFromAttrs } from "../../lib/vduse/attach.ts";
-import { StructView } from "../../lib/sys/struct_layout.ts";
+import { StructView } from "../../lib/sys/mod.ts";
 import {
   VDUSE_DEV_CONFIG,
   VDUSE_DEV_REQUEST,
@@ -56,7 +56,7 @@ import {
   VIRTIO_F,
   VIRTIO_NET_CONFIG,
   VIRTIO_NET_F,
-} from "../../lib/virtio/uapi.ts";
+} from "../../lib/virtio/mod.ts";
 
 const bit = featureBit;
 

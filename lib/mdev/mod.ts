@@ -1,0 +1,37 @@
+/**
+ * Mediated devices, the way mdevctl manages them: the kernel's mdev sysfs
+ * (`MdevSysfs`), mdevctl's definitions in /etc/mdevctl.d (`ConfigStore`),
+ * listing, the device lifecycle, and mdevctl's text and JSON output.
+ *
+ * This module is the family's face: other families, `commands/`, benches
+ * and tests outside `tests/mdev/` import the family only from here.
+ *
+ * @module
+ */
+
+export { ConfigStore } from "./config_store.ts";
+export {
+  listJson,
+  listText,
+  parentsJson,
+  parentsText,
+  typesJson,
+  typesText,
+} from "./format.ts";
+export {
+  createDevice,
+  defineDevice,
+  listActive,
+  listDefined,
+  listParents,
+  listTypes,
+  modifyDevice,
+  openMdev,
+  startDevice,
+  startParentMdevs,
+  stopDevice,
+  undefineDevice,
+} from "./mdev.ts";
+export type { MdevListing } from "./mdev.ts";
+export { MdevSysfs } from "./sysfs.ts";
+export { parseMdevUuid } from "./uuid.ts";

@@ -1,0 +1,29 @@
+/**
+ * mvnet, the user-space virtio-net loopback device served over VDUSE: the
+ * daemon, its VDUSE control plane, the datapath and its worker, the loopback
+ * policy, the smoke test and pktgen.
+ *
+ * This module is the family's face: other families, `commands/`, benches
+ * and tests outside `tests/mvnet/` import the family only from here.
+ *
+ * @module
+ */
+
+export {
+  DEFAULT_NAME,
+  findNetdev,
+  isAttached,
+  MVNET_QUEUE_SIZE,
+  startMvnet,
+} from "./daemon.ts";
+export type { Mvnet, MvnetOptions, MvnetStats } from "./daemon.ts";
+export { pktgenRun } from "./pktgen.ts";
+export type { PktgenResult } from "./pktgen.ts";
+export {
+  bringUp,
+  exchange,
+  formatSmoke,
+  runSmoke,
+  waitNetdev,
+} from "./smoke.ts";
+export type { SmokeResult } from "./smoke.ts";

@@ -1,0 +1,34 @@
+/**
+ * vDPA through the kernel's generic-netlink `vdpa` family: the client,
+ * iproute2 `vdpa`'s argument syntax and output, and completion values.
+ *
+ * This module is the family's face: other families, `commands/`, benches
+ * and tests outside `tests/vdpa/` import the family only from here.
+ *
+ * @module
+ */
+
+export { parseVdpaArgs, VDPA_USAGE } from "./args.ts";
+export type { VdpaCommand } from "./args.ts";
+export {
+  closeVdpa,
+  devAddAttrs,
+  openVdpa,
+  vdpaDevAdd,
+  vdpaDevConfigShow,
+  vdpaDevDel,
+  vdpaDevShow,
+  vdpaDevVstatsShow,
+  vdpaMgmtdevShow,
+} from "./client.ts";
+export type { VdpaReply, VdpaSession } from "./client.ts";
+export { vdpaArgCandidates } from "./completion.ts";
+export {
+  formatDevConfigShow,
+  formatDevShow,
+  formatDevVstatsShow,
+  formatEmpty,
+  formatMgmtdevShow,
+} from "./format.ts";
+export type { VdpaFormatOptions } from "./format.ts";
+export { VDPA_ATTRS, VDPA_CMD } from "./uapi.ts";
