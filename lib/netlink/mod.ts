@@ -1,6 +1,7 @@
 /**
- * Netlink and generic netlink: attribute tables as data, the message codec,
- * and the socket that sends requests and collects replies.
+ * Netlink and generic netlink: attribute tables as data (`attrs.ts`), the
+ * message codec (`message.ts`), and the socket that resolves families,
+ * sends requests and collects replies (`socket.ts`).
  *
  * This module is the family's face: other families, `commands/`, benches
  * and tests outside `tests/netlink/` import the family only from here.
@@ -8,20 +9,9 @@
  * @module
  */
 
-export {
-  attrRecord,
-  decodeAttrs,
-  decodeGenl,
-  encodeAttrs,
-  GenlSocket,
-  NetlinkError,
-  NetlinkTransportError,
-} from "./netlink.ts";
-export type {
-  Attr,
-  AttrInput,
-  AttrTable,
-  AttrValue,
-  FamilyInfo,
-  NlMsg,
-} from "./netlink.ts";
+export { attrRecord, decodeAttrs, encodeAttrs } from "./attrs.ts";
+export type { Attr, AttrInput, AttrTable, AttrValue } from "./attrs.ts";
+export { decodeGenl, NetlinkError } from "./message.ts";
+export type { NlMsg } from "./message.ts";
+export { GenlSocket, NetlinkTransportError } from "./socket.ts";
+export type { FamilyInfo } from "./socket.ts";

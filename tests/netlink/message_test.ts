@@ -1,48 +1,24 @@
 import assert from "node:assert/strict";
 import {
-  type Attr,
   attrRecord,
   type AttrTable,
-  CTRL_ATTRS,
-  CTRL_FAMILY,
-  decodeAttrs,
-  decodeGenl,
   encodeAttrs,
+} from "../../lib/netlink/attrs.ts";
+import {
+  decodeGenl,
   encodeGenlRequest,
   encodeNlmsg,
-  GenlSocket,
   NetlinkError,
-  NL,
   parseNlmsgDone,
   parseNlmsgerr,
   parseNlmsgs,
   ReplyCollector,
-} from "../../lib/netlink/netlink.ts";
-import { devAddAttrs } from "../../lib/vdpa/mod.ts";
-import { VDPA_ATTRS, VDPA_CMD } from "../../lib/vdpa/mod.ts";
+} from "../../lib/netlink/message.ts";
+import { CTRL_ATTRS } from "../../lib/netlink/socket.ts";
+import { NL } from "../../lib/netlink/uapi.ts";
+import { devAddAttrs, VDPA_ATTRS, VDPA_CMD } from "../../lib/vdpa/mod.ts";
 import { errnoCode } from "../../lib/errors.ts";
-
-/** "0a 0b ..." → bytes. */
-function hex(s: string): Uint8Array {
-  const t = s.replace(/\s+/g, "");
-  return new Uint8Array(t.match(/../g)!.map((b) => parseInt(b, 16)));
-}
-
-function ascii(s: string): string {
-  return [...new TextEncoder().encode(s)].map((b) =>
-    b.toString(16).padStart(2, "0")
-  ).join(" ");
-}
-
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+import { ascii, cat, hex } from "./bytes.ts";
 
 Deno.test("CTRL_CMD_GETFAMILY request for vdpa, byte for byte", () => {
   const got = encodeGenlRequest(
@@ -98,21 +74,6 @@ Deno.test("vdpa DEV_NEW attributes (mgmtdev, name, mac, mtu, max_vqp), byte for 
   assert.equal(msg.length, 16 + 4 + attrs.length);
 });
 
-Deno.test("a BUS/NAME management device gives both handle attributes", () => {
-  const attrs = decodeAttrs(
-    encodeAttrs(
-      devAddAttrs({ name: "v", mgmtdev: "pci/0000:00:04.0" }),
-      VDPA_ATTRS,
-    ),
-    VDPA_ATTRS,
-  );
-  assert.deepEqual(attrs.map((a) => [a.name, a.value]), [
-    ["MGMTDEV_BUS_NAME", "pci"],
-    ["MGMTDEV_DEV_NAME", "0000:00:04.0"],
-    ["DEV_NAME", "v"],
-  ]);
-});
-
 Deno.test("dump request flags: REQUEST|ACK|DUMP = 0x305", () => {
   const msg = encodeGenlRequest({
     family: 0x1b,
@@ -156,50 +117,6 @@ Deno.test("decode a dev-show reply: strings, u16, u32, u64, pad, unknown ids", (
   assert.deepEqual(rec.PAD, new Uint8Array(0));
   assert.deepEqual(rec.unknown_99, new Uint8Array([0xaa]));
   assert.deepEqual(g.attrs.map((a) => a.id), [2, 4, 5, 6, 7, 8, 16, 0, 99]);
-});
-
-Deno.test("nested attributes, u8, flag and u64 round-trip through a table", () => {
-  const inner: AttrTable = {
-    1: { name: "A", type: "u8" },
-    2: { name: "F", type: "flag" },
-  };
-  const table: AttrTable = {
-    1: { name: "N", type: "nested", nested: inner },
-    2: { name: "Q", type: "u64" },
-  };
-  const bytes = encodeAttrs([
-    ["N", [["A", 7], ["F", true]]],
-    ["Q", 0xfedcba9876543210n],
-  ], table);
-  assert.deepEqual(
-    bytes,
-    hex(`
-      10 00 01 80  05 00 01 00 07 00 00 00  04 00 02 00
-      0c 00 02 00  10 32 54 76 98 ba dc fe`),
-  );
-  const back = decodeAttrs(bytes, table);
-  assert.equal(back[0].name, "N");
-  assert.deepEqual(
-    (back[0].value as readonly Attr[]).map((
-      a,
-    ) => [a.name, a.value]),
-    [["A", 7], ["F", true]],
-  );
-  assert.equal(back[1].value, 0xfedcba9876543210n);
-  assert.deepEqual(encodeAttrs([["F", false]], inner), new Uint8Array(0));
-  assert.throws(() => encodeAttrs([["A", 256]], inner), RangeError);
-  assert.throws(
-    () => encodeAttrs([["nope", 1]], inner),
-    /unknown netlink attribute nope/,
-  );
-});
-
-Deno.test("a truncated attribute ends decoding without inventing data", () => {
-  assert.deepEqual(decodeAttrs(hex("08 00 05 00 01 00"), VDPA_ATTRS), []);
-  assert.throws(
-    () => decodeAttrs(hex("05 00 05 00 01 00 00 00"), VDPA_ATTRS),
-    /DEV_ID: 1 bytes, u32 needs 4/,
-  );
 });
 
 function reply(seq: number, flags: number, name: string): Uint8Array {
@@ -362,80 +279,4 @@ Deno.test("NLMSG_DONE carrying a dump error and its extack message", () => {
   });
   const c = new ReplyCollector(8, "vdpa dev config show");
   assert.throws(() => c.feed(bytes), (e: unknown) => errnoCode(e) === "EAGAIN");
-});
-
-Deno.test("host kernel: the controller resolves itself; an absent family gives ENOENT", async () => {
-  const s = GenlSocket.open();
-  try {
-    const ctrl = s.resolveFamily("nlctrl");
-    assert.equal(ctrl.id, NL.GENL_ID_CTRL);
-    assert.ok(ctrl.version >= 1);
-    assert.throws(
-      () => s.resolveFamily("vdevctl-absent"),
-      (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT",
-    );
-    // The socket still works after an error, synchronously and asynchronously.
-    const [again] = await s.requestAsync({
-      family: CTRL_FAMILY,
-      cmd: NL.CTRL_CMD_GETFAMILY,
-      attrs: encodeAttrs([["FAMILY_NAME", "nlctrl"]], CTRL_ATTRS),
-    });
-    assert.equal(
-      attrRecord(decodeGenl(again, CTRL_ATTRS).attrs).FAMILY_NAME,
-      "nlctrl",
-    );
-    // A dump of every family: multipart, ends at NLMSG_DONE.
-    const all = s.request({
-      family: CTRL_FAMILY,
-      cmd: NL.CTRL_CMD_GETFAMILY,
-      dump: true,
-    });
-    const names = all.map((m) =>
-      attrRecord(decodeGenl(m, CTRL_ATTRS).attrs).FAMILY_NAME
-    );
-    assert.ok(names.includes("nlctrl"), `families: ${names.join(",")}`);
-  } finally {
-    s.close();
-  }
-});
-
-Deno.test("host kernel: concurrent async requests on one socket take turns", async () => {
-  const s = GenlSocket.open();
-  try {
-    const ask = (name: string) =>
-      s.requestAsync({
-        family: CTRL_FAMILY,
-        cmd: NL.CTRL_CMD_GETFAMILY,
-        attrs: encodeAttrs([["FAMILY_NAME", name]], CTRL_ATTRS),
-        what: `family ${name}`,
-      });
-    const [a, bad, b] = await Promise.allSettled([
-      ask("nlctrl"),
-      ask("vdevctl-absent"),
-      ask("nlctrl"),
-    ]);
-    for (const r of [a, b]) {
-      assert.equal(r.status, "fulfilled");
-      if (r.status === "fulfilled") {
-        assert.equal(
-          attrRecord(decodeGenl(r.value[0], CTRL_ATTRS).attrs).FAMILY_ID,
-          NL.GENL_ID_CTRL,
-        );
-      }
-    }
-    assert.equal(bad.status, "rejected");
-    if (bad.status === "rejected") {
-      assert.equal(errnoCode(bad.reason), "ENOENT");
-    }
-    // A synchronous request while an asynchronous one is pending is refused.
-    const pending = ask("nlctrl");
-    assert.throws(
-      () => s.resolveFamily("nlctrl"),
-      /busy with an asynchronous request/,
-    );
-    await pending;
-    assert.equal(s.resolveFamily("nlctrl").id, NL.GENL_ID_CTRL);
-  } finally {
-    s.close();
-  }
 });
