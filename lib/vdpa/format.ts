@@ -2,11 +2,10 @@
  * Text and JSON output of `vdevctl vdpa`, byte-identical to iproute2 6.1's
  * `vdpa` (text, `-j`, `-jp`) on the same kernel replies.
  *
- * iproute2 prints through its json_print layer: every value is printed once
- * with a text format and a JSON key, and a streaming JSON writer places
- * commas, newlines and indentation. {@linkcode IpPrinter} reimplements that
- * behaviour (not its code) so the formatters below can follow iproute2's
- * order of printing exactly.
+ * iproute2 prints through its json_print layer, which
+ * {@linkcode IpPrinter} (`ip_printer.ts`) reimplements, so the formatters
+ * below follow iproute2's order of printing exactly; feature bits are named
+ * by `feature_names.ts`.
  *
  * iproute2 quirks, reproduced when `compat` is true (the default) and fixed
  * when it is false (`--no-iproute2-compat`):
@@ -25,6 +24,8 @@
 
 import type { AttrValue } from "../netlink/mod.ts";
 import type { VdpaReply } from "./client.ts";
+import { featureName } from "./feature_names.ts";
+import { IpPrinter } from "./ip_printer.ts";
 import { IPROUTE2_61_ATTR_MAX } from "./uapi.ts";
 import {
   hasFeature,
@@ -42,226 +43,6 @@ export interface VdpaFormatOptions {
   /** Reproduce iproute2 6.1's quirks byte for byte (default true). */
   readonly compat?: boolean;
 }
-
-/**
- * iproute2's json_print behaviour: text mode prints each value's text form;
- * JSON mode streams keys and values with iproute2's json_writer spacing
- * (4-space indent when pretty, `[ a,b ]` arrays, one final newline).
- */
-export class IpPrinter {
-  readonly #json: boolean;
-  readonly #pretty: boolean;
-  #out = "";
-  #depth = 0;
-  #sep = "";
-  #indent = 0;
-
-  /** A printer for text (json false) or JSON, pretty or not. */
-  constructor(options: { json?: boolean; pretty?: boolean } = {}) {
-    this.#json = options.json ?? false;
-    this.#pretty = this.#json && (options.pretty ?? false);
-  }
-
-  /** True in JSON mode. */
-  get json(): boolean {
-    return this.#json;
-  }
-
-  #eor(): void {
-    if (this.#sep) this.#out += this.#sep;
-    this.#sep = ",";
-  }
-
-  #eol(): void {
-    if (this.#pretty) this.#out += "\n" + "    ".repeat(this.#depth);
-  }
-
-  #puts(s: string): void {
-    const esc: Record<string, string> = {
-      "\t": "\\t",
-      "\n": "\\n",
-      "\r": "\\r",
-      "\f": "\\f",
-      "\b": "\\b",
-      "\\": "\\\\",
-      '"': '\\"',
-    };
-    let body = "";
-    for (const ch of s) body += esc[ch] ?? ch;
-    this.#out += `"${body}"`;
-  }
-
-  #name(key: string): void {
-    this.#eor();
-    this.#eol();
-    this.#sep = "";
-    this.#puts(key);
-    this.#out += this.#pretty ? ": " : ":";
-  }
-
-  #begin(c: string): void {
-    this.#eor();
-    this.#out += c;
-    this.#depth++;
-    this.#sep = "";
-  }
-
-  #end(c: string): void {
-    this.#depth--;
-    if (this.#sep) this.#eol();
-    this.#out += c;
-    this.#sep = ",";
-  }
-
-  #raw(value: string): void {
-    this.#eor();
-    this.#out += value;
-  }
-
-  /** Text-mode output only (iproute2's plain printf in a `!json` branch). */
-  text(s: string): void {
-    if (!this.#json) this.#out += s;
-  }
-
-  /** open_json_object(key): JSON only. */
-  openObject(key: string | null): void {
-    if (!this.#json) return;
-    if (key !== null) this.#name(key);
-    this.#begin("{");
-  }
-
-  /** close_json_object(): JSON only. */
-  closeObject(): void {
-    if (this.#json) this.#end("}");
-  }
-
-  /** open_json_array(PRINT_ANY, key): JSON array, or the key as text. */
-  openArray(key: string): void {
-    if (this.#json) {
-      this.#name(key);
-      this.#begin("[");
-      if (this.#pretty) this.#out += " ";
-    } else {
-      this.#out += key;
-    }
-  }
-
-  /** close_json_array(PRINT_JSON, NULL): JSON only. */
-  closeArray(): void {
-    if (!this.#json) return;
-    if (this.#pretty && this.#sep) this.#out += " ";
-    this.#sep = "";
-    this.#end("]");
-  }
-
-  /** print_string(PRINT_ANY, key, fmt, value); `text` is the formatted text. */
-  string(key: string | null, value: string, options: { text: string }): void {
-    const text = options.text;
-    if (!this.#json) {
-      this.#out += text;
-      return;
-    }
-    if (key !== null) this.#name(key);
-    this.#eor();
-    this.#puts(value);
-  }
-
-  /** print_uint / print_u64 (PRINT_ANY): decimal in JSON, `text` otherwise. */
-  uint(
-    key: string | null,
-    value: number | bigint,
-    options: { text: string },
-  ): void {
-    const text = options.text;
-    if (!this.#json) {
-      this.#out += text;
-      return;
-    }
-    if (key !== null) this.#name(key);
-    this.#raw(String(value));
-  }
-
-  /** print_bool (PRINT_ANY): true/false in JSON, `text` otherwise. */
-  bool(key: string, value: boolean, options: { text: string }): void {
-    const text = options.text;
-    if (!this.#json) {
-      this.#out += text;
-      return;
-    }
-    this.#name(key);
-    this.#raw(value ? "true" : "false");
-  }
-
-  /** print_nl(): a newline in text mode. */
-  nl(): void {
-    if (!this.#json) this.#out += "\n";
-  }
-
-  /** inc_indent + print_indent (text mode only, iproute2 indent steps of 2). */
-  indentIn(): void {
-    this.#indent += 2;
-    this.text(" ".repeat(this.#indent));
-  }
-
-  /** dec_indent. */
-  indentOut(): void {
-    if (this.#indent >= 2) this.#indent -= 2;
-  }
-
-  /** Everything printed; in JSON mode the writer's final newline is added. */
-  finish(): string {
-    return this.#json ? this.#out + "\n" : this.#out;
-  }
-}
-
-/** iproute2 6.1's names of the virtio-net feature bits. */
-export const NET_FEATURE_NAMES: Readonly<Record<number, string>> = {
-  0: "CSUM",
-  1: "GUEST_CSUM",
-  2: "CTRL_GUEST_OFFLOADS",
-  3: "MTU",
-  5: "MAC",
-  7: "GUEST_TSO4",
-  8: "GUEST_TSO6",
-  9: "GUEST_ECN",
-  10: "GUEST_UFO",
-  11: "HOST_TSO4",
-  12: "HOST_TSO6",
-  13: "HOST_ECN",
-  14: "HOST_UFO",
-  15: "MRG_RXBUF",
-  16: "STATUS",
-  17: "CTRL_VQ",
-  18: "CTRL_RX",
-  19: "CTRL_VLAN",
-  20: "CTRL_RX_EXTRA",
-  21: "GUEST_ANNOUNCE",
-  22: "MQ",
-  23: "CTRL_MAC_ADDR",
-  24: "NOTIFY_ON_EMPTY",
-  27: "ANY_LAYOUT",
-  57: "HASH_REPORT",
-  60: "RSS",
-  61: "RSC_EXT",
-  62: "STANDBY",
-  63: "SPEED_DUPLEX",
-};
-
-/** Transport feature bits 28..41 (VIRTIO_TRANSPORT_F_START..END) by iproute2 6.1. */
-export const TRANSPORT_FEATURE_NAMES: Readonly<Record<number, string>> = {
-  28: "RING_INDIRECT_DESC",
-  29: "RING_EVENT_IDX",
-  32: "VERSION_1",
-  33: "ACCESS_PLATFORM",
-  34: "RING_PACKED",
-  35: "IN_ORDER",
-  36: "ORDER_PLATFORM",
-  37: "SR_IOV",
-  38: "NOTIFICATION_DATA",
-};
-
-const TRANSPORT_F_START = 28;
-const TRANSPORT_F_END = 41;
 
 /** iproute2 6.1 sees only attributes up to its VDPA_ATTR_MAX. */
 function tb(reply: VdpaReply): Readonly<Record<string, AttrValue>> {
@@ -284,15 +65,12 @@ function printFeatures(
   features: bigint,
   options: { mgmtdev: boolean; deviceId: number },
 ): void {
-  const names = options.deviceId === VIRTIO_ID.NET ? NET_FEATURE_NAMES : null;
   p.nl();
   p.indentIn();
   p.openArray(options.mgmtdev ? "dev_features" : "negotiated_features");
   for (let i = 0; i < 64; i++) {
     if (!hasFeature(features, i)) continue;
-    const s = i < TRANSPORT_F_START || i > TRANSPORT_F_END
-      ? names?.[i]
-      : TRANSPORT_FEATURE_NAMES[i];
+    const s = featureName(i, options.deviceId);
     if (s === undefined) p.uint(null, i, { text: ` bit_${i}` });
     else p.string(null, s, { text: ` ${s}` });
   }

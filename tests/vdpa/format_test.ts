@@ -8,7 +8,6 @@ import {
   formatEmpty,
   formatMgmtdevHandle,
   formatMgmtdevShow,
-  IpPrinter,
 } from "../../lib/vdpa/format.ts";
 import { VDPA_ATTRS } from "../../lib/vdpa/uapi.ts";
 
@@ -197,12 +196,4 @@ Deno.test("vstats: iproute2 calls qidx 0 control_vq without MQ; the fixed mode d
     formatDevVstatsShow([vstats(1)], { json: true }),
     '{"vstats":{"sim0":{"queue_type":"tx","received_desc":5,"completed_desc":4}}}\n',
   );
-});
-
-Deno.test("IpPrinter escapes like iproute2's json_writer (C escapes only)", () => {
-  const p = new IpPrinter({ json: true });
-  p.openObject(null);
-  p.string("k\t", 'a"b\\c\nd/é', { text: "" });
-  p.closeObject();
-  assert.equal(p.finish(), '{"k\\t":"a\\"b\\\\c\\nd/é"}\n');
 });
