@@ -133,7 +133,7 @@ async function withSessionAsync<T>(
 }
 
 /** Splits a management-device handle "NAME" or "BUS/NAME" into attributes. */
-export function mgmtdevHandle(handle: string): [string, AttrInput][] {
+function mgmtdevHandle(handle: string): [string, AttrInput][] {
   const parts = handle.split("/");
   if (parts.length > 2 || parts.some((p) => p === "")) {
     throw new VdevError(
