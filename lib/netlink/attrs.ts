@@ -231,7 +231,8 @@ export function attrRecord(attrs: readonly Attr[]): Record<string, AttrValue> {
   return r;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** The byte arrays `parts` one after the other, in one new array. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {

@@ -1,6 +1,6 @@
 /**
  * Byte helpers shared by the netlink codec tests: hex dumps as bytes, text
- * as hex, concatenation.
+ * as hex.
  *
  * @module
  */
@@ -16,15 +16,4 @@ export function ascii(s: string): string {
   return [...new TextEncoder().encode(s)].map((b) =>
     b.toString(16).padStart(2, "0")
   ).join(" ");
-}
-
-/** The parts one after the other. */
-export function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

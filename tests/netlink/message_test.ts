@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   attrRecord,
   type AttrTable,
+  concat,
   encodeAttrs,
 } from "../../lib/netlink/attrs.ts";
 import {
@@ -18,7 +19,7 @@ import { CTRL_ATTRS } from "../../lib/netlink/socket.ts";
 import { NL } from "../../lib/netlink/uapi.ts";
 import { devAddAttrs, VDPA_ATTRS, VDPA_CMD } from "../../lib/vdpa/mod.ts";
 import { errnoCode } from "../../lib/errors.ts";
-import { ascii, cat, hex } from "./bytes.ts";
+import { ascii, hex } from "./bytes.ts";
 
 Deno.test("CTRL_CMD_GETFAMILY request for vdpa, byte for byte", () => {
   const got = encodeGenlRequest(
@@ -122,7 +123,7 @@ Deno.test("decode a dev-show reply: strings, u16, u32, u64, pad, unknown ids", (
 function reply(seq: number, flags: number, name: string): Uint8Array {
   return encodeNlmsg(
     { type: 0x1b, flags, seq },
-    cat(hex("05 01 00 00"), encodeAttrs([["DEV_NAME", name]], VDPA_ATTRS)),
+    concat([hex("05 01 00 00"), encodeAttrs([["DEV_NAME", name]], VDPA_ATTRS)]),
   );
 }
 
@@ -147,14 +148,14 @@ function done(
 Deno.test("multipart dump over two datagrams ends at NLMSG_DONE; other seqs ignored", () => {
   const c = new ReplyCollector(5, "vdpa dev show");
   c.feed(
-    cat(
+    concat([
       reply(5, NL.NLM_F_MULTI, "a"),
       reply(4, NL.NLM_F_MULTI, "stale"),
       reply(5, NL.NLM_F_MULTI, "b"),
-    ),
+    ]),
   );
   assert.equal(c.done, false);
-  c.feed(cat(reply(5, NL.NLM_F_MULTI, "c"), done(5)));
+  c.feed(concat([reply(5, NL.NLM_F_MULTI, "c"), done(5)]));
   assert.equal(c.done, true);
   assert.deepEqual(
     c.messages.map((m) => attrRecord(decodeGenl(m, VDPA_ATTRS).attrs).DEV_NAME),
@@ -186,7 +187,7 @@ function nlerr(
     (tlvs.length ? NL.NLM_F_ACK_TLVS : 0);
   return encodeNlmsg(
     { type: NL.NLMSG_ERROR, flags, seq: 3 },
-    cat(head, echoed, tlvs),
+    concat([head, echoed, tlvs]),
   );
 }
 
@@ -259,7 +260,7 @@ Deno.test("an error without extack gives the errno text; an ACK ends a do reques
       e.message === "vdpa dev add sim0: File exists (EEXIST)",
   );
   const ok = new ReplyCollector(3, "x");
-  ok.feed(cat(reply(3, 0, "sim0"), nlerr(0, request, { capped: true })));
+  ok.feed(concat([reply(3, 0, "sim0"), nlerr(0, request, { capped: true })]));
   assert.equal(ok.done, true);
   assert.equal(ok.messages.length, 1);
 });
