@@ -28,7 +28,8 @@ import {
 } from "./debian_version.ts";
 import { BUILD_TOOLS, ensureHostTools } from "./host_packages.ts";
 import { buildInitramfs, initramfsName } from "./initramfs.ts";
-import { buildModules, EXTRA_MODULES, MODULE_SOURCES } from "./module_build.ts";
+import { buildModules } from "./module_build.ts";
+import { OUT_OF_TREE_MODULES, OUT_OF_TREE_SOURCES } from "./modules.ts";
 import { logTail, runTool, shQuote } from "./process.ts";
 import {
   createProgress,
@@ -104,7 +105,7 @@ export function kernelPathsOf(kv: KernelVersion, dir: string): KernelPaths {
     uapiInclude: `${dir}/uapi`,
     srcDir: `${dir}/src`,
     buildDir: `${dir}/build`,
-    extraModules: [...EXTRA_MODULES],
+    extraModules: [...OUT_OF_TREE_MODULES],
     initramfs: `${dir}/${initramfsName()}`,
   };
 }
@@ -289,7 +290,7 @@ async function debOf(debs: string, name: string): Promise<string> {
 export function sourceExtractScript(
   deb: string,
   dest: string,
-  files: string[],
+  files: readonly string[],
 ): string {
   return `set -euo pipefail; dpkg-deb --fsys-tarfile ${shQuote(deb)} | ` +
     `tar -xO ./usr/src/linux-source-6.12.tar.xz | xz -dc | ` +
@@ -380,7 +381,7 @@ async function prepare(
         sourceExtractScript(
           await debOf(debs, pk.source),
           p.srcDir,
-          MODULE_SOURCES,
+          OUT_OF_TREE_SOURCES,
         ),
       ],
       { what: `extract the module sources from ${pk.source}` },
@@ -406,7 +407,7 @@ async function prepare(
     })();
     await Promise.all([srcJob, debJob]);
     await Deno.remove(debs, { recursive: true });
-    progress.step(`building ${EXTRA_MODULES.length} out-of-tree modules`);
+    progress.step(`building ${OUT_OF_TREE_MODULES.length} out-of-tree modules`);
     const extra = await buildModules({
       srcDir: p.srcDir,
       headersDir: p.headersDir,

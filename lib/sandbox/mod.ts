@@ -9,6 +9,11 @@
  * @module
  */
 
+export {
+  E2E_MODULES,
+  LOADABLE_MODULES,
+  OUT_OF_TREE_MODULES,
+} from "./modules.ts";
 export type { Progress } from "./progress.ts";
 export {
   DEFAULT_MEMORY_MIB,

@@ -45,7 +45,7 @@ export type { ProgressMode };
 /** Options of {@linkcode sandboxRun}. */
 export interface SandboxRunOptions extends CacheDirOptions {
   /** Modules to modprobe before the command (deps resolved; extra/ included). */
-  modules?: string[];
+  modules?: readonly string[];
   /** Time limit in seconds for the command, from its start (default 600). */
   timeoutSec?: number;
   /** Time limit in seconds from QEMU's start to the command's (default 300). */
@@ -129,7 +129,7 @@ export function runScript(
 /** The job's `config.sh`, read by the guest's /init. */
 export function configScript(
   kernel: KernelPaths,
-  options: { modules?: string[]; shell?: boolean },
+  options: { modules?: readonly string[]; shell?: boolean },
 ): string {
   for (const m of options.modules ?? []) {
     if (!/^[A-Za-z0-9_-]+$/.test(m)) {
