@@ -26,7 +26,7 @@ import {
   pickKernelVersion,
   SOURCE_PACKAGE,
 } from "./debian_version.ts";
-import { BUILD_TOOLS, ensureHostTools } from "./host_packages.ts";
+import { aptUpdate, BUILD_TOOLS, ensureHostTools } from "./host_packages.ts";
 import { buildInitramfs, initramfsName } from "./initramfs.ts";
 import { buildModules } from "./module_build.ts";
 import { OUT_OF_TREE_MODULES, OUT_OF_TREE_SOURCES } from "./modules.ts";
@@ -201,10 +201,7 @@ export async function resolveKernelVersion(
       options.say?.(
         "no complete 6.12 kernel package set known to apt: running apt-get update",
       );
-      await runTool(["apt-get", "update", "-qq"], {
-        env: { DEBIAN_FRONTEND: "noninteractive" },
-        what: "update the apt package lists",
-      });
+      await aptUpdate({ say: options.say });
     }
   }
   throw packageNotFound(
