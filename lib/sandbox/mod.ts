@@ -25,11 +25,8 @@ export {
   sandboxStatus,
 } from "./run.ts";
 export { DEFAULT_MEMORY_MIB } from "./qemu.ts";
-export {
-  kernelCache,
-  type KernelCacheOptions,
-  type KernelPaths,
-} from "./kernel_cache.ts";
+export { kernelCache, type KernelCacheOptions } from "./kernel_cache.ts";
+export type { KernelPaths } from "./kernel_layout.ts";
 export type { CacheDirOptions } from "./cache_dir.ts";
 export type { Progress, ProgressMode } from "./progress.ts";
 export {

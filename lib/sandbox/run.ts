@@ -19,11 +19,8 @@ import {
   lockCache,
 } from "./cache_dir.ts";
 import { BOOT_TOOLS, ensureHostTools } from "./host_packages.ts";
-import {
-  cachedKernels,
-  kernelCache,
-  type KernelPaths,
-} from "./kernel_cache.ts";
+import { kernelCache } from "./kernel_cache.ts";
+import { cachedKernels, type KernelPaths } from "./kernel_layout.ts";
 import { shQuote } from "./process.ts";
 import {
   createProgress,

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { kernelVersionOf } from "../../lib/sandbox/debian_version.ts";
 import { EXIT_TIMEOUT } from "../../lib/sandbox/qemu.ts";
-import { kernelPathsOf } from "../../lib/sandbox/kernel_cache.ts";
+import { kernelPathsOf } from "../../lib/sandbox/kernel_layout.ts";
 import { configScript, runScript, sandboxRun } from "../../lib/sandbox/run.ts";
 import { VdevError } from "../../lib/errors.ts";
 
