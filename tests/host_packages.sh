@@ -21,6 +21,25 @@ if [ "$(id -u)" != 0 ]; then
   echo "host packages: missing ${need[*]}; run as root or: apt-get install ${need[*]}" >&2
   exit 1
 fi
+# Another apt-get or dpkg (a second test run, unattended-upgrades) may hold
+# apt's locks: wait up to this many seconds for them instead of failing at
+# once (lib/sandbox/host_packages.ts waits as long).
+lock_timeout=300
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$lock_timeout" "$@"; }
+# apt-get update does not wait for its lists lock: run it again while busy.
+apt_update() {
+  local deadline=$((SECONDS + lock_timeout)) pause=1 out
+  until out=$(apt_get update -qq 2>&1); do
+    if [[ $out != *"Could not get lock"* ]] || ((SECONDS + pause > deadline)); then
+      printf '%s\n' "$out" >&2
+      return 1
+    fi
+    [ "$pause" -gt 1 ] || echo "host packages: waiting for another apt-get or dpkg to finish"
+    sleep "$pause"
+    pause=$((pause < 4 ? pause * 2 : 4))
+  done
+  [ -z "$out" ] || printf '%s\n' "$out" >&2
+}
 echo "host packages: installing ${need[*]} with apt-get"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+apt_update
+apt_get install -y -qq "${need[@]}" >/dev/null

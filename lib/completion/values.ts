@@ -11,6 +11,7 @@ import type { SysRoot } from "../root.ts";
 import { listDir, readAttr } from "../sysfs_read.ts";
 import { onlineCpus } from "../cpu_list.ts";
 import { vdpaArgCandidates } from "../vdpa/mod.ts";
+import { LOADABLE_MODULES } from "../sandbox/mod.ts";
 
 /** mdev parents: the entries of /sys/class/mdev_bus. */
 export function mdevParents(root: SysRoot): Candidate[] {
@@ -58,20 +59,7 @@ export function vduseNames(root: SysRoot): Candidate[] {
 }
 
 /** Kernel modules the sandbox knows how to load. */
-export const SANDBOX_MODULES: readonly string[] = [
-  "mtty",
-  "mdpy",
-  "mbochs",
-  "vdpa",
-  "vduse",
-  "vdpa_sim",
-  "vdpa_sim_net",
-  "vdpa_sim_blk",
-  "virtio_vdpa",
-  "vhost_vdpa",
-  "virtio_net",
-  "pktgen",
-];
+export const SANDBOX_MODULES: readonly string[] = LOADABLE_MODULES;
 
 /** Online CPUs (for --irq-cpus and --datapath-cpus), from /sys/devices/system/cpu/online. */
 export function onlineCpuCandidates(root: SysRoot): Candidate[] {

@@ -1,12 +1,108 @@
 /**
  * Host tools the sandbox needs, installed with apt-get when missing (and
- * said so on stderr).
+ * said so on stderr), and apt-get run so that it waits, for a bounded time,
+ * while another apt-get or dpkg holds apt's locks.
  *
  * @module
  */
 
 import { VdevError } from "../errors.ts";
-import { haveCommand, runTool } from "./process.ts";
+import {
+  haveCommand,
+  logTail,
+  runTool,
+  type RunToolOptions,
+  type ToolOutput,
+} from "./process.ts";
+
+/**
+ * Seconds apt-get waits for another apt-get or dpkg to release its locks
+ * (a second test run, unattended-upgrades) before it fails.
+ */
+export const APT_LOCK_TIMEOUT_SEC = 300;
+
+/**
+ * The apt-get command line for `args` (a subcommand and its arguments):
+ * dpkg's lock is waited for up to `lockTimeoutSec` (`DPkg::Lock::Timeout`).
+ */
+export function aptGetArgs(
+  args: string[],
+  options: { lockTimeoutSec?: number } = {},
+): string[] {
+  const timeout = options.lockTimeoutSec ?? APT_LOCK_TIMEOUT_SEC;
+  return ["apt-get", "-o", `DPkg::Lock::Timeout=${timeout}`, ...args];
+}
+
+/** Whether apt's output says another process holds one of its locks. */
+export function aptLockBusy(output: string): boolean {
+  return /Could not get lock|Unable to acquire the dpkg frontend lock/
+    .test(output);
+}
+
+/** apt-get gave up waiting for a lock another process holds. */
+class AptLockError extends VdevError {}
+
+/** Options of {@linkcode runAptGet}. */
+export interface RunAptGetOptions extends RunToolOptions {
+  /** Seconds to wait for apt's locks (default {@linkcode APT_LOCK_TIMEOUT_SEC}). */
+  lockTimeoutSec?: number;
+  /** Told once when apt is busy and the call waits for it. */
+  say?: (line: string) => void;
+}
+
+/**
+ * Runs apt-get with `args` non-interactively. dpkg's lock is waited for by
+ * apt itself; the locks apt-get does not wait for (`apt-get update`'s lists
+ * lock) by running it again, with growing pauses, until `lockTimeoutSec`
+ * has passed; then the error names the busy lock.
+ */
+export async function runAptGet(
+  args: string[],
+  options: RunAptGetOptions = {},
+): Promise<ToolOutput> {
+  const { lockTimeoutSec = APT_LOCK_TIMEOUT_SEC, say, ...tool } = options;
+  const deadline = performance.now() + lockTimeoutSec * 1000;
+  const cmd = aptGetArgs(args, { lockTimeoutSec });
+  const what = tool.what ?? cmd.join(" ");
+  let pauseMs = 250;
+  let said = false;
+  while (true) {
+    let busy = false;
+    try {
+      return await runTool(cmd, {
+        ...tool,
+        env: { DEBIAN_FRONTEND: "noninteractive", ...tool.env },
+        classify: (out, code) => {
+          if (aptLockBusy(out)) {
+            busy = true;
+            return new AptLockError(
+              `sandbox: cannot ${what}: another apt-get or dpkg still holds apt's lock after ${lockTimeoutSec} s (${
+                logTail(out, 1)
+              }): let it finish, then retry`,
+            );
+          }
+          return tool.classify?.(out, code);
+        },
+      });
+    } catch (err) {
+      if (!busy || performance.now() + pauseMs > deadline) throw err;
+    }
+    if (!said) say?.("waiting for another apt-get or dpkg to finish");
+    said = true;
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    pauseMs = Math.min(pauseMs * 2, 4000);
+  }
+}
+
+/** `apt-get update -qq`, waiting for a concurrent apt as {@linkcode runAptGet} does. */
+export async function aptUpdate(
+  options: { say?: (line: string) => void; lockTimeoutSec?: number } = {},
+): Promise<void> {
+  await runAptGet(["update", "-qq"], {
+    ...options,
+    what: "update the apt package lists",
+  });
+}
 
 /** A host tool and the Debian package that provides it. */
 export interface HostTool {
@@ -105,22 +201,19 @@ export async function ensureHostTools(
   const say = options.say ??
     ((l: string) => console.error(`vdevctl sandbox: ${l}`));
   say(`installing ${pkgs.join(" ")} with apt-get`);
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
   const install = () =>
-    runTool(
-      ["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...pkgs],
-      { env, what: `install ${pkgs.join(" ")} with apt-get` },
+    runAptGet(
+      ["install", "-y", "-qq", "--no-install-recommends", ...pkgs],
+      { say, what: `install ${pkgs.join(" ")} with apt-get` },
     );
   try {
     try {
       await install();
     } catch (err) {
-      if (updated) throw err;
+      // Updating the lists would only wait for the same lock again.
+      if (updated || err instanceof AptLockError) throw err;
       updated = true;
-      await runTool(["apt-get", "update", "-qq"], {
-        env,
-        what: "update the apt package lists",
-      });
+      await aptUpdate({ say });
       await install();
     }
   } catch (err) {

@@ -2,9 +2,10 @@
  * The real-kernel sandbox: Debian's Linux 6.12 in QEMU (TCG) with the host's
  * `/` shared read-only under a writable tmpfs overlay. {@linkcode sandboxRun}
  * runs one command in a fresh guest and returns its exit status and output
- * (byte-exact, through a writable 9p job directory, not the console);
- * {@linkcode kernelCache} prepares and returns the cached kernel (packages,
- * UAPI headers, out-of-tree modules, initramfs).
+ * (byte-exact, through a writable 9p job directory, not the console),
+ * booting the kernel that `kernel_cache.ts` prepares; {@linkcode sandboxShell}
+ * attaches an interactive shell; {@linkcode sandboxStatus} and
+ * {@linkcode sandboxClean} report and empty the cache.
  *
  * @module
  */
@@ -18,13 +19,8 @@ import {
   lockCache,
 } from "./cache_dir.ts";
 import { BOOT_TOOLS, ensureHostTools } from "./host_packages.ts";
-import {
-  cachedKernels,
-  kernelCache,
-  type KernelCacheOptions,
-  type KernelPaths,
-} from "./kernel_cache.ts";
-import { CHROOT_JOB } from "./initramfs.ts";
+import { kernelCache } from "./kernel_cache.ts";
+import { cachedKernels, type KernelPaths } from "./kernel_layout.ts";
 import { shQuote } from "./process.ts";
 import {
   createProgress,
@@ -38,14 +34,10 @@ import {
   outcomeError,
 } from "./qemu.ts";
 
-export { DEFAULT_MEMORY_MIB, kernelCache, shQuote };
-export type { KernelCacheOptions, KernelPaths };
-export type { ProgressMode };
-
 /** Options of {@linkcode sandboxRun}. */
 export interface SandboxRunOptions extends CacheDirOptions {
   /** Modules to modprobe before the command (deps resolved; extra/ included). */
-  modules?: string[];
+  modules?: readonly string[];
   /** Time limit in seconds for the command, from its start (default 600). */
   timeoutSec?: number;
   /** Time limit in seconds from QEMU's start to the command's (default 300). */
@@ -82,10 +74,8 @@ export const DEFAULT_TIMEOUT_SEC = 600;
 export const DEFAULT_BOOT_TIMEOUT_SEC = 300;
 
 /** The repository's root (holds node_modules/.bin, whose deno the guest uses). */
-export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(
-  /\/$/,
-  "",
-);
+export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname
+  .replace(/\/$/, "");
 
 /** The guest PATH: the repository's node_modules/.bin, then the system directories. */
 export function guestPath(): string {
@@ -129,7 +119,7 @@ export function runScript(
 /** The job's `config.sh`, read by the guest's /init. */
 export function configScript(
   kernel: KernelPaths,
-  options: { modules?: string[]; shell?: boolean },
+  options: { modules?: readonly string[]; shell?: boolean },
 ): string {
   for (const m of options.modules ?? []) {
     if (!/^[A-Za-z0-9_-]+$/.test(m)) {
@@ -426,6 +416,3 @@ export async function sandboxClean(
     prep.release();
   }
 }
-
-/** Where the job directory appears inside the chroot. */
-export const GUEST_JOB_DIR = CHROOT_JOB;

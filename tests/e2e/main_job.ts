@@ -14,9 +14,12 @@
  * @module
  */
 
-import { REPO_ROOT as REPO, sandboxRun } from "../../lib/sandbox/mod.ts";
+import {
+  E2E_MODULES,
+  REPO_ROOT as REPO,
+  sandboxRun,
+} from "../../lib/sandbox/mod.ts";
 import { messageOf, VdevError } from "../../lib/errors.ts";
-import { E2E_MODULES } from "./run.ts";
 
 const VDEVCTL = `${REPO}/vdevctl`;
 const enc = new TextEncoder();

@@ -12,26 +12,8 @@
  * @module
  */
 
-import { sandboxRun } from "../../lib/sandbox/mod.ts";
+import { E2E_MODULES, sandboxRun } from "../../lib/sandbox/mod.ts";
 import { messageOf, VdevError } from "../../lib/errors.ts";
-
-/** Every module the e2e suite needs, loaded (with dependencies) before it runs. */
-export const E2E_MODULES: string[] = [
-  // mdev: the vfio-mdev samples (mdev and vfio come as dependencies).
-  "mtty",
-  "mdpy",
-  "mbochs",
-  // vDPA core, VDUSE, the simulators and the bus drivers.
-  "vdpa",
-  "vduse",
-  "vdpa_sim_net",
-  "vdpa_sim_blk",
-  "virtio_vdpa",
-  "vhost_vdpa",
-  "virtio_net",
-  // Traffic generator for the mvnet / vdpa_sim datapath tests.
-  "pktgen",
-];
 
 /**
  * Time limit for the suite in the guest, in seconds (`VDEVCTL_E2E_TIMEOUT`

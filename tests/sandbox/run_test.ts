@@ -1,0 +1,99 @@
+/**
+ * lib/sandbox/run.ts: the job scripts (quoting, environment, working
+ * directory, modules) and a few real boots (exit status and byte-exact
+ * output, modules and writes staying in the guest, the time limit). Real
+ * boots cost seconds of the shared cores: keep them few.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { kernelVersionOf } from "../../lib/sandbox/debian_version.ts";
+import { EXIT_TIMEOUT } from "../../lib/sandbox/qemu.ts";
+import { kernelPathsOf } from "../../lib/sandbox/kernel_layout.ts";
+import { configScript, runScript, sandboxRun } from "../../lib/sandbox/run.ts";
+import { VdevError } from "../../lib/errors.ts";
+
+Deno.test("job scripts: quoting, environment, working directory, modules", () => {
+  const run = runScript(["printf", "%s\\n", "a b", "it's"], {
+    cwd: "/work/my dir",
+    env: { FOO: "x y" },
+  });
+  assert.match(run, /^export HOME=\/root$/m);
+  assert.match(
+    run,
+    /^export PATH=.*\/node_modules\/\.bin:.*\/usr\/sbin:\/usr\/bin:\/sbin:\/bin'?$/m,
+  );
+  assert.match(run, /^export FOO='x y'$/m);
+  assert.match(run, /^cd '\/work\/my dir' \|\|/m);
+  assert.match(run, /^exec printf '%s\\n' 'a b' 'it'\\''s'$/m);
+  assert.throws(
+    () => runScript(["x"], { cwd: "/", env: { "A-B": "1" } }),
+    VdevError,
+  );
+  const kernel = kernelPathsOf(kernelVersionOf("6.12.117-1~deb12u1")!, "/c/k");
+  const conf = configScript(kernel, { modules: ["mtty", "vdpa_sim_net"] });
+  assert.match(conf, /^VDEVCTL_MODE=run$/m);
+  assert.match(conf, /^VDEVCTL_KVER=6\.12\.117\+deb12-amd64$/m);
+  assert.match(
+    conf,
+    /^VDEVCTL_MODDIR=\/c\/k\/root\/lib\/modules\/6\.12\.117\+deb12-amd64$/m,
+  );
+  assert.match(conf, /^VDEVCTL_MODULES='mtty vdpa_sim_net'$/m);
+  assert.throws(
+    () => configScript(kernel, { modules: ["x;reboot"] }),
+    VdevError,
+  );
+});
+
+// Real boots (a few seconds each on an idle machine; more when others boot too).
+
+Deno.test("real boot: exit status and byte-exact stdout/stderr come back", async () => {
+  const r = await sandboxRun([
+    "sh",
+    "-c",
+    `printf 'out\\000\\377\\n'; printf 'err\\n' >&2; uname -r; pwd; exit 7`,
+  ], { timeoutSec: 300 });
+  assert.equal(r.code, 7);
+  const expected = new Uint8Array([
+    ...new TextEncoder().encode("out"),
+    0,
+    0xff,
+    0x0a,
+  ]);
+  assert.deepEqual(r.stdoutBytes.slice(0, expected.length), expected);
+  const lines = new TextDecoder().decode(r.stdoutBytes.slice(expected.length))
+    .split("\n");
+  assert.match(lines[0], /^6\.12\.\d+\+deb\d+-amd64$/);
+  assert.equal(lines[1], Deno.cwd());
+  assert.equal(r.stderr, "err\n");
+});
+
+Deno.test("real boot: modules load and writes stay in the guest", async () => {
+  const probe = `${Deno.cwd()}/.sandbox-host-probe-${crypto.randomUUID()}`;
+  const r = await sandboxRun([
+    "sh",
+    "-c",
+    `echo guest > '${probe}' && cat '${probe}' && test -c /dev/vduse/control && grep -c '^mtty ' /proc/modules`,
+  ], { modules: ["vduse", "mtty"], timeoutSec: 300 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "guest\n1\n");
+  assert.throws(
+    () => Deno.statSync(probe),
+    "the guest's write reached the host",
+  );
+});
+
+Deno.test("real boot: a command that outlives --timeout gives the time-limit error", async () => {
+  const started = performance.now();
+  await assert.rejects(
+    sandboxRun(["sh", "-c", "echo begun; sleep 600"], { timeoutSec: 2 }),
+    (err: unknown) =>
+      err instanceof VdevError && err.exitCode === EXIT_TIMEOUT &&
+      /^sandbox: time limit hit: the command did not finish within 2 s/.test(
+        err.message,
+      ),
+  );
+  // Killed well before the command's own 600 s.
+  assert.ok(performance.now() - started < 300_000);
+});
