@@ -34,3 +34,11 @@ export {
   LOADABLE_MODULES,
   OUT_OF_TREE_MODULES,
 } from "./modules.ts";
+export {
+  PEER_SUITE,
+  type PeerRoot,
+  peerRoot,
+  type PeerRootOptions,
+  peerScript,
+  type PeerScriptOptions,
+} from "./peer_root.ts";
