@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import { VdevError } from "../../lib/errors.ts";
 import {
   openVdpa,
-  parseMac,
   VDPA_FAMILY_MISSING,
   vdpaDevAdd,
   vdpaDevDel,
@@ -139,30 +138,6 @@ Deno.test("keyword errors are one-line VdevErrors naming the problem", () => {
         e instanceof VdevError && re.test(e.message) &&
         !e.message.includes("\n"),
       args.join(" "),
-    );
-  }
-});
-
-Deno.test("MAC addresses: iproute2's hex bytes, errors name the value", () => {
-  assert.deepEqual(
-    parseMac("52:54:0:0:0:1"),
-    new Uint8Array([0x52, 0x54, 0, 0, 0, 1]),
-  );
-  assert.deepEqual(
-    parseMac("FF:ff:00:00:00:0a"),
-    new Uint8Array([255, 255, 0, 0, 0, 10]),
-  );
-  for (
-    const bad of [
-      "52:54:00:00:00",
-      "52:54:00:00:00:01:02",
-      "zz:54:00:00:00:01",
-      "525:4:0:0:0:1",
-    ]
-  ) {
-    assert.throws(
-      () => parseMac(bad),
-      new RegExp(`invalid MAC address "${bad}"`),
     );
   }
 });
