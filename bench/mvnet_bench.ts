@@ -22,7 +22,6 @@
 
 import { sandboxRun } from "../lib/sandbox/mod.ts";
 import {
-  findNetdev,
   type Mvnet,
   MVNET_QUEUE_SIZE,
   type MvnetOptions,
@@ -32,7 +31,7 @@ import { onlineCpus } from "../lib/cpu_list.ts";
 import { resolveRoot } from "../lib/root.ts";
 import { bringUp, waitNetdev } from "../lib/mvnet/mod.ts";
 import { type PktgenResult, pktgenRun } from "../lib/mvnet/mod.ts";
-import { vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/mod.ts";
+import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/mod.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MODULES = [
@@ -60,7 +59,11 @@ function mac(ifname: string): string {
 }
 
 /** mvnet configurations measured besides the default one. */
-const VARIANTS: { label: string; what: string; options: MvnetOptions }[] = [
+const VARIANTS: {
+  label: string;
+  what: string;
+  options: Omit<MvnetOptions, "root">;
+}[] = [
   {
     label: "mvnet-spread",
     what:
@@ -83,7 +86,8 @@ async function inGuest(): Promise<void> {
   const runs = arg("--runs", 5);
   const count = arg("--count", 50000);
   const sizes = [60, 1500];
-  const cpus = onlineCpus(resolveRoot());
+  const root = resolveRoot();
+  const cpus = onlineCpus(root);
   // pktgen sends from its thread on CPU 0 (kpktgend_0); mvnet's queue
   // interrupts (the driver's receive processing) go to another CPU.
   const irqCpus = cpus.length > 1 ? [cpus[cpus.length - 1]] : undefined;
@@ -101,6 +105,7 @@ async function inGuest(): Promise<void> {
   const log = (m: string) => console.log(m);
   const mv = await startMvnet({
     name: "mvbench",
+    root,
     irqCpus,
     datapathCpus,
     log,
@@ -113,6 +118,7 @@ async function inGuest(): Promise<void> {
         ...v,
         dev: await startMvnet({
           name: v.label,
+          root,
           irqCpus,
           datapathCpus,
           log,
@@ -121,7 +127,7 @@ async function inGuest(): Promise<void> {
       });
     }
     const mvIf = await waitNetdev(mv);
-    await bringUp(mvIf);
+    await bringUp(mvIf, { root });
     const devs: { label: string; ifname: string; dst: string; own?: Mvnet }[] =
       [{ label: "mvnet", ifname: mvIf, dst: mac(mvIf), own: mv }];
     await vdpaDevAdd({
@@ -132,21 +138,26 @@ async function inGuest(): Promise<void> {
     simAdded = true;
     let simIf: string | undefined;
     for (let i = 0; i < 100 && !simIf; i++) {
-      simIf = findNetdev("simbench");
+      simIf = new VdpaBus(root).netdev("simbench");
       if (!simIf) await new Promise((r) => setTimeout(r, 100));
     }
     if (!simIf) throw new Error("vdpa_sim_net made no netdev");
-    await bringUp(simIf);
+    await bringUp(simIf, { root });
     devs.push({ label: "vdpa_sim_net", ifname: simIf, dst: mac(simIf) });
     for (const v of variants) {
       const ifname = await waitNetdev(v.dev);
-      await bringUp(ifname);
+      await bringUp(ifname, { root });
       devs.push({ label: v.label, ifname, dst: mac(ifname), own: v.dev });
     }
     // Warm up every device at every size (JIT, bounce pages, caches).
     for (const size of sizes) {
       for (const d of devs) {
-        await pktgenRun(d.ifname, { count: 20000, size, dstMac: d.dst });
+        await pktgenRun(d.ifname, {
+          count: 20000,
+          size,
+          dstMac: d.dst,
+          root,
+        });
       }
     }
     const results = new Map<string, PktgenResult[]>();
@@ -158,6 +169,7 @@ async function inGuest(): Promise<void> {
             count,
             size,
             dstMac: d.dst,
+            root,
           });
           const key = `${d.label}/${size}`;
           results.set(key, [...(results.get(key) ?? []), res]);

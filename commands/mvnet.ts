@@ -17,7 +17,7 @@ import {
   startMvnet,
 } from "../lib/mvnet/mod.ts";
 import { formatSmoke, runSmoke } from "../lib/mvnet/mod.ts";
-import { parseCount, parseSize } from "../lib/vduse/mod.ts";
+import { parseCount, parseSize } from "../lib/cli_values.ts";
 
 function formatStats(s: MvnetStats, netdev: string | undefined): string {
   return `mvnet: ${netdev ?? "-"} tx ${s.txPackets} rx ${s.rxPackets} ` +

@@ -2,7 +2,8 @@
  * `vdevctl vduse`: VDUSE devices (virtio devices served from user space):
  * create, destroy, list, show, set. Argument parsing and output only; the
  * work is in lib/vduse/spec.ts (checks), lib/vduse/lifecycle.ts (create and
- * destroy), lib/vduse/state.ts (sysfs, /proc) and lib/vduse/format.ts.
+ * destroy), lib/vduse/inspect.ts and lib/vduse/sysfs.ts (sysfs, /proc) and
+ * lib/vduse/format.ts.
  *
  * @module
  */
@@ -12,20 +13,17 @@ import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
 import { listJson, listText, showJson, showText } from "../lib/vduse/mod.ts";
 import { createDevice, destroyDevice, queueProbe } from "../lib/vduse/mod.ts";
+import { parseCount, parseFeatures, parseSize } from "../lib/cli_values.ts";
 import {
   buildSpec,
   DEFAULT_QUEUE_SIZE,
   MAX_QUEUE_SIZE,
-  parseCount,
-  parseFeatures,
-  parseSize,
 } from "../lib/vduse/mod.ts";
 import {
   inspect,
   listDevices,
   moduleMissing,
-  setAttributes,
-  vduseLoaded,
+  VduseSysfs,
 } from "../lib/vduse/mod.ts";
 import { vdpaKernelView } from "../lib/vduse/mod.ts";
 import { out, rootOf } from "./context.ts";
@@ -92,8 +90,8 @@ function listCommand(): CommandUnknownOpts {
     .option("--json", "output JSON")
     .action(function (opts) {
       const root = rootOf(this);
-      if (!vduseLoaded(root)) throw moduleMissing();
-      const devices = listDevices(root);
+      if (!new VduseSysfs(root).loaded()) throw moduleMissing();
+      const devices = listDevices({ root });
       out(opts.json ? listJson(devices) : listText(devices));
     });
 }
@@ -107,8 +105,9 @@ function showCommand(): CommandUnknownOpts {
     .option("--json", "output JSON")
     .action(function (name, opts) {
       const root = rootOf(this);
-      const info = inspect(root, name, {
-        probe: root.isReal ? queueProbe(root) : undefined,
+      const info = inspect(name, {
+        root,
+        probe: root.isReal ? queueProbe({ root }) : undefined,
         kernelView: root.isReal ? vdpaKernelView : undefined,
       });
       out(opts.json ? showJson(info) : showText(info));
@@ -153,7 +152,7 @@ function setCommand(): CommandUnknownOpts {
           `--queue ${opts.queue} for ${name} only applies to --irq-cpus: give --irq-cpus too`,
         );
       }
-      setAttributes(rootOf(this), name, {
+      new VduseSysfs(rootOf(this)).setAttributes(name, {
         bounceSize: opts.bounceSize,
         msgTimeout: opts.msgTimeout,
         irq: opts.irqCpus === undefined ? undefined : {

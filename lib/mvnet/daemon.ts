@@ -15,9 +15,9 @@
 
 import { close, eventfd } from "../sys/mod.ts";
 import { requireOnline } from "../cpu_list.ts";
-import { listDir, pathExists } from "../sysfs_read.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
-import { resolveRoot, type SysRoot } from "../root.ts";
+import type { SysRoot } from "../root.ts";
+import { formatMac } from "../mac.ts";
 import {
   createDev,
   destroyDev,
@@ -28,17 +28,8 @@ import {
 } from "../vduse/mod.ts";
 import { buildSpec, NET_DEFAULT_FEATURES, toDevConfig } from "../vduse/mod.ts";
 import { featureBit, VIRTIO_F } from "../virtio/mod.ts";
-import {
-  deviceExists,
-  holders,
-  removeRecord,
-  setAttributes,
-  setIrqAffinity,
-  VDPA_DEVICES_DIR,
-  vduseLoaded,
-  writeRecord,
-} from "../vduse/mod.ts";
-import { vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
+import { holders, VduseRecords, VduseSysfs } from "../vduse/mod.ts";
+import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
 import { DatapathRunner } from "./datapath.ts";
 import { VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
@@ -86,7 +77,7 @@ export interface MvnetOptions {
   /** Run the datapath on a Worker (default true). */
   worker?: boolean;
   /** System root. */
-  root?: SysRoot;
+  root: SysRoot;
   /** Diagnostics (default: stderr). */
   log?: (message: string) => void;
 }
@@ -105,24 +96,7 @@ export function macForName(name: string): string {
     (h >>> 8) & 0xff,
     h & 0xff,
   ];
-  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
-/** The network interface of vdpa device `name`, if its driver made one. */
-export function findNetdev(
-  name: string,
-  options: { root?: SysRoot } = {},
-): string | undefined {
-  const root = options.root ?? resolveRoot();
-  const dir = root.path(`${VDPA_DEVICES_DIR}/${name}`);
-  // Not attached, or no virtio device or netdev yet: no entries.
-  return listDir(dir).filter((e) => e.startsWith("virtio"))
-    .flatMap((v) => listDir(`${dir}/${v}/net`))[0];
-}
-
-/** True when vdpa device `name` exists on the vdpa bus. */
-export function isAttached(name: string, root: SysRoot): boolean {
-  return pathExists(root.path(`${VDPA_DEVICES_DIR}/${name}`));
+  return formatMac(new Uint8Array(bytes));
 }
 
 /** Counters and state of a running mvnet. */
@@ -191,12 +165,12 @@ export class Mvnet {
 
   /** The network interface, once virtio_net has probed. */
   netdev(): string | undefined {
-    return findNetdev(this.name, { root: this.#root });
+    return new VdpaBus(this.#root).netdev(this.name);
   }
 
   /** True while attached to the vdpa bus. */
   attached(): boolean {
-    return isAttached(this.name, this.#root);
+    return new VdpaBus(this.#root).exists(this.name);
   }
 
   /**
@@ -258,26 +232,18 @@ async function preferVirtioVdpa(
   root: SysRoot,
   log: (m: string) => void,
 ): Promise<void> {
-  const dev = root.path(`${VDPA_DEVICES_DIR}/${name}`);
-  let current: string | undefined;
-  try {
-    current = Deno.readLinkSync(`${dev}/driver`).split("/").pop();
-  } catch {
-    current = undefined;
-  }
+  const bus = new VdpaBus(root);
+  const dev = bus.deviceDir(name);
+  const current = bus.driver(name);
   if (current === "virtio_vdpa") return;
-  const drivers = root.path("/sys/bus/vdpa/drivers");
-  try {
-    Deno.statSync(`${drivers}/virtio_vdpa`);
-  } catch {
-    return; // virtio_vdpa not loaded: leave it as it is
-  }
+  // virtio_vdpa not loaded: leave it as it is.
+  if (!bus.hasDriver("virtio_vdpa")) return;
   try {
     if (current !== undefined) {
       await Deno.writeTextFile(`${dev}/driver/unbind`, name);
     }
     await Deno.writeTextFile(`${dev}/driver_override`, "virtio_vdpa");
-    await Deno.writeTextFile(`${drivers}/virtio_vdpa/bind`, name);
+    await Deno.writeTextFile(`${bus.driverDir("virtio_vdpa")}/bind`, name);
     log(`mvnet: moved ${name} from ${current ?? "no driver"} to virtio_vdpa`);
   } catch (err) {
     log(`mvnet: cannot bind ${name} to virtio_vdpa: ${messageOf(err)}`);
@@ -288,12 +254,12 @@ async function destroyWithRetry(name: string, root: SysRoot): Promise<void> {
   for (let i = 0;; i++) {
     try {
       withControl((c) => destroyDev(c, name), { root });
-      removeRecord(root, name);
+      new VduseRecords(root).remove(name);
       return;
     } catch (err) {
       const code = errnoCode(err);
       if (code === "EINVAL") { // already gone
-        removeRecord(root, name);
+        new VduseRecords(root).remove(name);
         return;
       }
       if (code === "EBUSY" && i < 50) {
@@ -313,7 +279,9 @@ function openExisting(name: string, root: SysRoot): number {
     return openDevice(name, { root, nonblock: true });
   } catch (err) {
     if (errnoCode(err) === "EBUSY") {
-      const who = holders(root, name).map((h) => `${h.comm} (pid ${h.pid})`);
+      const who = holders(name, { root }).map((h) =>
+        `${h.comm} (pid ${h.pid})`
+      );
       throw new VdevError(
         `VDUSE device ${name} is served by another process${
           who.length ? `: ${who.join(", ")}` : ""
@@ -342,7 +310,7 @@ async function cleanupStale(
   const server = new VduseServer({ deviceFd: fd, datapath: runner, log });
   try {
     server.start();
-    if (isAttached(name, root)) await vdpaDevDel(name);
+    if (new VdpaBus(root).exists(name)) await vdpaDevDel(name);
   } finally {
     await server.stop();
     await runner.close();
@@ -354,8 +322,10 @@ async function cleanupStale(
 }
 
 /** Creates (or adopts), serves and attaches an mvnet device. */
-export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
-  const root = options.root ?? resolveRoot();
+export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
+  const { root } = options;
+  const sysfs = new VduseSysfs(root);
+  const bus = new VdpaBus(root);
   const name = options.name ?? DEFAULT_NAME;
   const log = options.log ?? ((m: string) => console.error(m));
   const mac = options.mac ?? macForName(name);
@@ -378,7 +348,7 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
       "--datapath-cpus places the datapath's Worker thread: drop --no-worker or --datapath-cpus",
     );
   }
-  if (!vduseLoaded(root)) {
+  if (!sysfs.loaded()) {
     throw new VdevError(
       `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,
     );
@@ -396,7 +366,7 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
   let fd = -1;
   let server: VduseServer | null = null;
   try {
-    if (deviceExists(root, name)) {
+    if (sysfs.exists(name)) {
       if (options.reconnect) adopted = true;
       else await cleanupStale(name, root, log);
     }
@@ -426,13 +396,13 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
       // What `vduse show` reads: the kernel does not expose features,
       // config space or queue sizes. A record is a description, not state.
       try {
-        writeRecord(root, spec);
+        new VduseRecords(root).write(spec);
       } catch (err) {
         log(`mvnet: cannot record ${name} for vduse show: ${messageOf(err)}`);
       }
     }
     if (created && options.bounceSize !== undefined) {
-      setAttributes(root, name, { bounceSize: options.bounceSize });
+      sysfs.setAttributes(name, { bounceSize: options.bounceSize });
     }
     fd = openExisting(name, root);
     if (created) {
@@ -448,7 +418,7 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
       log,
       onDriverOk: irqCpus === undefined ? undefined : () => {
         try {
-          setIrqAffinity(root, name, { cpus: irqCpus });
+          sysfs.setIrqAffinity(name, { cpus: irqCpus });
         } catch (err) {
           if (!irqFailed) log(`mvnet: ${messageOf(err)}`);
           irqFailed = true;
@@ -469,13 +439,13 @@ export async function startMvnet(options: MvnetOptions = {}): Promise<Mvnet> {
       runner,
       log,
     });
-    if (attach && !isAttached(name, root)) await mv.attach();
+    if (attach && !bus.exists(name)) await mv.attach();
     return mv;
   } catch (err) {
     // Roll back what this call did.
     if (server !== null) {
       try {
-        if (created && isAttached(name, root)) await vdpaDevDel(name);
+        if (created && bus.exists(name)) await vdpaDevDel(name);
       } catch {
         // Best effort.
       }

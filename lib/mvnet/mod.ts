@@ -9,13 +9,7 @@
  * @module
  */
 
-export {
-  DEFAULT_NAME,
-  findNetdev,
-  isAttached,
-  MVNET_QUEUE_SIZE,
-  startMvnet,
-} from "./daemon.ts";
+export { DEFAULT_NAME, MVNET_QUEUE_SIZE, startMvnet } from "./daemon.ts";
 export type { Mvnet, MvnetOptions, MvnetStats } from "./daemon.ts";
 export { pktgenRun } from "./pktgen.ts";
 export type { PktgenResult } from "./pktgen.ts";

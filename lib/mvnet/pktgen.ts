@@ -11,7 +11,7 @@
  */
 
 import { VdevError } from "../errors.ts";
-import { resolveRoot, type SysRoot } from "../root.ts";
+import type { SysRoot } from "../root.ts";
 
 /** What one pktgen run measured. */
 export interface PktgenResult {
@@ -75,9 +75,9 @@ export function parsePktgenResult(
 /** Runs pktgen once on `ifname` (thread kpktgend_0). */
 export async function pktgenRun(
   ifname: string,
-  options: { count: number; size: number; dstMac: string; root?: SysRoot },
+  options: { count: number; size: number; dstMac: string; root: SysRoot },
 ): Promise<PktgenResult> {
-  const root = options.root ?? resolveRoot();
+  const { root } = options;
   put(root, "kpktgend_0", "rem_device_all");
   put(root, "kpktgend_0", `add_device ${ifname}`);
   for (

@@ -13,9 +13,9 @@ import { messageOf, VdevError } from "../errors.ts";
 import { POLL, pollAsync } from "../sys/mod.ts";
 import { type Mvnet, type MvnetStats, startMvnet } from "./daemon.ts";
 import { PacketSocket } from "../sys/mod.ts";
-import { resolveRoot, type SysRoot } from "../root.ts";
+import type { SysRoot } from "../root.ts";
 import { readAttr } from "../sysfs_read.ts";
-import { parseMac } from "../vduse/mod.ts";
+import { parseUnicastMac } from "../mac.ts";
 
 /** The EtherType of smoke frames (IEEE local experimental 1). */
 export const SMOKE_ETHERTYPE = 0x88b5;
@@ -45,7 +45,7 @@ export interface SmokeOptions {
   /** Run the datapath on a Worker (default true). */
   worker?: boolean;
   /** System root. */
-  root?: SysRoot;
+  root: SysRoot;
   /** Progress and diagnostics (default: stderr). */
   log?: (message: string) => void;
 }
@@ -164,9 +164,9 @@ async function waitFor<T>(
  */
 export async function bringUp(
   ifname: string,
-  options: { root?: SysRoot } = {},
+  options: { root: SysRoot },
 ): Promise<void> {
-  const root = options.root ?? resolveRoot();
+  const { root } = options;
   try {
     Deno.writeTextFileSync(
       root.path(`/proc/sys/net/ipv6/conf/${ifname}/disable_ipv6`),
@@ -196,9 +196,9 @@ export interface SmokeTarget {
 export async function exchange(
   mv: SmokeTarget,
   netdev: string,
-  options: SmokeOptions = {},
+  options: SmokeOptions,
 ): Promise<SmokeResult> {
-  const root = options.root ?? resolveRoot();
+  const { root } = options;
   const n = options.frames ?? 1000;
   const size = options.size ?? "mixed";
   const window = options.window ?? 64;
@@ -208,7 +208,7 @@ export async function exchange(
       `mvnet smoke: --size ${size} out of range: use ${FRAME_MIN}..${FRAME_MAX} or mixed`,
     );
   }
-  const dst = parseMac(
+  const dst = parseUnicastMac(
     readAttr(root.path(`/sys/class/net/${netdev}/address`)) ?? mv.mac,
   );
   const src = new Uint8Array([0x02, 0x00, 0x5e, 0x10, 0x00, 0x01]);
@@ -398,7 +398,7 @@ export function waitNetdev(mv: Mvnet, timeoutMs = 15_000): Promise<string> {
 
 /** The whole smoke test: start, bring up, exchange, tear down. */
 export async function runSmoke(
-  options: SmokeOptions = {},
+  options: SmokeOptions,
 ): Promise<SmokeResult> {
   const log = options.log ?? ((m: string) => console.error(m));
   const frames = options.frames ?? 1000;

@@ -13,6 +13,7 @@
  */
 
 import { errnoCode, VdevError } from "../errors.ts";
+import { parseMacAddress } from "../mac.ts";
 import {
   type Attr,
   type AttrInput,
@@ -143,17 +144,6 @@ function mgmtdevHandle(handle: string): [string, AttrInput][] {
   return parts.length === 2
     ? [["MGMTDEV_BUS_NAME", parts[0]], ["MGMTDEV_DEV_NAME", parts[1]]]
     : [["MGMTDEV_DEV_NAME", parts[0]]];
-}
-
-/** Parses a MAC address "xx:xx:xx:xx:xx:xx" (1-2 hex digits per byte). */
-export function parseMac(mac: string): Uint8Array {
-  const parts = mac.split(":");
-  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new VdevError(
-      `invalid MAC address "${mac}": use six hex bytes such as 52:54:00:00:00:01`,
-    );
-  }
-  return new Uint8Array(parts.map((p) => parseInt(p, 16)));
 }
 
 /** A reply from its decoded attributes (`rec` is derived from `attrs`). */
@@ -305,7 +295,7 @@ export function devAddAttrs(spec: VdpaDevSpec): [string, AttrInput][] {
     ["DEV_NAME", spec.name],
   ];
   if (spec.mac !== undefined) {
-    attrs.push(["DEV_NET_CFG_MACADDR", parseMac(spec.mac)]);
+    attrs.push(["DEV_NET_CFG_MACADDR", parseMacAddress(spec.mac)]);
   }
   const u16 = (what: string, v: number) => {
     if (!Number.isInteger(v) || v < 0 || v > 0xffff) {

@@ -6,23 +6,16 @@
  * @module
  */
 
-import { readdirSync } from "node:fs";
 import type { Candidate } from "../completion/mod.ts";
 import type { SysRoot } from "../root.ts";
+import { VdpaBus } from "./bus.ts";
 import { vdpaMgmtdevShow } from "./client.ts";
 import { matches } from "./args.ts";
 import { formatMgmtdevHandle } from "./format.ts";
 
 /** vDPA device names (/sys/bus/vdpa/devices). */
 export function vdpaDeviceNames(root: SysRoot): Candidate[] {
-  try {
-    return readdirSync(root.path("/sys/bus/vdpa/devices")).sort().map((n) => [
-      n,
-      "vDPA device",
-    ]);
-  } catch {
-    return [];
-  }
+  return new VdpaBus(root).deviceNames().map((n) => [n, "vDPA device"]);
 }
 
 /**

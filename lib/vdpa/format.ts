@@ -27,6 +27,7 @@ import type { VdpaReply } from "./client.ts";
 import { featureName } from "./feature_names.ts";
 import { IpPrinter } from "./ip_printer.ts";
 import { IPROUTE2_61_ATTR_MAX } from "./uapi.ts";
+import { formatMac } from "../mac.ts";
 import {
   hasFeature,
   VIRTIO_ID,
@@ -210,10 +211,6 @@ export function formatDevShow(
   });
 }
 
-function macText(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
 /**
  * iproute2's walk of `dev config show` and `dev vstats show` replies: each
  * device with a name and an id gets its handle; only a net device gets the
@@ -251,7 +248,7 @@ export function formatDevConfigShow(
   return netDeviceSection(options, "config", replies, (p, t) => {
     const mac = t.DEV_NET_CFG_MACADDR;
     if (mac instanceof Uint8Array && mac.length > 0) {
-      const m = macText(mac);
+      const m = formatMac(mac);
       p.string("mac", m, { text: `mac ${m} ` });
     }
     const status = num(t.DEV_NET_STATUS);

@@ -1,6 +1,7 @@
 /**
  * vDPA through the kernel's generic-netlink `vdpa` family: the client,
- * iproute2 `vdpa`'s argument syntax and output, and completion values.
+ * iproute2 `vdpa`'s argument syntax and output, completion values, and the
+ * vdpa bus in sysfs ({@linkcode VdpaBus}).
  *
  * This module is the family's face: other families, `commands/`, benches
  * and tests outside `tests/vdpa/` import the family only from here.
@@ -10,6 +11,8 @@
 
 export { parseVdpaArgs, VDPA_USAGE } from "./args.ts";
 export type { VdpaCommand } from "./args.ts";
+export { VdpaBus } from "./bus.ts";
+export type { VdpaBusDevice, VirtioInfo } from "./bus.ts";
 export {
   closeVdpa,
   devAddAttrs,

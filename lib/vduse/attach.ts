@@ -8,16 +8,16 @@
  * @module
  */
 
-import { formatBytes, formatMac } from "./spec.ts";
-import type { DecodedConfig } from "./spec.ts";
-import type { KernelView } from "./state.ts";
+import { formatBytes } from "../cli_values.ts";
+import { formatMac } from "../mac.ts";
+import type { KernelView } from "./inspect.ts";
 import {
   closeVdpa,
   openVdpa,
   vdpaDevConfigShow,
   vdpaDevShow,
 } from "../vdpa/mod.ts";
-import { VIRTIO_ID, VIRTIO_NET_S } from "../virtio/mod.ts";
+import { type DecodedConfig, VIRTIO_ID, VIRTIO_NET_S } from "../virtio/mod.ts";
 
 type Rec = Readonly<Record<string, unknown>>;
 
@@ -34,7 +34,9 @@ export function configFromAttrs(deviceId: number, rec: Rec): DecodedConfig {
   const out: DecodedConfig = {};
   if (deviceId === VIRTIO_ID.NET) {
     const mac = rec.DEV_NET_CFG_MACADDR;
-    if (mac instanceof Uint8Array && mac.length >= 6) out.mac = formatMac(mac);
+    if (mac instanceof Uint8Array && mac.length >= 6) {
+      out.mac = formatMac(mac.subarray(0, 6));
+    }
     const status = num(rec.DEV_NET_STATUS);
     if (status !== undefined) {
       out.link = status & VIRTIO_NET_S.LINK_UP ? "up" : "down";

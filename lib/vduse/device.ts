@@ -69,8 +69,8 @@ const encoder = new TextEncoder();
 // ---------------------------------------------------------------- control fd
 
 /** Opens `/dev/vduse/control` (read-write, close-on-exec) under `root`. */
-export function openControl(options: { root?: SysRoot } = {}): number {
-  const path = options.root?.path(VDUSE_CONTROL_PATH) ?? VDUSE_CONTROL_PATH;
+export function openControl(options: { root: SysRoot }): number {
+  const path = options.root.path(VDUSE_CONTROL_PATH);
   return open(path, O.RDWR);
 }
 
@@ -171,7 +171,7 @@ export function destroyDev(controlFd: number, name: string): void {
  */
 export function withControl<T>(
   fn: (controlFd: number) => T,
-  options: { root?: SysRoot } = {},
+  options: { root: SysRoot },
 ): T {
   const fd = openControl(options);
   try {
@@ -191,10 +191,9 @@ export function withControl<T>(
  */
 export function openDevice(
   name: string,
-  options: { root?: SysRoot; nonblock?: boolean } = {},
+  options: { root: SysRoot; nonblock?: boolean },
 ): number {
-  const sys = `${VDUSE_DEV_DIR}/${name}`;
-  const path = options.root?.path(sys) ?? sys;
+  const path = options.root.path(`${VDUSE_DEV_DIR}/${name}`);
   return open(path, O.RDWR | (options.nonblock ? O.NONBLOCK : 0));
 }
 

@@ -6,8 +6,9 @@
  */
 
 import { formatCpuList } from "../cpu_list.ts";
-import { formatBytes } from "./spec.ts";
-import type { Holder, VduseInfo, VduseSummary } from "./state.ts";
+import { formatBytes } from "../cli_values.ts";
+import type { Holder } from "./holders.ts";
+import type { VduseInfo, VduseSummary } from "./inspect.ts";
 
 function hex(n: bigint): string {
   return `0x${n.toString(16)}`;

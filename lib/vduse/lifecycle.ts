@@ -29,19 +29,11 @@ import {
   vqSetup,
 } from "./device.ts";
 import { type DeviceSpec, toDevConfig } from "./spec.ts";
-import {
-  attachment,
-  deviceExists,
-  holders,
-  moduleMissing,
-  noDevice,
-  type QueueInfo,
-  type QueueProbe,
-  removeRecord,
-  VDUSE_RECORD_DIR,
-  vduseLoaded,
-  writeRecord,
-} from "./state.ts";
+import { VdpaBus } from "../vdpa/mod.ts";
+import type { QueueInfo, QueueProbe } from "./inspect.ts";
+import { holders } from "./holders.ts";
+import { VDUSE_RECORD_DIR, VduseRecords } from "./record.ts";
+import { moduleMissing, VduseSysfs } from "./sysfs.ts";
 import { VDUSE_API_VERSION } from "./uapi.ts";
 
 function permission(what: string, err: unknown): VdevError {
@@ -52,7 +44,7 @@ function permission(what: string, err: unknown): VdevError {
 
 /** Opens the control node with API version 0 negotiated. */
 function control(root: SysRoot): number {
-  if (!vduseLoaded(root)) throw moduleMissing();
+  if (!new VduseSysfs(root).loaded()) throw moduleMissing();
   let fd: number;
   try {
     fd = openControl({ root });
@@ -157,7 +149,7 @@ export function createDevice(
         close(fd);
       }
       try {
-        writeRecord(root, spec);
+        new VduseRecords(root).write(spec);
       } catch (err) {
         throw new VdevError(
           `cannot record VDUSE device ${spec.name} in ${VDUSE_RECORD_DIR} (the device was destroyed again): ${
@@ -172,7 +164,7 @@ export function createDevice(
       } catch {
         // Rollback failed too: report the original error.
       }
-      removeRecord(root, spec.name);
+      new VduseRecords(root).remove(spec.name);
       if (err instanceof VdevError) throw err;
       const code = errnoCode(err);
       throw new VdevError(
@@ -190,9 +182,10 @@ export function createDevice(
 }
 
 /** Why VDUSE device `name` is busy: attached, held open, or both. */
-export function busyReason(root: SysRoot, name: string): string {
+export function busyReason(name: string, options: { root: SysRoot }): string {
+  const { root } = options;
   const why: string[] = [];
-  const att = attachment(root, name);
+  const att = new VdpaBus(root).device(name);
   if (att) {
     why.push(
       `it is attached to vDPA device ${att.name}${
@@ -200,7 +193,7 @@ export function busyReason(root: SysRoot, name: string): string {
       }: detach it with vdevctl vdpa dev del ${att.name}`,
     );
   }
-  const held = holders(root, name);
+  const held = holders(name, { root });
   if (held.length > 0) {
     why.push(
       `it is held open by ${
@@ -222,8 +215,9 @@ export function busyReason(root: SysRoot, name: string): string {
  */
 export function destroyDevice(name: string, options: { root: SysRoot }): void {
   const { root } = options;
-  if (!vduseLoaded(root)) throw moduleMissing();
-  if (!deviceExists(root, name)) throw noDevice(root, name);
+  const sysfs = new VduseSysfs(root);
+  if (!sysfs.loaded()) throw moduleMissing();
+  if (!sysfs.exists(name)) throw sysfs.noDevice(name);
   const ctl = control(root);
   try {
     destroyDev(ctl, name);
@@ -231,11 +225,11 @@ export function destroyDevice(name: string, options: { root: SysRoot }): void {
     const code = errnoCode(err);
     if (code === "EBUSY") {
       throw new VdevError(
-        `cannot destroy VDUSE device ${name}: ${busyReason(root, name)}`,
+        `cannot destroy VDUSE device ${name}: ${busyReason(name, { root })}`,
         { cause: err },
       );
     }
-    if (code === "EINVAL") throw noDevice(root, name);
+    if (code === "EINVAL") throw sysfs.noDevice(name);
     if (code === "EPERM" || code === "EACCES") {
       throw permission(`cannot destroy VDUSE device ${name}`, err);
     }
@@ -243,7 +237,7 @@ export function destroyDevice(name: string, options: { root: SysRoot }): void {
   } finally {
     close(ctl);
   }
-  removeRecord(root, name);
+  new VduseRecords(root).remove(name);
 }
 
 /**
@@ -252,7 +246,8 @@ export function destroyDevice(name: string, options: { root: SysRoot }): void {
  * and closes it. "busy" when another process holds it, "broken" when the
  * kernel refuses ioctls (a message timed out).
  */
-export function queueProbe(root: SysRoot): QueueProbe {
+export function queueProbe(options: { root: SysRoot }): QueueProbe {
+  const { root } = options;
   return (name, vqNum) => {
     let fd: number;
     try {

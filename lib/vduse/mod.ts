@@ -1,6 +1,8 @@
 /**
  * VDUSE devices: the /dev/vduse ioctls, device specs, the one create/destroy
- * lifecycle, the record store in /run, state inspection and output.
+ * lifecycle, the record store in /run, the sysfs view
+ * ({@linkcode VduseSysfs}), the /proc holder scan, state inspection and
+ * output.
  *
  * This module is the family's face: other families, `commands/`, benches
  * and tests outside `tests/vduse/` import the family only from here.
@@ -26,32 +28,19 @@ export {
 } from "./device.ts";
 export type { DevRequest, IotlbEntry, VqInfo } from "./device.ts";
 export { listJson, listText, showJson, showText } from "./format.ts";
+export { holders } from "./holders.ts";
+export type { Holder } from "./holders.ts";
+export { inspect, listDevices } from "./inspect.ts";
 export { createDevice, destroyDevice, queueProbe } from "./lifecycle.ts";
 export {
   buildSpec,
   DEFAULT_QUEUE_SIZE,
   MAX_QUEUE_SIZE,
   NET_DEFAULT_FEATURES,
-  parseCount,
-  parseFeatures,
-  parseMac,
-  parseSize,
   toDevConfig,
 } from "./spec.ts";
-export {
-  deviceExists,
-  holders,
-  inspect,
-  irqAffinity,
-  listDevices,
-  moduleMissing,
-  removeRecord,
-  setAttributes,
-  setIrqAffinity,
-  VDPA_DEVICES_DIR,
-  vduseLoaded,
-  writeRecord,
-} from "./state.ts";
+export { VduseRecords } from "./record.ts";
+export { moduleMissing, VduseSysfs } from "./sysfs.ts";
 export {
   VDUSE_ACCESS,
   VDUSE_API_VERSION,

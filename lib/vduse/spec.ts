@@ -4,8 +4,8 @@
  * {@linkcode DeviceSpec} (virtio device id, offered features, queue count and
  * sizes, encoded config space), and every combination that the kernel or the
  * virtio driver would refuse, or that would make a device no driver can use,
- * is refused here with the reason. Also the value parsers (MAC, sizes,
- * feature words) and the config-space decoders used by `vduse show`.
+ * is refused here with the reason. The config space itself is encoded by
+ * `lib/virtio/config.ts`.
  *
  * Pure: no system access.
  *
@@ -13,17 +13,16 @@
  */
 
 import { VdevError } from "../errors.ts";
-import { StructView } from "../sys/mod.ts";
+import { parseUnicastMac } from "../mac.ts";
 import {
+  encodeBlkConfig,
+  encodeNetConfig,
   featureBit,
   hasFeature,
-  VIRTIO_BLK_CONFIG,
   VIRTIO_BLK_F,
   VIRTIO_F,
   VIRTIO_ID,
-  VIRTIO_NET_CONFIG,
   VIRTIO_NET_F,
-  VIRTIO_NET_S,
 } from "../virtio/mod.ts";
 import { VDUSE_NAME_MAX } from "./uapi.ts";
 import type { DevConfig } from "./device.ts";
@@ -143,184 +142,12 @@ export function validateName(name: string): string {
   return name;
 }
 
-/** Parses "52:54:00:12:34:56" (or with '-'); refuses multicast and zero. */
-export function parseMac(text: string): Uint8Array<ArrayBuffer> {
-  const m =
-    /^([0-9a-f]{1,2})([:-])([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})\2([0-9a-f]{1,2})$/i
-      .exec(text);
-  if (!m) {
-    throw new VdevError(
-      `bad MAC address "${text}": expected six hex octets like 52:54:00:12:34:56`,
-    );
-  }
-  const mac = new Uint8Array(
-    [m[1], m[3], m[4], m[5], m[6], m[7]].map((h) => parseInt(h, 16)),
-  );
-  if (mac[0] & 1) {
-    throw new VdevError(
-      `bad MAC address "${text}": multicast (lowest bit of the first octet set); use a unicast address such as 52:54:00:...`,
-    );
-  }
-  if (mac.every((b) => b === 0)) {
-    throw new VdevError(`bad MAC address "${text}": all zero`);
-  }
-  return mac;
-}
-
-/** Formats 6 bytes as "52:54:00:12:34:56". */
-export function formatMac(mac: Uint8Array): string {
-  return [...mac.subarray(0, 6)].map((b) => b.toString(16).padStart(2, "0"))
-    .join(":");
-}
-
-const SIZE_UNITS: Record<string, bigint> = {
-  "": 1n,
-  b: 1n,
-  k: 1n << 10n,
-  m: 1n << 20n,
-  g: 1n << 30n,
-  t: 1n << 40n,
-};
-
-/**
- * Parses a size: bytes, or with a binary suffix K, M, G, T (also "KiB",
- * "MB"...: always powers of 1024). `what` names the option in errors.
- */
-export function parseSize(text: string, what = "size"): bigint {
-  const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
-  if (!m) {
-    throw new VdevError(
-      `bad ${what} "${text}": expected a number of bytes with an optional K, M, G or T suffix`,
-    );
-  }
-  return BigInt(m[1]) * SIZE_UNITS[m[2].toLowerCase()];
-}
-
-/** Parses a feature word in hex ("0x300010020" or "300010020"). */
-export function parseFeatures(text: string): bigint {
-  const t = text.trim().replace(/_/g, "");
-  if (!/^(0x)?[0-9a-f]{1,16}$/i.test(t)) {
-    throw new VdevError(
-      `bad --features "${text}": expected a 64-bit hex feature word such as 0x300010020`,
-    );
-  }
-  return BigInt(t.toLowerCase().startsWith("0x") ? t : `0x${t}`);
-}
-
-/** Parses a non-negative integer option; `what` names it in errors. */
-export function parseCount(
-  text: string,
-  what: string,
-  range: { min: number; max: number },
-): number {
-  if (!/^\d+$/.test(text.trim())) {
-    throw new VdevError(`bad ${what} "${text}": expected a whole number`);
-  }
-  const n = Number(text.trim());
-  if (n < range.min || n > range.max) {
-    throw new VdevError(
-      `bad ${what} ${n}: must be between ${range.min} and ${range.max}`,
-    );
-  }
-  return n;
-}
-
 function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
 function bitLabel(name: string, bit: number): string {
   return `${name} (bit ${bit})`;
-}
-
-/** The net config space: MAC, link up, one queue pair, MTU. */
-export function encodeNetConfig(
-  config: { mac?: Uint8Array; mtu?: number; linkUp?: boolean },
-): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(VIRTIO_NET_CONFIG.size);
-  const v = new StructView(VIRTIO_NET_CONFIG, bytes);
-  if (config.mac) v.slice("mac").set(config.mac.subarray(0, 6));
-  v.set("status", config.linkUp === false ? 0 : VIRTIO_NET_S.LINK_UP)
-    .set("max_virtqueue_pairs", 1)
-    .set("mtu", config.mtu ?? 0)
-    .set("speed", 0xffffffff) // unknown
-    .set("duplex", 0xff); // unknown
-  return bytes;
-}
-
-/** The block config space: capacity (bytes, a multiple of 512), queues. */
-export function encodeBlkConfig(
-  config: { capacity: bigint; numQueues: number },
-): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(VIRTIO_BLK_CONFIG.size);
-  new StructView(VIRTIO_BLK_CONFIG, bytes)
-    .set("capacity", config.capacity / 512n)
-    .set("num_queues", config.numQueues);
-  return bytes;
-}
-
-/** A decoded config space, as `vduse show` prints it. */
-export type DecodedConfig = Record<string, string | number>;
-
-/** Decodes a net or block config space according to the offered features. */
-export function decodeConfig(
-  deviceId: number,
-  config: Uint8Array,
-  features: bigint,
-): DecodedConfig {
-  if (deviceId === VIRTIO_ID.NET && config.length >= VIRTIO_NET_CONFIG.size) {
-    const v = new StructView(VIRTIO_NET_CONFIG, config);
-    const out: DecodedConfig = {};
-    if (hasFeature(features, VIRTIO_NET_F.MAC)) {
-      out.mac = formatMac(v.slice("mac"));
-    }
-    if (hasFeature(features, VIRTIO_NET_F.STATUS)) {
-      out.link = v.get("status") & VIRTIO_NET_S.LINK_UP ? "up" : "down";
-    }
-    out.max_virtqueue_pairs = v.get("max_virtqueue_pairs");
-    if (hasFeature(features, VIRTIO_NET_F.MTU)) out.mtu = v.get("mtu");
-    return out;
-  }
-  if (deviceId === VIRTIO_ID.BLOCK && config.length >= 8) {
-    const full = new Uint8Array(
-      Math.max(config.length, VIRTIO_BLK_CONFIG.size),
-    );
-    full.set(config);
-    const v = new StructView(VIRTIO_BLK_CONFIG, full);
-    const sectors = v.getBig("capacity");
-    const out: DecodedConfig = {
-      capacity_sectors: Number(sectors),
-      capacity: formatBytes(sectors * 512n),
-    };
-    if (hasFeature(features, VIRTIO_BLK_F.MQ)) {
-      out.num_queues = v.get("num_queues");
-    }
-    if (hasFeature(features, VIRTIO_BLK_F.BLK_SIZE)) {
-      out.blk_size = v.get("blk_size");
-    }
-    if (hasFeature(features, VIRTIO_BLK_F.SEG_MAX)) {
-      out.seg_max = v.get("seg_max");
-    }
-    if (hasFeature(features, VIRTIO_BLK_F.SIZE_MAX)) {
-      out.size_max = v.get("size_max");
-    }
-    return out;
-  }
-  return { bytes: config.length };
-}
-
-/** "1 GiB", "512 MiB", "1536 B": exact binary units. */
-export function formatBytes(n: bigint): string {
-  for (
-    const [unit, shift] of [["TiB", 40n], ["GiB", 30n], ["MiB", 20n], [
-      "KiB",
-      10n,
-    ]] as const
-  ) {
-    const div = 1n << shift;
-    if (n >= div && n % div === 0n) return `${n / div} ${unit}`;
-  }
-  return `${n} B`;
 }
 
 function refuse(name: string, why: string): never {
@@ -418,7 +245,9 @@ export function buildSpec(name: string, options: CreateOptions): DeviceSpec {
       );
     }
     features = options.features ?? NET_DEFAULT_FEATURES;
-    const mac = options.mac === undefined ? undefined : parseMac(options.mac);
+    const mac = options.mac === undefined
+      ? undefined
+      : parseUnicastMac(options.mac);
     if (mac) features |= featureBit(VIRTIO_NET_F.MAC);
     else if (hasFeature(features, VIRTIO_NET_F.MAC)) {
       refuse(

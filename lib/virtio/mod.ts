@@ -1,6 +1,7 @@
 /**
  * Virtio as the spec and the Linux UAPI define it: constants and struct
- * layouts, and the split-virtqueue logic, generic over guest memory.
+ * layouts, the net and block config-space codec, and the split-virtqueue
+ * logic, generic over guest memory.
  *
  * This module is the family's face: other families, `commands/`, benches
  * and tests outside `tests/virtio/` import the family only from here.
@@ -27,5 +28,7 @@ export {
   VRING_USED_F_NO_NOTIFY,
   vringAreaSizes,
 } from "./uapi.ts";
+export { decodeConfig, encodeBlkConfig, encodeNetConfig } from "./config.ts";
+export type { DecodedConfig } from "./config.ts";
 export { Chain, copyChain, SplitQueue } from "./virtqueue.ts";
 export type { GuestMemory, MemoryRegion } from "./virtqueue.ts";

@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { findNetdev, isAttached, startMvnet } from "../../lib/mvnet/mod.ts";
+import { startMvnet } from "../../lib/mvnet/mod.ts";
 import {
   bringUp,
   exchange,
@@ -22,10 +22,13 @@ import {
 } from "../../lib/mvnet/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";
 import { formatCpuList, onlineCpus } from "../../lib/cpu_list.ts";
-import { irqAffinity } from "../../lib/vduse/mod.ts";
+import { VduseSysfs } from "../../lib/vduse/mod.ts";
+import { VdpaBus } from "../../lib/vdpa/mod.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const root = resolveRoot();
+const bus = new VdpaBus(root);
+const sysfs = new VduseSysfs(root);
 const dec = new TextDecoder();
 
 function assertAllBack(r: SmokeResult, what: string): void {
@@ -40,7 +43,7 @@ function assertAllBack(r: SmokeResult, what: string): void {
 
 function gone(name: string): boolean {
   return !existsSync(`/dev/vduse/${name}`) &&
-    !existsSync(`/sys/class/vduse/${name}`) && !isAttached(name, root);
+    !existsSync(`/sys/class/vduse/${name}`) && !bus.exists(name);
 }
 
 async function until<T>(
@@ -91,9 +94,9 @@ class Daemon {
 
 /** Traffic through the netdev of a device served by another process. */
 async function traffic(name: string, frames = 100): Promise<SmokeResult> {
-  const netdev = await until(`netdev of ${name}`, () => findNetdev(name));
-  await bringUp(netdev);
-  return await exchange({ name, mac: "" }, netdev, { frames });
+  const netdev = await until(`netdev of ${name}`, () => bus.netdev(name));
+  await bringUp(netdev, { root });
+  return await exchange({ name, mac: "" }, netdev, { frames, root });
 }
 
 Deno.test("mvnet smoke: every frame comes back byte-identical (--json)", async () => {
@@ -120,11 +123,16 @@ Deno.test("mvnet survives link down/up and virtio_net unbind/rebind", async () =
   assert.ok(cpus.length >= 2, `the sandbox has 2 CPUs (online: ${cpus})`);
   const last = cpus[cpus.length - 1];
   const others = cpus.filter((c) => c !== last);
-  const mv = await startMvnet({ name, irqCpus: [last], datapathCpus: others });
+  const mv = await startMvnet({
+    name,
+    root,
+    irqCpus: [last],
+    datapathCpus: others,
+  });
   try {
     let netdev = await waitNetdev(mv);
-    await bringUp(netdev);
-    assert.deepEqual(irqAffinity(root, name), [[last], [last]]);
+    await bringUp(netdev, { root });
+    assert.deepEqual(sysfs.irqAffinity(name), [[last], [last]]);
     // The datapath Worker thread runs where it was asked to.
     const workers = [...Deno.readDirSync("/proc/self/task")]
       .map((t) => `/proc/self/task/${t.name}`)
@@ -138,7 +146,7 @@ Deno.test("mvnet survives link down/up and virtio_net unbind/rebind", async () =
       allowed.includes(formatCpuList(others)),
       `a worker thread on the other CPUs (${allowed})`,
     );
-    assertAllBack(await exchange(mv, netdev, { frames: 200 }), "first");
+    assertAllBack(await exchange(mv, netdev, { frames: 200, root }), "first");
     const resets0 = mv.stats().resets;
     const driverOk0 = mv.stats().driverOk;
 
@@ -149,8 +157,8 @@ Deno.test("mvnet survives link down/up and virtio_net unbind/rebind", async () =
     };
     await ip("link", "set", "dev", netdev, "down");
     await ip("link", "set", "dev", netdev, "up");
-    await bringUp(netdev);
-    assertAllBack(await exchange(mv, netdev, { frames: 200 }), "link up");
+    await bringUp(netdev, { root });
+    assertAllBack(await exchange(mv, netdev, { frames: 200, root }), "link up");
 
     // Unbind/rebind virtio_net: reset, then DRIVER_OK with new ring IOVAs.
     const dev = `/sys/bus/vdpa/devices/${name}`;
@@ -160,12 +168,12 @@ Deno.test("mvnet survives link down/up and virtio_net unbind/rebind", async () =
     const drv = "/sys/bus/virtio/drivers/virtio_net";
     // Asynchronous writes: the kernel waits for this process's replies.
     await Deno.writeTextFile(`${drv}/unbind`, virtio);
-    assert.equal(findNetdev(name), undefined, "netdev gone after unbind");
+    assert.equal(bus.netdev(name), undefined, "netdev gone after unbind");
     await Deno.writeTextFile(`${drv}/bind`, virtio);
     netdev = await waitNetdev(mv);
-    await bringUp(netdev);
-    assert.deepEqual(irqAffinity(root, name), [[last], [last]], "re-applied");
-    assertAllBack(await exchange(mv, netdev, { frames: 200 }), "rebind");
+    await bringUp(netdev, { root });
+    assert.deepEqual(sysfs.irqAffinity(name), [[last], [last]], "re-applied");
+    assertAllBack(await exchange(mv, netdev, { frames: 200, root }), "rebind");
     const s = mv.stats();
     assert.ok(s.resets > resets0, `a reset was served (${s.resets})`);
     assert.ok(s.driverOk > driverOk0, "DRIVER_OK served again");
@@ -182,7 +190,7 @@ Deno.test("mvnet run: SIGTERM detaches and destroys the device", async () => {
   await d.waitFor(/created/);
   assert.match(d.out, /, interrupts on CPU 1, datapath on CPU 0;/);
   assertAllBack(await traffic(name), "before SIGTERM");
-  assert.deepEqual(irqAffinity(root, name), [[1], [1]]);
+  assert.deepEqual(sysfs.irqAffinity(name), [[1], [1]]);
   // `vduse show` describes the served device from mvnet's record.
   const show = await new Deno.Command(VDEVCTL, {
     args: ["vduse", "show", name, "--json"],
@@ -221,14 +229,14 @@ Deno.test("a SIGKILLed daemon's device is adopted by --reconnect", async () => {
   d.child.kill("SIGKILL");
   await d.done;
   assert.ok(existsSync(`/sys/class/vduse/${name}`), "the device outlives it");
-  assert.ok(isAttached(name, root), "still attached");
-  const netdev = findNetdev(name);
+  assert.ok(bus.exists(name), "still attached");
+  const netdev = bus.netdev(name);
   assert.ok(netdev, "its netdev is still there");
 
   const r = new Daemon([name, "--reconnect"]);
   await r.waitFor(/adopted/);
   // Same netdev, no reset: the queues resume from their used index.
-  assert.equal(findNetdev(name), netdev);
+  assert.equal(bus.netdev(name), netdev);
   assertAllBack(await traffic(name, 300), "after --reconnect");
   r.child.kill("SIGTERM");
   assert.equal((await r.done).code, 0, r.out);

@@ -7,6 +7,7 @@
  */
 
 import { close, POLL, pollAsync } from "../../lib/sys/mod.ts";
+import { resolveRoot } from "../../lib/root.ts";
 import { openDevice, readRequest, writeResponse } from "../../lib/vduse/mod.ts";
 import { VDUSE_REQ_RESULT } from "../../lib/vduse/mod.ts";
 
@@ -20,7 +21,7 @@ export interface Responder {
 
 /** Starts answering every request of VDUSE device `name`. */
 export function respond(name: string): Responder {
-  const fd = openDevice(name, { nonblock: true });
+  const fd = openDevice(name, { root: resolveRoot(), nonblock: true });
   const statuses: number[] = [];
   let running = true;
   const loop = (async () => {

@@ -15,6 +15,7 @@ import { respond } from "./vduse_responder.ts";
 import { existsSync } from "node:fs";
 import { errnoCode } from "../../lib/errors.ts";
 import { close } from "../../lib/sys/mod.ts";
+import { resolveRoot } from "../../lib/root.ts";
 import {
   createDev,
   destroyDev,
@@ -36,6 +37,7 @@ import { runCommand } from "../command_output.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const IPROUTE2 = "/usr/sbin/vdpa";
+const root = resolveRoot();
 
 const run = (cmd: string, args: readonly string[]) =>
   runCommand([cmd, ...args]);
@@ -349,7 +351,7 @@ Deno.test("the kernel refuses what vdevctl refuses (so the checks are not strict
     destroyDev(ctl, "k0");
     // The kernel's own EINVAL for an unknown name (vdevctl checks sysfs first).
     assert.equal(errnoOf(() => destroyDev(ctl, "no-such-device")), "EINVAL");
-  });
+  }, { root });
   assert.ok(!existsSync("/sys/class/vduse/k0"));
 });
 
@@ -365,9 +367,9 @@ Deno.test("VQ_SETUP at create time persists across close; second opener gets EBU
     "64",
   );
   try {
-    const fd = openDevice("vq0");
+    const fd = openDevice("vq0", { root });
     try {
-      assert.equal(errnoOf(() => openDevice("vq0")), "EBUSY");
+      assert.equal(errnoOf(() => openDevice("vq0", { root })), "EBUSY");
       // Still declared after vdevctl closed the fd: num stays 0 until a driver
       // sets it, but VQ_SETUP is accepted again and vq_num is enforced.
       assert.equal(vqGetInfo(fd, 1).index, 1);

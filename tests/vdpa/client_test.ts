@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import { VdevError } from "../../lib/errors.ts";
 import {
   openVdpa,
-  parseMac,
   VDPA_FAMILY_MISSING,
   vdpaDevAdd,
   vdpaDevDel,
@@ -47,30 +46,6 @@ Deno.test({
     }
     assert.deepEqual(errors, [`vdevctl: ${VDPA_FAMILY_MISSING}`]);
   },
-});
-
-Deno.test("MAC addresses: iproute2's hex bytes, errors name the value", () => {
-  assert.deepEqual(
-    parseMac("52:54:0:0:0:1"),
-    new Uint8Array([0x52, 0x54, 0, 0, 0, 1]),
-  );
-  assert.deepEqual(
-    parseMac("FF:ff:00:00:00:0a"),
-    new Uint8Array([255, 255, 0, 0, 0, 10]),
-  );
-  for (
-    const bad of [
-      "52:54:00:00:00",
-      "52:54:00:00:00:01:02",
-      "zz:54:00:00:00:01",
-      "525:4:0:0:0:1",
-    ]
-  ) {
-    assert.throws(
-      () => parseMac(bad),
-      new RegExp(`invalid MAC address "${bad}"`),
-    );
-  }
 });
 
 Deno.test("a netlink request the kernel does not answer in time is a one-line error saying where to look", async () => {
