@@ -1,7 +1,7 @@
 /**
  * `vdevctl mdev`: mediated devices, a drop-in for mdevctl 1.2 (same flags,
  * same output, same /etc/mdevctl.d files), plus `mdev parents`. Argument
- * parsing and output only; the work is in lib/mdev/mdev.ts.
+ * parsing and output only; the work is in lib/mdev/.
  *
  * @module
  */

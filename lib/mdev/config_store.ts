@@ -164,6 +164,18 @@ export function checkParentName(parent: string): void {
   }
 }
 
+/**
+ * Throws unless `parent` and `uuid` can name a definition file: a parent
+ * name inside /etc/mdevctl.d ({@linkcode checkParentName}) and a canonical
+ * UUID. Commands check this before looking anything up.
+ */
+export function checkDefinitionPlace(parent: string, uuid: string): void {
+  checkParentName(parent);
+  if (parseMdevUuid(uuid) !== uuid) {
+    throw new VdevError(`${JSON.stringify(uuid)} is not a canonical UUID`);
+  }
+}
+
 function readDir(path: string): Deno.DirEntry[] | undefined {
   try {
     return [...Deno.readDirSync(path)];
@@ -187,10 +199,7 @@ export class ConfigStore {
 
   /** The file of a definition; refuses names that would leave the directory. */
   path(parent: string, uuid: string): string {
-    checkParentName(parent);
-    if (parseMdevUuid(uuid) !== uuid) {
-      throw new VdevError(`${JSON.stringify(uuid)} is not a canonical UUID`);
-    }
+    checkDefinitionPlace(parent, uuid);
     return `${this.base}/${parent}/${uuid}`;
   }
 

@@ -12,12 +12,11 @@ import { ConfigStore, parseDefinition } from "../../lib/mdev/config_store.ts";
 import { VdevError } from "../../lib/errors.ts";
 import {
   createDevice,
-  listDefined,
-  type MdevContext,
   startDevice,
   startParentMdevs,
   stopDevice,
-} from "../../lib/mdev/mdev.ts";
+} from "../../lib/mdev/lifecycle.ts";
+import { listDefined, type MdevContext } from "../../lib/mdev/list.ts";
 import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
 import { parseMdevUuid } from "../../lib/mdev/uuid.ts";
 import { SysRoot } from "../../lib/root.ts";
