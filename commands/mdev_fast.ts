@@ -17,21 +17,8 @@ import {
 } from "../lib/mdev/mod.ts";
 import { listJson, listText, typesJson, typesText } from "../lib/mdev/mod.ts";
 import { parseMdevUuid } from "../lib/mdev/mod.ts";
-import { VdevError } from "../lib/errors.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
-import { write } from "./context.ts";
-
-/** Prints warnings, one line each, on stderr. */
-export function warn(lines: string[]): void {
-  for (const line of lines) write(Deno.stderr, `vdevctl: warning: ${line}\n`);
-}
-
-/** Prints all problems but the last on stderr, and throws the last one. */
-export function failWith(problems: string[]): void {
-  if (problems.length === 0) return;
-  for (const p of problems.slice(0, -1)) write(Deno.stderr, `vdevctl: ${p}\n`);
-  throw new VdevError(problems[problems.length - 1]);
-}
+import { failWith, warn, write } from "./context.ts";
 
 /** Options of `mdev list`. */
 export interface ListOptions {
