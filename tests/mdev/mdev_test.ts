@@ -2,7 +2,7 @@
  * `vdevctl mdev` on fake trees: every bad input of issue 2 (one line on
  * stderr, non-zero status, nothing changed on disk), kernel errno
  * translation and start's rollback against a simulated kernel, the config
- * store, `parents`, and shell completion of mdev values.
+ * store and `parents`.
  *
  * @module
  */
@@ -576,7 +576,7 @@ Deno.test("mdevctl's UUID forms are accepted, others refused", () => {
   }
 });
 
-// ------------------------------------------------------------ parents, completion
+// ------------------------------------------------------------------ parents
 
 Deno.test("parents: driver, device path, instances in use and available", async () => {
   const dir = tree();
@@ -609,39 +609,6 @@ Deno.test("parents: driver, device path, instances in use and available", async 
     const bad = await runVdevctl(dir, ["parents", "-p", "nope"]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /mdev parent nope does not exist/);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
-
-Deno.test("completion offers live mdev parents, types and UUIDs", async () => {
-  const dir = tree();
-  try {
-    const complete = (words: string[]) =>
-      run([
-        `${REPO}/vdevctl`,
-        "complete",
-        "--",
-        "--root",
-        dir,
-        "mdev",
-        ...words,
-      ]);
-    const p = await complete(["start", "-p", ""]);
-    assert.equal(p.code, 0, p.stderr);
-    assert.match(p.stdout, /^mtty\t/m);
-    assert.match(p.stdout, new RegExp(`^${GPU}\\t`, "m"));
-    const t = await complete(["start", "-p", "mtty", "-t", ""]);
-    assert.match(t.stdout, /^mtty-2\t/m);
-    assert.doesNotMatch(t.stdout, /i915/);
-    const u = await complete(["stop", "-u", ""]);
-    assert.match(u.stdout, new RegExp(`^${RUNNING}\\t`, "m"));
-    const s = await complete([""]);
-    for (
-      const sub of ["list", "types", "start-parent-mdevs", "parents", "modify"]
-    ) {
-      assert.match(s.stdout, new RegExp(`^${sub}\\t`, "m"));
-    }
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
