@@ -9,23 +9,11 @@
 import assert from "node:assert/strict";
 import { completionSources } from "../../lib/completion/values.ts";
 import { SysRoot } from "../../lib/root.ts";
-import {
-  exampleTree,
-  type FakeTree,
-  writeFakeTree,
-} from "../mdev/fake_tree.ts";
+import { tempExampleTree as tree } from "../mdev/fake_tree.ts";
 import { REPO, run } from "../mdev/diff_helpers.ts";
 
 const GPU = "0000:00:02.0";
 const RUNNING = "b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f"; // mtty-1 on mtty
-
-function tree(mutate?: (t: FakeTree) => void): string {
-  const t = exampleTree();
-  mutate?.(t);
-  const dir = Deno.makeTempDirSync({ prefix: "completion-values-test-" });
-  writeFakeTree(dir, t);
-  return dir;
-}
 
 /** The candidates of source `key` for the words typed so far. */
 function values(dir: string, key: string, words: string[]) {
