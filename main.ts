@@ -42,18 +42,56 @@ const families: Record<string, Family> = {
   },
 };
 
-/** The first argument that is not a global option: the family to load. */
-function familyArg(args: string[]): string | undefined {
+/** Where the family word is among the arguments. */
+export interface FamilyWord {
+  /** The first argument that is not a global option (the family to load). */
+  family?: string;
+  /** Its index in the arguments (the arguments' length when there is none). */
+  index: number;
+  /** The value of the last `--root DIR` or `--root=DIR` before it. */
+  root?: string;
+  /** Nothing but `--root` options comes before it (no help, no unknown option). */
+  onlyRoot: boolean;
+}
+
+/** Finds the family word of `args`, skipping the global options before it. */
+export function familyWord(args: readonly string[]): FamilyWord {
+  let root: string | undefined;
+  let onlyRoot = true;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--root") {
-      i++;
+      root = args[++i];
       continue;
     }
-    if (a.startsWith("-")) continue;
-    return a;
+    if (a.startsWith("--root=")) {
+      root = a.slice("--root=".length);
+      continue;
+    }
+    if (a.startsWith("-")) {
+      onlyRoot = false;
+      continue;
+    }
+    return { family: a, index: i, root, onlyRoot };
   }
-  return undefined;
+  return { index: args.length, root, onlyRoot };
+}
+
+/**
+ * The arguments for the commander-free `mdev list`/`mdev types` path
+ * (`commands/mdev_fast.ts`): what follows the family word `mdev` when the
+ * subcommand is `list` or `types`, with the `--root` given before it;
+ * undefined for every other command line. Only the family word counts: an
+ * argument `mdev` anywhere else (`vduse show mdev`) does not.
+ */
+export function fastMdevArgs(
+  args: readonly string[],
+): { args: readonly string[]; root?: string } | undefined {
+  const word = familyWord(args);
+  if (word.family !== "mdev" || !word.onlyRoot) return undefined;
+  const sub = args[word.index + 1];
+  if (sub !== "list" && sub !== "types") return undefined;
+  return { args: args.slice(word.index + 1), root: word.root };
 }
 
 /** Builds the program with the families needed for `args`. */
@@ -69,7 +107,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
       "resolve every system path under DIR (default: $VDEVCTL_ROOT or /)",
     )
     .exitOverride();
-  const wanted = familyArg(args);
+  const wanted = familyWord(args).family;
   const names = wanted !== undefined && wanted in families
     ? [wanted]
     : Object.keys(families);
@@ -107,10 +145,11 @@ export async function main(args: string[]): Promise<number> {
       complete(program, args.slice(args[1] === "--" ? 2 : 1));
       return 0;
     }
-    if (args.includes("mdev")) {
+    const fast = fastMdevArgs(args);
+    if (fast !== undefined) {
       // Plain `mdev list` / `mdev types` run without commander (start-up time).
       const { fastMdev } = await import("./commands/mdev_fast.ts");
-      const code = fastMdev(args);
+      const code = fastMdev(fast.args, { root: fast.root });
       if (code !== undefined) return code;
     }
     const program = await buildProgram(args);

@@ -1,7 +1,7 @@
 /**
  * `vdevctl mdev`: mediated devices, a drop-in for mdevctl 1.2 (same flags,
  * same output, same /etc/mdevctl.d files), plus `mdev parents`. Argument
- * parsing and output only; the work is in lib/mdev/mdev.ts.
+ * parsing and output only; the work is in lib/mdev/.
  *
  * @module
  */
@@ -24,8 +24,8 @@ import {
 } from "../lib/mdev/mod.ts";
 import { parentsJson, parentsText } from "../lib/mdev/mod.ts";
 import { parseMdevUuid } from "../lib/mdev/mod.ts";
-import { out, rootOf } from "./context.ts";
-import { failWith, listAction, typesAction, warn } from "./mdev_fast.ts";
+import { failWith, out, rootOf, warn } from "./context.ts";
+import { listAction, typesAction } from "./mdev_fast.ts";
 
 function uuidArg(value: string): string {
   const uuid = parseMdevUuid(value);

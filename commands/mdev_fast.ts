@@ -17,21 +17,8 @@ import {
 } from "../lib/mdev/mod.ts";
 import { listJson, listText, typesJson, typesText } from "../lib/mdev/mod.ts";
 import { parseMdevUuid } from "../lib/mdev/mod.ts";
-import { VdevError } from "../lib/errors.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
-import { write } from "./context.ts";
-
-/** Prints warnings, one line each, on stderr. */
-export function warn(lines: string[]): void {
-  for (const line of lines) write(Deno.stderr, `vdevctl: warning: ${line}\n`);
-}
-
-/** Prints all problems but the last on stderr, and throws the last one. */
-export function failWith(problems: string[]): void {
-  if (problems.length === 0) return;
-  for (const p of problems.slice(0, -1)) write(Deno.stderr, `vdevctl: ${p}\n`);
-  throw new VdevError(problems[problems.length - 1]);
-}
+import { failWith, warn, write } from "./context.ts";
 
 /** Options of `mdev list`. */
 export interface ListOptions {
@@ -75,29 +62,23 @@ export function typesAction(
 }
 
 /**
- * Runs `[--root DIR] mdev list|types OPTIONS` if every argument is a plain
- * option of that command; returns the exit status, or undefined to let
- * commander handle the arguments.
+ * Runs `mdev list|types OPTIONS` (`args` start at the subcommand; `main.ts`
+ * has found the family word and the `--root` before it) if every argument
+ * is a plain option of that command; returns the exit status, or undefined
+ * to let commander handle the arguments.
  */
-export function fastMdev(args: readonly string[]): number | undefined {
-  let i = 0;
-  let rootDir: string | undefined;
-  if (args[i] === "--root" && i + 1 < args.length) {
-    rootDir = args[i + 1];
-    i += 2;
-  } else if (args[i]?.startsWith("--root=")) {
-    rootDir = args[i].slice(7);
-    i++;
-  }
-  if (args[i] !== "mdev") return undefined;
-  const sub = args[i + 1];
+export function fastMdev(
+  args: readonly string[],
+  options: { root?: string } = {},
+): number | undefined {
+  const sub = args[0];
   if (sub !== "list" && sub !== "types") return undefined;
   const opts: ListOptions = {};
   const value = (j: number): string | undefined => {
     const v = args[j];
     return v === undefined || v.startsWith("-") ? undefined : v;
   };
-  for (let j = i + 2; j < args.length; j++) {
+  for (let j = 1; j < args.length; j++) {
     const a = args[j];
     const eq = a.startsWith("--") ? a.indexOf("=") : -1;
     const name = eq > 0 ? a.slice(0, eq) : a;
@@ -141,7 +122,7 @@ export function fastMdev(args: readonly string[]): number | undefined {
         return undefined;
     }
   }
-  const root = resolveRoot(rootDir);
+  const root = resolveRoot(options.root);
   if (sub === "list") listAction(root, opts);
   else typesAction(root, opts);
   return 0;

@@ -1,10 +1,12 @@
 /**
  * The command tree as a whole: every family reports usage errors as one line
- * `vdevctl: ...` with exit status 2, and help exits 0.
+ * `vdevctl: ...` with exit status 2, and help exits 0; the family word (and
+ * with it the mdev fast path) is found after the global options.
  */
 
 import assert from "node:assert/strict";
 import { type CommandResult, runCommand } from "./command_output.ts";
+import { familyWord, fastMdevArgs } from "../main.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 
@@ -81,4 +83,67 @@ Deno.test("mvnet run --irq-cpus/--datapath-cpus: bad or offline CPUs are refused
   ]);
   assert.equal(both.code, 1);
   assert.match(both.stderr, /drop --no-worker or --datapath-cpus/);
+});
+
+Deno.test("the family word is the first argument that is not a global option", () => {
+  assert.deepEqual(familyWord(["--root", "/r", "--root=/s", "vduse", "x"]), {
+    family: "vduse",
+    index: 3,
+    root: "/s",
+    onlyRoot: true,
+  });
+  assert.deepEqual(familyWord(["-h", "mdev"]), {
+    family: "mdev",
+    index: 1,
+    root: undefined,
+    onlyRoot: false,
+  });
+  assert.deepEqual(familyWord(["--root", "mdev"]), {
+    index: 2,
+    root: "mdev",
+    onlyRoot: true,
+  });
+});
+
+Deno.test("the mdev fast path is taken for the family word mdev with list or types only", () => {
+  // "mdev" as any other argument (old main.ts: args.includes("mdev")) does
+  // not choose it.
+  for (
+    const args of [
+      ["vduse", "show", "mdev"],
+      ["vdpa", "dev", "show", "mdev"],
+      ["sandbox", "run", "--", "mdev", "list"],
+      ["--root", "mdev", "list"],
+      ["mdev", "stop", "-u", "mdev"],
+      ["mdev", "--root", "/r", "list"],
+      ["-h", "mdev", "list"],
+      ["mdev"],
+    ]
+  ) {
+    assert.equal(fastMdevArgs(args), undefined, args.join(" "));
+  }
+  assert.deepEqual(fastMdevArgs(["mdev", "list", "-p", "mdev"]), {
+    args: ["list", "-p", "mdev"],
+    root: undefined,
+  });
+  assert.deepEqual(fastMdevArgs(["--root", "/r", "mdev", "list", "-d"]), {
+    args: ["list", "-d"],
+    root: "/r",
+  });
+  assert.deepEqual(fastMdevArgs(["--root=/r", "mdev", "types"]), {
+    args: ["types"],
+    root: "/r",
+  });
+});
+
+Deno.test("mdev list after --root DIR and --root=DIR lists the last root's devices", async () => {
+  const r = await vdevctl([
+    "--root",
+    "/nonexistent",
+    `--root=${repo}examples/sysroot`,
+    "mdev",
+    "list",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f mtty mtty-1/m);
 });

@@ -1,50 +1,52 @@
 /**
  * Live values for shell completion: mdev parents, types and UUIDs, VDUSE and
- * vDPA device names, sandbox modules. Reads sysfs and /etc/mdevctl.d directly
- * and synchronously (tab's handlers are synchronous) and never throws.
+ * vDPA device names, sandbox modules. mdev values are read through the mdev
+ * family's views (`MdevSysfs`, `ConfigStore`); everything is read
+ * synchronously (tab's handlers are synchronous) and never throws.
  *
  * @module
  */
 
 import { type Candidate, optionValue, type ValueSources } from "./script.ts";
 import type { SysRoot } from "../root.ts";
-import { listDir, readAttr } from "../sysfs_read.ts";
+import { listDir } from "../sysfs_read.ts";
 import { onlineCpus } from "../cpu_list.ts";
 import { vdpaArgCandidates } from "../vdpa/mod.ts";
 import { LOADABLE_MODULES } from "../sandbox/mod.ts";
+import { ConfigStore, MdevSysfs } from "../mdev/mod.ts";
 
-/** mdev parents: the entries of /sys/class/mdev_bus. */
-export function mdevParents(root: SysRoot): Candidate[] {
-  return listDir(root.path("/sys/class/mdev_bus")).map((
-    p,
-  ) => [p, "mdev parent"]);
+/** mdev parents: the entries of /sys/class/mdev_bus, sorted. */
+export function mdevParents(sysfs: MdevSysfs): Candidate[] {
+  return sysfs.parentNames().sort().map((p) => [p, "mdev parent"]);
 }
 
-/** mdev types, of one parent or of all. */
-export function mdevTypes(root: SysRoot, parent?: string): Candidate[] {
-  const parents = parent ? [parent] : listDir(root.path("/sys/class/mdev_bus"));
+/** mdev types, of one parent or of all, sorted by parent and type. */
+export function mdevTypes(sysfs: MdevSysfs, parent?: string): Candidate[] {
+  const parents = parent ? [parent] : sysfs.parentNames().sort();
   const out: Candidate[] = [];
   for (const p of parents) {
-    const dir = root.path(`/sys/class/mdev_bus/${p}/mdev_supported_types`);
-    for (const type of listDir(dir)) {
-      const name = readAttr(`${dir}/${type}/name`) ?? "";
-      const avail = readAttr(`${dir}/${type}/available_instances`) ?? "";
-      out.push([type, `${name || type} on ${p}, ${avail || "?"} available`]);
+    for (const type of sysfs.typeNames(p).sort()) {
+      const { name, available } = sysfs.typeSummary(p, type);
+      out.push([
+        type,
+        `${name || type} on ${p}, ${available || "?"} available`,
+      ]);
     }
   }
   return out;
 }
 
-/** mdev UUIDs: running devices and defined ones. */
-export function mdevUuids(root: SysRoot, parent?: string): Candidate[] {
+/** mdev UUIDs: running devices and defined ones (of one parent or of all). */
+export function mdevUuids(
+  mdev: { sysfs: MdevSysfs; store: ConfigStore },
+  parent?: string,
+): Candidate[] {
   const seen = new Map<string, string>();
-  for (const uuid of listDir(root.path("/sys/bus/mdev/devices"))) {
-    seen.set(uuid, "active");
-  }
-  const conf = root.path("/etc/mdevctl.d");
-  for (const p of parent ? [parent] : listDir(conf)) {
-    if (p === "scripts.d") continue;
-    for (const uuid of listDir(`${conf}/${p}`)) {
+  for (const uuid of mdev.sysfs.activeNames().sort()) seen.set(uuid, "active");
+  for (
+    const [p, names] of mdev.store.entryNames({ parent: parent || undefined })
+  ) {
+    for (const uuid of names) {
       seen.set(uuid, seen.has(uuid) ? "active, defined" : `defined on ${p}`);
     }
   }
@@ -74,9 +76,10 @@ export function onlineCpuCandidates(root: SysRoot): Candidate[] {
 export function completionSources(root: SysRoot): ValueSources {
   const parentOf = (words: readonly string[]) =>
     optionValue(words, { short: "-p", long: "--parent" });
-  const parents = () => mdevParents(root);
-  const types = (w: readonly string[]) => mdevTypes(root, parentOf(w));
-  const uuids = (w: readonly string[]) => mdevUuids(root, parentOf(w));
+  const mdev = { sysfs: new MdevSysfs(root), store: new ConfigStore(root) };
+  const parents = () => mdevParents(mdev.sysfs);
+  const types = (w: readonly string[]) => mdevTypes(mdev.sysfs, parentOf(w));
+  const uuids = (w: readonly string[]) => mdevUuids(mdev, parentOf(w));
   const sources: ValueSources = {};
   for (
     const sub of ["list", "types", "start", "define", "undefine", "modify"]

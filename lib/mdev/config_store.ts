@@ -13,6 +13,7 @@ import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import { genericError, isPermissionError, notRootError } from "./errors.ts";
 import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "../root.ts";
+import { listDir } from "../sysfs_read.ts";
 
 /** One sysfs attribute of a definition, written in order on start. */
 export interface MdevAttr {
@@ -164,6 +165,18 @@ export function checkParentName(parent: string): void {
   }
 }
 
+/**
+ * Throws unless `parent` and `uuid` can name a definition file: a parent
+ * name inside /etc/mdevctl.d ({@linkcode checkParentName}) and a canonical
+ * UUID. Commands check this before looking anything up.
+ */
+export function checkDefinitionPlace(parent: string, uuid: string): void {
+  checkParentName(parent);
+  if (parseMdevUuid(uuid) !== uuid) {
+    throw new VdevError(`${JSON.stringify(uuid)} is not a canonical UUID`);
+  }
+}
+
 function readDir(path: string): Deno.DirEntry[] | undefined {
   try {
     return [...Deno.readDirSync(path)];
@@ -187,10 +200,7 @@ export class ConfigStore {
 
   /** The file of a definition; refuses names that would leave the directory. */
   path(parent: string, uuid: string): string {
-    checkParentName(parent);
-    if (parseMdevUuid(uuid) !== uuid) {
-      throw new VdevError(`${JSON.stringify(uuid)} is not a canonical UUID`);
-    }
+    checkDefinitionPlace(parent, uuid);
     return `${this.base}/${parent}/${uuid}`;
   }
 
@@ -225,6 +235,28 @@ export class ConfigStore {
       throw err;
     }
     return parseDefinition(text, { parent, uuid });
+  }
+
+  /**
+   * The file names under each parent directory (of every parent, or of
+   * `filter.parent`), both sorted, without reading or checking any file:
+   * cheap and never failing, for shell completion. Skips scripts.d and
+   * parent names that cannot be a definitions directory.
+   */
+  entryNames(filter: { parent?: string } = {}): [string, string[]][] {
+    const parents = filter.parent !== undefined
+      ? [filter.parent]
+      : listDir(this.base);
+    const out: [string, string[]][] = [];
+    for (const parent of parents) {
+      try {
+        checkParentName(parent);
+      } catch {
+        continue;
+      }
+      out.push([parent, listDir(`${this.base}/${parent}`)]);
+    }
+    return out;
   }
 
   /**

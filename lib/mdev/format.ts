@@ -9,7 +9,8 @@
  */
 
 import { definitionValue } from "./config_store.ts";
-import type { MdevEntry, MdevListing, MdevType, ParentInfo } from "./mdev.ts";
+import type { MdevEntry, MdevListing, ParentInfo } from "./list.ts";
+import type { MdevType } from "./sysfs.ts";
 
 function entryText(e: MdevEntry, opts: { defined: boolean; verbose: boolean }) {
   let out = `${e.uuid} ${e.parent} ${e.type} ${

@@ -21,17 +21,19 @@ export {
 export {
   createDevice,
   defineDevice,
-  listActive,
-  listDefined,
-  listParents,
-  listTypes,
   modifyDevice,
-  openMdev,
   startDevice,
   startParentMdevs,
   stopDevice,
   undefineDevice,
-} from "./mdev.ts";
-export type { MdevListing } from "./mdev.ts";
+} from "./lifecycle.ts";
+export {
+  listActive,
+  listDefined,
+  listParents,
+  listTypes,
+  openMdev,
+} from "./list.ts";
+export type { MdevListing } from "./list.ts";
 export { MdevSysfs } from "./sysfs.ts";
 export { parseMdevUuid } from "./uuid.ts";

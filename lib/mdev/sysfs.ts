@@ -89,6 +89,11 @@ export class MdevSysfs {
     return dirNames(this.parentBase);
   }
 
+  /** Type ids of `parent` in directory order; [] when it has no types. */
+  typeNames(parent: string): string[] {
+    return dirNames(this.typesDir(parent));
+  }
+
   /** The directory of `parent`'s supported types. */
   typesDir(parent: string): string {
     return `${this.parentBase}/${parent}/mdev_supported_types`;
@@ -129,6 +134,22 @@ export class MdevSysfs {
       throw new Error(`${path}: not a number: "${avail}"`);
     }
     return n;
+  }
+
+  /**
+   * A type's `name` and `available_instances` as text, "" when a file is
+   * missing or unreadable: what shell completion shows, read without
+   * failing (unlike {@linkcode MdevSysfs.types}).
+   */
+  typeSummary(
+    parent: string,
+    type: string,
+  ): { name: string; available: string } {
+    const dir = this.typeDir(parent, type);
+    return {
+      name: optionalText(`${dir}/name`),
+      available: optionalText(`${dir}/available_instances`),
+    };
   }
 
   /** How many devices of a type exist (entries of the type's `devices/`). */
@@ -206,7 +227,7 @@ export class MdevSysfs {
   indexDevices(): void {
     const index = new Map<string, ActiveMdev>();
     for (const parent of this.parentNames()) {
-      for (const type of dirNames(this.typesDir(parent))) {
+      for (const type of this.typeNames(parent)) {
         for (const uuid of dirNames(`${this.typeDir(parent, type)}/devices`)) {
           index.set(uuid, { uuid, parent, type });
         }

@@ -492,6 +492,18 @@ export function exampleTree(): FakeTree {
   };
 }
 
+/**
+ * Writes the example tree, changed first by `mutate`, into a new temporary
+ * directory and returns the directory (the caller removes it).
+ */
+export function tempExampleTree(mutate?: (t: FakeTree) => void): string {
+  const t = exampleTree();
+  mutate?.(t);
+  const dir = Deno.makeTempDirSync({ prefix: "mdev-test-" });
+  writeFakeTree(dir, t);
+  return dir;
+}
+
 if (import.meta.main) {
   const dir = Deno.args[0];
   if (!dir) {

@@ -1,19 +1,16 @@
 /**
- * mdev operations with mdevctl 1.2's semantics: listing running and defined
- * devices, types and parents; starting (create, then attributes in order,
- * removing the device again if one fails), stopping, defining, undefining,
- * modifying, and starting a parent's `auto` devices.
+ * The mdev device lifecycle with mdevctl 1.2's semantics: starting (create,
+ * then attributes in order, removing the device again if one fails),
+ * stopping, defining, undefining, modifying, and starting a parent's `auto`
+ * devices.
  *
  * @module
  */
 
 import {
-  ConfigStore,
-  DefinitionError,
-  type MdevAttr,
+  checkDefinitionPlace,
   type MdevDefinition,
   parseDefinition,
-  problemText,
 } from "./config_store.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import {
@@ -21,299 +18,16 @@ import {
   createError,
   firstLine,
   genericError,
-  isPermissionError,
-  notRootError,
   removeError,
 } from "./errors.ts";
-import { type ActiveMdev, MdevSysfs, type MdevType } from "./sysfs.ts";
-import { newMdevUuid, parseMdevUuid } from "./uuid.ts";
-import type { SysRoot } from "../root.ts";
-
-export type { MdevAttr, MdevDefinition } from "./config_store.ts";
-export type { MdevType } from "./sysfs.ts";
-
-/** The sysfs tree and the definitions store of one root. */
-export interface MdevContext {
-  /** sysfs (a subclass can simulate the kernel in tests). */
-  sysfs: MdevSysfs;
-  /** /etc/mdevctl.d. */
-  store: ConfigStore;
-}
-
-/** Opens sysfs and the definitions under `root`. */
-export function openMdev(root: SysRoot): MdevContext {
-  return { sysfs: new MdevSysfs(root), store: new ConfigStore(root) };
-}
-
-/** A device as listed: running, defined, or both. */
-export interface MdevEntry {
-  /** Canonical UUID. */
-  uuid: string;
-  /** Parent name. */
-  parent: string;
-  /** Type id. */
-  type: string;
-  /** Starts automatically with its parent. */
-  autostart: boolean;
-  /** Attributes of the definition. */
-  attrs: MdevAttr[];
-  /** Running with this parent and type. */
-  active: boolean;
-  /** A definition file exists for it. */
-  defined: boolean;
-}
-
-/** Devices grouped by parent, both sorted as mdevctl sorts them. */
-export interface MdevListing {
-  /** Parent name → devices (sorted by UUID); parents sorted by name. */
-  parents: Map<string, MdevEntry[]>;
-  /** Bad definition files (the command fails after listing the rest). */
-  problems: string[];
-  /** Things mdevctl also warns about on stderr. */
-  warnings: string[];
-}
-
-/** Filters of `list`. */
-export interface ListFilter {
-  /** Only this canonical UUID. */
-  uuid?: string;
-  /** Only this parent. */
-  parent?: string;
-}
-
-function byteCompare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function sortedListing(
-  entries: MdevEntry[],
-  extra: { problems: string[]; warnings: string[] },
-): MdevListing {
-  const groups = new Map<string, MdevEntry[]>();
-  for (const e of entries) {
-    const g = groups.get(e.parent);
-    if (g) g.push(e);
-    else groups.set(e.parent, [e]);
-  }
-  const parents = new Map<string, MdevEntry[]>();
-  for (const name of [...groups.keys()].sort(byteCompare)) {
-    parents.set(
-      name,
-      groups.get(name)!.sort((a, b) => byteCompare(a.uuid, b.uuid)),
-    );
-  }
-  return { parents, ...extra };
-}
-
-function loadActive(ctx: MdevContext, uuid: string): ActiveMdev | undefined {
-  try {
-    return ctx.sysfs.loadActive(uuid);
-  } catch (err) {
-    throw new VdevError(
-      `${ctx.sysfs.devicePath(uuid)} has no readable mdev_type link (${
-        firstLine(messageOf(err))
-      }): the sysfs tree is inconsistent; check the parent's driver`,
-      { cause: err },
-    );
-  }
-}
-
-/** The running devices (mdevctl `list`), with their definitions merged in. */
-export function listActive(
-  ctx: MdevContext,
-  filter: ListFilter = {},
-): MdevListing {
-  const entries: MdevEntry[] = [];
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  ctx.sysfs.indexDevices();
-  for (const name of ctx.sysfs.activeNames()) {
-    const uuid = parseMdevUuid(name);
-    if (uuid === undefined) {
-      warnings.push(
-        `ignoring ${ctx.sysfs.deviceBase}/${name}: the name is not a UUID`,
-      );
-      continue;
-    }
-    if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
-    let act: ActiveMdev | undefined;
-    try {
-      act = ctx.sysfs.loadActive(uuid);
-    } catch {
-      continue; // as mdevctl: a device without mdev_type is skipped
-    }
-    if (filter.parent !== undefined && act?.parent !== filter.parent) continue;
-    if (act === undefined) {
-      throw new VdevError(
-        `${ctx.sysfs.deviceBase}/${name} does not resolve to a device: the sysfs tree is inconsistent`,
-      );
-    }
-    const entry: MdevEntry = {
-      uuid,
-      parent: act.parent,
-      type: act.type,
-      autostart: false,
-      attrs: [],
-      active: true,
-      defined: false,
-    };
-    const defPath = `${ctx.store.base}/${act.parent}/${uuid}`;
-    try {
-      // One open instead of stat + open: ENOENT means "not defined".
-      const def = ctx.store.readIfExists(act.parent, uuid);
-      if (def !== undefined) {
-        entry.defined = true;
-        if (def.type !== act.type) {
-          warnings.push(
-            `mdev ${uuid} runs as type ${act.type} but is defined as ${def.type} in ${defPath}`,
-          );
-        }
-        entry.type = def.type;
-        entry.autostart = def.autostart;
-        entry.attrs = def.attrs;
-      }
-    } catch (err) {
-      if (isPermissionError(err)) throw notRootError(defPath, err);
-      entry.defined = true;
-      problems.push(problemText(defPath, err));
-    }
-    entries.push(entry);
-  }
-  return sortedListing(entries, { problems, warnings });
-}
-
-/** The defined devices (mdevctl `list --defined`), marked active when running as defined. */
-export function listDefined(
-  ctx: MdevContext,
-  filter: ListFilter = {},
-): MdevListing {
-  const scan = ctx.store.scan(filter);
-  if (scan.definitions.length > 16) ctx.sysfs.indexDevices();
-  const entries = scan.definitions.map((def) =>
-    definedEntry(ctx, def, scan.nonCanonical)
-  );
-  return sortedListing(entries, {
-    problems: scan.problems,
-    warnings: scan.warnings,
-  });
-}
-
-function definedEntry(
-  ctx: MdevContext,
-  def: MdevDefinition,
-  nonCanonical: Set<string>,
-): MdevEntry {
-  const act = loadActive(ctx, def.uuid);
-  return {
-    ...def,
-    active: act !== undefined && act.parent === def.parent &&
-      act.type === def.type,
-    // A file read under its canonical name exists; others are checked.
-    defined: !nonCanonical.has(`${def.parent}/${def.uuid}`) ||
-      ctx.store.exists(def.parent, def.uuid),
-  };
-}
-
-/** Types of every parent (or of one), parents and types sorted by name. */
-export function listTypes(
-  ctx: MdevContext,
-  parent?: string,
-): Map<string, MdevType[]> {
-  const out = new Map<string, MdevType[]>();
-  for (const name of ctx.sysfs.parentNames().sort(byteCompare)) {
-    if (parent !== undefined && parent !== name) continue;
-    let types: MdevType[];
-    try {
-      types = ctx.sysfs.types(name);
-    } catch (err) {
-      if (isPermissionError(err)) {
-        throw notRootError(ctx.sysfs.typesDir(name), err);
-      }
-      throw new VdevError(
-        `mdev parent ${name}: cannot read its types (${
-          firstLine(messageOf(err))
-        }): check the parent's driver`,
-        { cause: err },
-      );
-    }
-    out.set(name, types.sort((a, b) => byteCompare(a.id, b.id)));
-  }
-  return out;
-}
-
-/** One type of a parent, with instance counts (for `mdev parents`). */
-export interface ParentTypeInfo {
-  /** Type id. */
-  type: string;
-  /** `name`, or "". */
-  name: string;
-  /** Description folded to one line, or "". */
-  description: string;
-  /** `device_api`. */
-  deviceApi: string;
-  /** Devices of this type that exist now. */
-  inUse: number;
-  /** `available_instances`. */
-  available: number;
-}
-
-/** A parent device (for `mdev parents`). */
-export interface ParentInfo {
-  /** Parent name. */
-  parent: string;
-  /** Bound driver, or "". */
-  driver: string;
-  /** Device path in sysfs (without the root). */
-  device: string;
-  /** Its types, sorted. */
-  types: ParentTypeInfo[];
-}
-
-/** Every parent with its driver, device path and per-type instance counts. */
-export function listParents(
-  ctx: MdevContext,
-  parent?: string,
-): ParentInfo[] {
-  const out: ParentInfo[] = [];
-  for (const name of ctx.sysfs.parentNames().sort(byteCompare)) {
-    if (parent !== undefined && parent !== name) continue;
-    let types: MdevType[] = [];
-    try {
-      types = ctx.sysfs.types(name).sort((a, b) => byteCompare(a.id, b.id));
-    } catch {
-      // A parent whose types cannot be read is still listed, without types.
-    }
-    out.push({
-      parent: name,
-      driver: ctx.sysfs.parentDriver(name),
-      device: ctx.sysfs.parentDevicePath(name),
-      types: types.map((t) => ({
-        type: t.id,
-        name: t.name,
-        description: t.description,
-        deviceApi: t.deviceApi,
-        inUse: ctx.sysfs.typeDeviceCount(name, t.id),
-        available: t.availableInstances,
-      })),
-    });
-  }
-  if (parent !== undefined && out.length === 0) {
-    throw unknownParentError(ctx, parent);
-  }
-  return out;
-}
-
-function unknownParentError(ctx: MdevContext, parent: string): VdevError {
-  const similar = ctx.sysfs.parentNames().find((n) =>
-    n.toLowerCase() === parent.toLowerCase()
-  );
-  const hint = similar !== undefined ? ` (did you mean ${similar}?)` : "";
-  return new VdevError(
-    `mdev parent ${parent} does not exist${hint}: see 'vdevctl mdev parents'`,
-  );
-}
-
-// ---------------------------------------------------------------- start/stop
+import {
+  byteCompare,
+  loadActive,
+  type MdevContext,
+  unknownParentError,
+} from "./list.ts";
+import type { ActiveMdev } from "./sysfs.ts";
+import { newMdevUuid } from "./uuid.ts";
 
 function deviceName(dev: { uuid: string; parent: string; type: string }) {
   return `mdev ${dev.uuid} (type ${dev.type} on ${dev.parent})`;
@@ -578,7 +292,7 @@ export interface DefineRequest extends StartRequest {
 export function defineDevice(ctx: MdevContext, req: DefineRequest): Started {
   const generated = req.uuid === undefined;
   const uuid = req.uuid ?? newMdevUuid();
-  if (req.parent !== undefined) ctx.store.path(req.parent, uuid);
+  if (req.parent !== undefined) checkDefinitionPlace(req.parent, uuid);
   let def: MdevDefinition;
   if (req.jsonfile !== undefined) {
     if (req.type !== undefined || req.auto) {
@@ -626,7 +340,7 @@ export function defineDevice(ctx: MdevContext, req: DefineRequest): Started {
         `mdev ${uuid}: no type given and it is not running: add -t TYPE`,
       );
     }
-    ctx.store.path(parent, uuid);
+    checkDefinitionPlace(parent, uuid);
     if (ctx.store.exists(parent, uuid)) {
       throw new VdevError(
         `mdev ${uuid} is already defined on ${parent}: use 'vdevctl mdev modify' or undefine it first`,
@@ -644,7 +358,9 @@ export function undefineDevice(
   uuid: string,
   options: { parent?: string } = {},
 ): MdevDefinition[] {
-  if (options.parent !== undefined) ctx.store.path(options.parent, uuid);
+  if (options.parent !== undefined) {
+    checkDefinitionPlace(options.parent, uuid);
+  }
   const scan = ctx.store.scan({ uuid, parent: options.parent });
   // A malformed file of this UUID is still a definition to remove.
   const parents = new Set([
@@ -693,7 +409,7 @@ export function definedDevice(
   options: { parent?: string } = {},
 ): MdevDefinition {
   const parent = options.parent;
-  if (parent !== undefined) ctx.store.path(parent, uuid);
+  if (parent !== undefined) checkDefinitionPlace(parent, uuid);
   const def = findDefinition(ctx, uuid, parent);
   if (def === undefined) {
     throw new VdevError(
@@ -790,5 +506,3 @@ export function startParentMdevs(
   }
   return { started, failures, problems: scan.problems };
 }
-
-export { DefinitionError };

@@ -1,41 +1,32 @@
 /**
- * `vdevctl mdev` on fake trees: every bad input of issue 2 (one line on
- * stderr, non-zero status, nothing changed on disk), kernel errno
- * translation and start's rollback against a simulated kernel, the config
- * store, `parents`, and shell completion of mdev values.
+ * The mdev lifecycle (lib/mdev/lifecycle.ts) on fake trees: every bad input
+ * of issue 2 through `vdevctl mdev` (one line on stderr, non-zero status,
+ * nothing changed on disk), and kernel errno translation and start's
+ * rollback against a simulated kernel.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { ConfigStore, parseDefinition } from "../../lib/mdev/config_store.ts";
+import { ConfigStore } from "../../lib/mdev/config_store.ts";
 import { VdevError } from "../../lib/errors.ts";
 import {
   createDevice,
-  listDefined,
-  type MdevContext,
   startDevice,
   startParentMdevs,
   stopDevice,
-} from "../../lib/mdev/mdev.ts";
+} from "../../lib/mdev/lifecycle.ts";
+import type { MdevContext } from "../../lib/mdev/list.ts";
 import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
 import { parseMdevUuid } from "../../lib/mdev/uuid.ts";
 import { SysRoot } from "../../lib/root.ts";
-import { exampleTree, type FakeTree, writeFakeTree } from "./fake_tree.ts";
+import { type FakeTree, tempExampleTree as tree } from "./fake_tree.ts";
 import { REPO, run, runVdevctl, snapshot } from "./diff_helpers.ts";
 
 const U1 = "11111111-2222-4333-8444-555555555555";
 const U2 = "22222222-3333-4444-8555-666666666666";
 const RUNNING = "b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f"; // mtty-1 on mtty
 const GPU = "0000:00:02.0";
-
-function tree(mutate?: (t: FakeTree) => void): string {
-  const t = exampleTree();
-  mutate?.(t);
-  const dir = Deno.makeTempDirSync({ prefix: "mdev-test-" });
-  writeFakeTree(dir, t);
-  return dir;
-}
 
 /** Runs vdevctl mdev ARGS on a fresh example tree; asserts a one-line failure and no change. */
 async function fails(
@@ -218,71 +209,6 @@ Deno.test("../ escapes: refused for define, modify and undefine, nothing written
     assert.deepEqual([...Deno.readDirSync(outside)], []);
   } finally {
     Deno.removeSync(outside, { recursive: true });
-  }
-});
-
-Deno.test("malformed or truncated definition: good ones listed, bad file named, exit 1", async () => {
-  const dir = tree((t) => {
-    t.defined.push(
-      {
-        parent: "mtty",
-        uuid: U1,
-        type: "",
-        start: "auto",
-        attrs: [],
-        raw: '{\n  "mdev_type": "mtty-1",\n  "sta',
-      },
-      {
-        parent: GPU,
-        uuid: U2,
-        type: "",
-        start: "auto",
-        attrs: [],
-        raw: '{"mdev_type": 5, "start": "auto"}',
-      },
-    );
-  });
-  try {
-    const before = snapshot(dir);
-    const r = await runVdevctl(dir, ["list", "-d"]);
-    assert.equal(r.code, 1);
-    assert.equal(
-      r.stdout,
-      "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001 0000:00:02.0 i915-GVTg_V5_4 auto (active)\n" +
-        "b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f mtty mtty-1 manual (active)\n" +
-        "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70 mtty mtty-2 auto\n\n",
-    );
-    const lines = r.stderr.trimEnd().split("\n");
-    assert.equal(lines.length, 2, r.stderr);
-    assert.match(
-      lines[0],
-      new RegExp(`${GPU}/${U2}: "mdev_type" is not a string: fix or remove`),
-    );
-    assert.match(
-      lines[1],
-      new RegExp(
-        `mtty/${U1}: not valid JSON .*: fix or remove this definition file`,
-      ),
-    );
-    // Commands on the bad definition name the file and change nothing.
-    for (const args of [["modify", "-u", U1, "-a"], ["start", "-u", U1]]) {
-      const m = await runVdevctl(dir, args);
-      assert.equal(m.code, 1);
-      assert.match(
-        m.stderr,
-        new RegExp(`^vdevctl: \\S+mtty/${U1}: not valid JSON.*\\n$`),
-      );
-    }
-    // JSON listing too; undefine removes the bad file.
-    const j = await runVdevctl(dir, ["list", "-d", "--dumpjson"]);
-    assert.equal(j.code, 1);
-    assert.equal(JSON.parse(j.stdout)[0].mtty.length, 2);
-    assert.deepEqual(snapshot(dir), before);
-    const u = await runVdevctl(dir, ["undefine", "-u", U1]);
-    assert.equal(u.code, 0, u.stderr);
-    assert.throws(() => Deno.statSync(`${dir}/etc/mdevctl.d/mtty/${U1}`));
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
   }
 });
 
@@ -509,141 +435,3 @@ Deno.test(
     assert.match(again.failures[0].message, /is already running/);
   }),
 );
-
-// ------------------------------------------------------------- config store
-
-Deno.test("config store: mdevctl's file format, atomic write, listing order", () => {
-  const dir = tree();
-  try {
-    const store = new ConfigStore(new SysRoot(dir));
-    store.write({
-      parent: "new-parent",
-      uuid: U1,
-      type: "t",
-      autostart: true,
-      attrs: [{ name: "a", value: 'v "1"' }],
-    });
-    assert.equal(
-      Deno.readTextFileSync(`${dir}/etc/mdevctl.d/new-parent/${U1}`),
-      '{\n  "mdev_type": "t",\n  "start": "auto",\n  "attrs": [\n    {\n      "a": "v \\"1\\""\n    }\n  ]\n}',
-    );
-    assert.deepEqual(
-      [...Deno.readDirSync(`${dir}/etc/mdevctl.d/new-parent`)].map((e) =>
-        e.name
-      ),
-      [U1],
-      "no temporary files left",
-    );
-    const listing = listDefined({
-      sysfs: new MdevSysfs(new SysRoot(dir)),
-      store,
-    });
-    assert.deepEqual([...listing.parents.keys()], [GPU, "mtty", "new-parent"]);
-    assert.deepEqual(
-      parseDefinition('{"mdev_type":"x","start":"weird"}', {
-        parent: "p",
-        uuid: U1,
-      }),
-      { parent: "p", uuid: U1, type: "x", autostart: false, attrs: [] },
-    );
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
-
-Deno.test("mdevctl's UUID forms are accepted, others refused", () => {
-  const c = "11111111-2222-3333-4444-555555555555";
-  for (
-    const s of [
-      c,
-      c.toUpperCase(),
-      c.replaceAll("-", ""),
-      `urn:uuid:${c}`,
-      `{${c}}`,
-    ]
-  ) {
-    assert.equal(parseMdevUuid(s), c, s);
-  }
-  for (
-    const s of [
-      `URN:UUID:${c}`,
-      `{${c.replaceAll("-", "")}}`,
-      `{${c}`,
-      c.slice(1),
-      "",
-    ]
-  ) {
-    assert.equal(parseMdevUuid(s), undefined, s);
-  }
-});
-
-// ------------------------------------------------------------ parents, completion
-
-Deno.test("parents: driver, device path, instances in use and available", async () => {
-  const dir = tree();
-  try {
-    const r = await runVdevctl(dir, ["parents", "--json"]);
-    assert.equal(r.code, 0, r.stderr);
-    const parents = JSON.parse(r.stdout);
-    assert.deepEqual(parents.map((p: { parent: string }) => p.parent), [
-      GPU,
-      "mtty",
-    ]);
-    assert.equal(parents[0].driver, "i915");
-    assert.equal(parents[0].device, `/sys/devices/pci0000:00/${GPU}`);
-    assert.deepEqual(parents[1].types[0], {
-      type: "mtty-1",
-      name: "Single port serial",
-      description: "",
-      device_api: "vfio-pci",
-      in_use: 1,
-      available_instances: 22,
-    });
-    const t = await runVdevctl(dir, ["parents"]);
-    assert.ok(
-      t.stdout.includes(
-        "mtty\n  Driver: (none)\n  Device: /sys/devices/virtual/mtty/mtty\n" +
-          "  mtty-1 (Single port serial): 1 in use, 22 available, vfio-pci\n",
-      ),
-      t.stdout,
-    );
-    const bad = await runVdevctl(dir, ["parents", "-p", "nope"]);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /mdev parent nope does not exist/);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
-
-Deno.test("completion offers live mdev parents, types and UUIDs", async () => {
-  const dir = tree();
-  try {
-    const complete = (words: string[]) =>
-      run([
-        `${REPO}/vdevctl`,
-        "complete",
-        "--",
-        "--root",
-        dir,
-        "mdev",
-        ...words,
-      ]);
-    const p = await complete(["start", "-p", ""]);
-    assert.equal(p.code, 0, p.stderr);
-    assert.match(p.stdout, /^mtty\t/m);
-    assert.match(p.stdout, new RegExp(`^${GPU}\\t`, "m"));
-    const t = await complete(["start", "-p", "mtty", "-t", ""]);
-    assert.match(t.stdout, /^mtty-2\t/m);
-    assert.doesNotMatch(t.stdout, /i915/);
-    const u = await complete(["stop", "-u", ""]);
-    assert.match(u.stdout, new RegExp(`^${RUNNING}\\t`, "m"));
-    const s = await complete([""]);
-    for (
-      const sub of ["list", "types", "start-parent-mdevs", "parents", "modify"]
-    ) {
-      assert.match(s.stdout, new RegExp(`^${sub}\\t`, "m"));
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});

@@ -1,7 +1,8 @@
 /**
- * Shell completion through the real shells: bash (with bash-completion),
- * zsh and fish source the scripts shipped in `completions/`, which call the
- * launcher, which reads live values from the example tree.
+ * The completion scripts (lib/completion/script.ts) through the real shells:
+ * bash (with bash-completion), zsh and fish source the scripts shipped in
+ * `completions/`, which call the launcher, which reads live values from the
+ * example tree.
  */
 
 import assert from "node:assert/strict";
