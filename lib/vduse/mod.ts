@@ -21,12 +21,17 @@ export {
   vqInjectIrq,
   vqSetup,
   vqSetupKickfd,
-  withControl,
   writeResponse,
 } from "./device.ts";
-export type { DevRequest, IotlbEntry, VqInfo } from "./device.ts";
+export type { DevRequest, DevResponse, IotlbEntry, VqInfo } from "./device.ts";
 export { listJson, listText, showJson, showText } from "./format.ts";
-export { createDevice, destroyDevice, queueProbe } from "./lifecycle.ts";
+export {
+  createDevice,
+  destroyDevice,
+  queueProbe,
+  withControl,
+} from "./lifecycle.ts";
+export type { CreateOptions, DestroyOptions } from "./lifecycle.ts";
 export {
   buildSpec,
   DEFAULT_QUEUE_SIZE,

@@ -25,6 +25,7 @@ import {
   withControl,
 } from "../../lib/vduse/mod.ts";
 import { buildSpec, toDevConfig } from "../../lib/vduse/mod.ts";
+import { resolveRoot } from "../../lib/root.ts";
 import {
   featureBit,
   VIRTIO_BLK_F,
@@ -349,7 +350,7 @@ Deno.test("the kernel refuses what vdevctl refuses (so the checks are not strict
     destroyDev(ctl, "k0");
     // The kernel's own EINVAL for an unknown name (vdevctl checks sysfs first).
     assert.equal(errnoOf(() => destroyDev(ctl, "no-such-device")), "EINVAL");
-  });
+  }, { root: resolveRoot() });
   assert.ok(!existsSync("/sys/class/vduse/k0"));
 });
 
