@@ -27,5 +27,6 @@ export {
   VRING_USED_F_NO_NOTIFY,
   vringAreaSizes,
 } from "./uapi.ts";
-export { Chain, copyChain, SplitQueue } from "./virtqueue.ts";
-export type { GuestMemory, MemoryRegion } from "./virtqueue.ts";
+export { Chain, copyChain } from "./chain.ts";
+export type { GuestMemory, MemoryRegion } from "./chain.ts";
+export { SplitQueue } from "./virtqueue.ts";
