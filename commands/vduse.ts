@@ -79,8 +79,8 @@ function destroyCommand(): CommandUnknownOpts {
   return new Command("destroy")
     .description("destroy a VDUSE device (detached and not served)")
     .argument("<name>", "device name")
-    .action(function (name) {
-      destroyDevice(name, { root: rootOf(this) });
+    .action(async function (name) {
+      await destroyDevice(name, { root: rootOf(this) });
     });
 }
 

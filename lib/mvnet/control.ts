@@ -17,10 +17,14 @@
  * running (its previous daemon died): queues that are ready are served from
  * their used index.
  *
+ * The server depends only on the seams of `backend.ts`: the device it serves
+ * ({@linkcode DeviceBackend}) and the device fd's messages and ioctls
+ * ({@linkcode DeviceChannel}; {@linkcode vduseChannel} is the real one).
+ *
  * @module
  */
 
-import { close, eventfd, POLL, pollAsync, write } from "../sys/mod.ts";
+import { close, eventfd, POLL, pollAsync, read, write } from "../sys/mod.ts";
 import { messageOf } from "../errors.ts";
 import {
   devGetFeatures,
@@ -33,21 +37,71 @@ import {
 } from "../vduse/mod.ts";
 import { VDUSE_MSG_SIZE, VDUSE_REQ_RESULT } from "../vduse/mod.ts";
 import { hasFeature, VIRTIO_CONFIG_S, VIRTIO_F } from "../virtio/mod.ts";
-import {
-  CTL,
-  type DatapathRunner,
-  type DatapathSpec,
-  type QueueSpec,
-} from "./datapath.ts";
+import type {
+  BackendStart,
+  DeviceBackend,
+  DeviceChannel,
+  QueueSpec,
+} from "./backend.ts";
+
+/**
+ * The {@linkcode DeviceChannel} of the VDUSE device open (O_NONBLOCK) as
+ * `deviceFd`: a nonblocking poll on it and on a wake eventfd of its own
+ * (closed by `close`, which leaves the device fd open).
+ */
+export function vduseChannel(
+  deviceFd: number,
+  options: { log?: (message: string) => void } = {},
+): DeviceChannel {
+  const log = options.log ?? ((m: string) => console.error(m));
+  const wakeFd = eventfd();
+  const fds = [[deviceFd, POLL.IN], [wakeFd, POLL.IN]] as const;
+  const buf = new Uint8Array(VDUSE_MSG_SIZE);
+  const resp = new Uint8Array(VDUSE_MSG_SIZE);
+  const counter = new Uint8Array(8);
+  return {
+    async wait() {
+      let rev: number[];
+      try {
+        rev = await pollAsync(fds, 1000);
+      } catch {
+        return;
+      }
+      if (rev[1] & POLL.IN) {
+        try {
+          read(wakeFd, counter);
+        } catch {
+          // Drained by an earlier wait.
+        }
+      }
+      if (rev[0] & (POLL.ERR | POLL.NVAL | POLL.HUP)) {
+        log("mvnet: the VDUSE device reports an error (POLLERR)");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    wake() {
+      try {
+        write(wakeFd, new Uint8Array(new BigUint64Array([1n]).buffer));
+      } catch {
+        // The wait also ends by itself within a second.
+      }
+    },
+    readRequest: () => readRequest(deviceFd, { buffer: buf }),
+    writeResponse: (r) => writeResponse(deviceFd, r, { buffer: resp }),
+    vqGetInfo: (index) => vqGetInfo(deviceFd, index),
+    setupKickfd: (index, eventFd) =>
+      vqSetupKickfd(deviceFd, { index, eventFd }),
+    features: () => devGetFeatures(deviceFd),
+    close: () => close(wakeFd),
+  };
+}
 
 /** Options of {@linkcode VduseServer}. */
 export interface VduseServerOptions {
-  /** The device fd, opened O_NONBLOCK. */
-  deviceFd: number;
-  /** The datapath to start and stop. */
-  datapath: DatapathRunner;
-  /** Receive and transmit queue indices (default 0 and 1). */
-  queues?: { rx: number; tx: number };
+  /** The device fd's messages and ioctls (see {@linkcode vduseChannel}). */
+  channel: DeviceChannel;
+  /** The device to start and stop. */
+  backend: DeviceBackend;
   /** Diagnostics. */
   log?: (message: string) => void;
   /** Called after every status change (tests, stats). */
@@ -71,31 +125,23 @@ export class VduseServer {
   resetCount = 0;
   /** The queues as last reported by VQ_GET_INFO. */
   queueInfo: VqInfo[] = [];
-  readonly #fd: number;
-  readonly #dp: DatapathRunner;
+  readonly #ch: DeviceChannel;
+  readonly #backend: DeviceBackend;
   readonly #log: (message: string) => void;
   readonly #onStatus?: (status: number) => void;
   readonly #onDriverOk?: () => void;
-  readonly #rx: number;
-  readonly #tx: number;
-  readonly #wakeFd: number;
-  readonly #buf = new Uint8Array(VDUSE_MSG_SIZE);
-  readonly #resp = new Uint8Array(VDUSE_MSG_SIZE);
   #kickFds: number[] = [];
-  #spec: Omit<DatapathSpec, "wakeFd"> | null = null;
+  #run: BackendStart | null = null;
   #stopping = false;
   #loop: Promise<void> | null = null;
 
-  /** A server for the device open as `options.deviceFd`. */
+  /** A server for the device behind `options.channel`. */
   constructor(options: VduseServerOptions) {
-    this.#fd = options.deviceFd;
-    this.#dp = options.datapath;
+    this.#ch = options.channel;
+    this.#backend = options.backend;
     this.#log = options.log ?? ((m) => console.error(m));
     this.#onStatus = options.onStatus;
     this.#onDriverOk = options.onDriverOk;
-    this.#rx = options.queues?.rx ?? 0;
-    this.#tx = options.queues?.tx ?? 1;
-    this.#wakeFd = eventfd();
   }
 
   /** Starts the message loop (returns at once; see {@linkcode stop}). */
@@ -111,35 +157,24 @@ export class VduseServer {
    * their used index. Returns whether a datapath was started.
    */
   adopt(): boolean {
-    const rx = vqGetInfo(this.#fd, this.#rx);
-    const tx = vqGetInfo(this.#fd, this.#tx);
-    if (!rx.ready || !tx.ready || rx.num === 0 || tx.num === 0) return false;
+    const infos = this.#backend.queues.map((i) => this.#ch.vqGetInfo(i));
+    if (infos.some((q) => !q.ready || q.num === 0)) return false;
     this.status = VIRTIO_CONFIG_S.ACKNOWLEDGE | VIRTIO_CONFIG_S.DRIVER |
       VIRTIO_CONFIG_S.FEATURES_OK | VIRTIO_CONFIG_S.DRIVER_OK;
-    this.#prepare([rx, tx]);
+    this.#prepare(infos);
     this.#onDriverOk?.();
-    this.#startDatapath();
+    this.#startBackend();
     return true;
   }
 
   async #serve(): Promise<void> {
-    const fds = [[this.#fd, POLL.IN], [this.#wakeFd, POLL.IN]] as const;
     while (!this.#stopping) {
-      let rev: number[];
-      try {
-        rev = await pollAsync(fds, 1000);
-      } catch {
-        continue;
-      }
+      await this.#ch.wait();
       if (this.#stopping) break;
-      if (rev[0] & (POLL.ERR | POLL.NVAL | POLL.HUP)) {
-        this.#log("mvnet: the VDUSE device reports an error (POLLERR)");
-        await new Promise((r) => setTimeout(r, 100));
-      }
       for (;;) {
         let req: DevRequest | null;
         try {
-          req = readRequest(this.#fd, { buffer: this.#buf });
+          req = this.#ch.readRequest();
         } catch (err) {
           this.#log(`mvnet: reading a VDUSE request: ${messageOf(err)}`);
           break;
@@ -160,21 +195,20 @@ export class VduseServer {
         const was = this.status;
         const now = req.status;
         if ((now & VIRTIO_CONFIG_S.DRIVER_OK) === 0) {
-          await this.#stopDatapath();
+          await this.#stopBackend();
           if (now === 0) {
             this.resetCount++;
             this.queueInfo = [];
           }
         } else if ((was & VIRTIO_CONFIG_S.DRIVER_OK) === 0) {
           try {
-            const infos = [
-              vqGetInfo(this.#fd, this.#rx),
-              vqGetInfo(this.#fd, this.#tx),
-            ];
-            this.#prepare(infos);
+            // Every DRIVER_OK: the driver may have moved its rings.
+            this.#prepare(
+              this.#backend.queues.map((i) => this.#ch.vqGetInfo(i)),
+            );
             this.driverOkCount++;
             this.#onDriverOk?.();
-            after = () => this.#startDatapath();
+            after = () => this.#startBackend();
           } catch (err) {
             this.#log(`mvnet: DRIVER_OK set-up failed: ${messageOf(err)}`);
           }
@@ -184,16 +218,14 @@ export class VduseServer {
       }
       case "get_vq_state": {
         vqIndex = req.vqIndex;
-        const ctl = this.#dp.ctl;
-        if (req.vqIndex === this.#rx) availIndex = ctl[CTL.rxLastAvail];
-        else if (req.vqIndex === this.#tx) availIndex = ctl[CTL.txLastAvail];
-        else result = VDUSE_REQ_RESULT.FAILED;
+        availIndex = this.#backend.lastAvail(req.vqIndex);
+        if (availIndex === undefined) result = VDUSE_REQ_RESULT.FAILED;
         break;
       }
       case "update_iotlb": {
-        if (this.#dp.running) {
-          await this.#dp.stop();
-          after = () => this.#startDatapath();
+        if (this.#backend.running) {
+          await this.#backend.stop();
+          after = () => this.#startBackend();
         }
         break;
       }
@@ -202,12 +234,12 @@ export class VduseServer {
         result = VDUSE_REQ_RESULT.FAILED;
     }
     try {
-      writeResponse(this.#fd, {
+      this.#ch.writeResponse({
         requestId: req.requestId,
         result,
         vqIndex,
         availIndex,
-      }, { buffer: this.#resp });
+      });
     } catch (err) {
       this.#log(`mvnet: writing a VDUSE response: ${messageOf(err)}`);
     }
@@ -219,47 +251,41 @@ export class VduseServer {
   #prepare(infos: VqInfo[]): void {
     this.queueInfo = infos;
     this.#closeKicks();
-    const spec = (info: VqInfo, kickFd: number): QueueSpec => ({
-      index: info.index,
-      num: info.num,
-      desc: info.descAddr,
-      driver: info.driverAddr,
-      device: info.deviceAddr,
-      kickFd,
-    });
-    const specs: QueueSpec[] = [];
+    const queues: QueueSpec[] = [];
     for (const info of infos) {
-      const kick = eventfd();
-      this.#kickFds.push(kick);
-      vqSetupKickfd(this.#fd, { index: info.index, eventFd: kick });
-      specs.push(spec(info, kick));
+      const kickFd = eventfd();
+      this.#kickFds.push(kickFd);
+      this.#ch.setupKickfd(info.index, kickFd);
+      queues.push({
+        index: info.index,
+        num: info.num,
+        desc: info.descAddr,
+        driver: info.driverAddr,
+        device: info.deviceAddr,
+        kickFd,
+      });
     }
     let eventIdx = false;
     try {
-      eventIdx = hasFeature(devGetFeatures(this.#fd), VIRTIO_F.EVENT_IDX);
+      eventIdx = hasFeature(this.#ch.features(), VIRTIO_F.EVENT_IDX);
     } catch (err) {
       this.#log(`mvnet: DEV_GET_FEATURES failed: ${messageOf(err)}`);
     }
-    this.#spec = {
-      deviceFd: this.#fd,
-      rx: specs[0],
-      tx: specs[1],
-      eventIdx,
-    };
+    this.#run = { queues, eventIdx };
   }
 
-  #startDatapath(): void {
-    if (this.#spec === null || this.#dp.running) return;
+  #startBackend(): void {
+    if (this.#run === null || this.#backend.running) return;
     try {
-      this.#dp.start(this.#spec);
+      this.#backend.start(this.#run);
     } catch (err) {
       this.#log(`mvnet: starting the datapath: ${messageOf(err)}`);
     }
   }
 
-  async #stopDatapath(): Promise<void> {
-    await this.#dp.stop();
-    this.#spec = null;
+  async #stopBackend(): Promise<void> {
+    await this.#backend.stop();
+    this.#run = null;
     this.#closeKicks();
   }
 
@@ -268,19 +294,17 @@ export class VduseServer {
     this.#kickFds = [];
   }
 
-  /** Stops the message loop and the datapath (the device stays as it is). */
+  /**
+   * Stops the message loop and the backend and closes the channel (the
+   * device stays as it is).
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const one = new Uint8Array(new BigUint64Array([1n]).buffer);
-    try {
-      write(this.#wakeFd, one);
-    } catch {
-      // The loop also wakes up by itself within a second.
-    }
+    this.#ch.wake();
     await this.#loop;
     this.#loop = null;
-    await this.#dp.stop();
+    await this.#backend.stop();
     this.#closeKicks();
-    close(this.#wakeFd);
+    this.#ch.close();
   }
 }

@@ -1,10 +1,12 @@
 /**
  * mvnet orchestration: a user-space virtio-net loopback device over VDUSE.
  *
- * {@linkcode startMvnet}: create the VDUSE net device (or clean up / adopt a
- * stale one left by a crashed run), VQ_SETUP both queues, set the bounce
- * size, start serving its messages ({@linkcode VduseServer}) with the
- * datapath on a Worker ({@linkcode DatapathRunner}), then attach it to the
+ * {@linkcode startMvnet}: create the VDUSE net device with the VDUSE
+ * lifecycle (`createDevice` keeping the fd open: CREATE_DEV, VQ_SETUP of
+ * both queues, the record), or clean up / adopt a stale one left by a
+ * crashed run, set the bounce size, start serving its messages
+ * ({@linkcode VduseServer}) with the datapath on a Worker
+ * ({@linkcode DatapathRunner}) as its backend, then attach it to the
  * vdpa bus (`vdpaDevAdd`, asynchronous: the kernel waits for our status
  * replies). {@linkcode Mvnet.stop}: detach while still serving, stop, close
  * the device fd, destroy the device. Every step that fails rolls back the
@@ -19,19 +21,17 @@ import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 import { formatMac } from "../mac.ts";
 import {
-  createDev,
-  destroyDev,
+  createDevice,
+  destroyDevice,
   openDevice,
   VDUSE_CONTROL_PATH,
-  vqSetup,
-  withControl,
 } from "../vduse/mod.ts";
-import { buildSpec, NET_DEFAULT_FEATURES, toDevConfig } from "../vduse/mod.ts";
+import { buildSpec, NET_DEFAULT_FEATURES } from "../vduse/mod.ts";
 import { featureBit, VIRTIO_F } from "../virtio/mod.ts";
-import { holders, VduseRecords, VduseSysfs } from "../vduse/mod.ts";
+import { holders, VduseSysfs } from "../vduse/mod.ts";
 import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
 import { DatapathRunner } from "./datapath.ts";
-import { VduseServer } from "./control.ts";
+import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
 import { CTL } from "./datapath.ts";
 
@@ -207,7 +207,7 @@ export class Mvnet {
     close(this.#fd);
     if (!options.keep) {
       try {
-        await destroyWithRetry(this.name, this.#root);
+        await destroyServed(this.name, this.#root);
       } catch (err) {
         firstError ??= err;
       }
@@ -250,28 +250,9 @@ async function preferVirtioVdpa(
   }
 }
 
-async function destroyWithRetry(name: string, root: SysRoot): Promise<void> {
-  for (let i = 0;; i++) {
-    try {
-      withControl((c) => destroyDev(c, name), { root });
-      new VduseRecords(root).remove(name);
-      return;
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === "EINVAL") { // already gone
-        new VduseRecords(root).remove(name);
-        return;
-      }
-      if (code === "EBUSY" && i < 50) {
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      throw new VdevError(
-        `cannot destroy VDUSE device ${name}: ${messageOf(err)}`,
-        { cause: err },
-      );
-    }
-  }
+/** Destroys a device this process served (or found stale). */
+function destroyServed(name: string, root: SysRoot): Promise<void> {
+  return destroyDevice(name, { root, retryBusy: true, missingOk: true });
 }
 
 function openExisting(name: string, root: SysRoot): number {
@@ -307,7 +288,11 @@ async function cleanupStale(
 ): Promise<void> {
   const fd = openExisting(name, root);
   const runner = new DatapathRunner({ worker: false, wakeFd: eventfd(), log });
-  const server = new VduseServer({ deviceFd: fd, datapath: runner, log });
+  const server = new VduseServer({
+    channel: vduseChannel(fd, { log }),
+    backend: runner.backend(fd),
+    log,
+  });
   try {
     server.start();
     if (new VdpaBus(root).exists(name)) await vdpaDevDel(name);
@@ -317,7 +302,7 @@ async function cleanupStale(
     close(runner.wakeFd);
     close(fd);
   }
-  await destroyWithRetry(name, root);
+  await destroyServed(name, root);
   log(`mvnet: cleaned up stale device ${name} left by a previous run`);
 }
 
@@ -379,42 +364,27 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
         features: NET_DEFAULT_FEATURES | featureBit(VIRTIO_F.EVENT_IDX),
         queueSize: options.queueSize ?? MVNET_QUEUE_SIZE,
       });
-      try {
-        withControl((c) => createDev(c, toDevConfig(spec)), { root });
-      } catch (err) {
-        const code = errnoCode(err);
-        throw new VdevError(
-          `cannot create VDUSE device ${name}: ${messageOf(err)}${
-            code === "EEXIST"
-              ? " (it exists: use --reconnect or another name)"
-              : ""
-          }`,
-          { cause: err },
-        );
-      }
+      fd = createDevice(spec, {
+        root,
+        keepOpen: true,
+        existsHint: "use --reconnect or another name",
+        // What `vduse show` reads: the kernel does not expose features,
+        // config space or queue sizes. A record is a description, not state.
+        onRecordError: (err) =>
+          log(`mvnet: cannot record ${name} for vduse show: ${messageOf(err)}`),
+      });
       created = true;
-      // What `vduse show` reads: the kernel does not expose features,
-      // config space or queue sizes. A record is a description, not state.
-      try {
-        new VduseRecords(root).write(spec);
-      } catch (err) {
-        log(`mvnet: cannot record ${name} for vduse show: ${messageOf(err)}`);
-      }
+    } else {
+      fd = openExisting(name, root);
     }
     if (created && options.bounceSize !== undefined) {
       sysfs.setAttributes(name, { bounceSize: options.bounceSize });
     }
-    fd = openExisting(name, root);
-    if (created) {
-      const size = options.queueSize ?? MVNET_QUEUE_SIZE;
-      vqSetup(fd, { index: 0, maxSize: size });
-      vqSetup(fd, { index: 1, maxSize: size });
-    }
     const irqCpus = options.irqCpus;
     let irqFailed = false;
     server = new VduseServer({
-      deviceFd: fd,
-      datapath: runner,
+      channel: vduseChannel(fd, { log }),
+      backend: runner.backend(fd),
       log,
       onDriverOk: irqCpus === undefined ? undefined : () => {
         try {
@@ -456,7 +426,7 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
     if (fd >= 0) close(fd);
     if (created) {
       try {
-        await destroyWithRetry(name, root);
+        await destroyServed(name, root);
       } catch {
         // Reported below.
       }

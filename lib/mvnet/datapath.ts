@@ -10,7 +10,8 @@
  * poll on its own thread: the default, fastest) or on the caller's event
  * loop (nonblocking poll). Either way the caller controls it through a
  * shared control block and reads its counters from a shared stats array;
- * {@linkcode DatapathRunner} hides which.
+ * {@linkcode DatapathRunner} hides which, and is the control plane's
+ * `DeviceBackend` ({@linkcode DatapathRunner.backend}).
  *
  * @module
  */
@@ -21,22 +22,7 @@ import { Loopback, STAT, STAT_COUNT, WANT_IRQ } from "./loopback.ts";
 import { vqInjectIrq } from "../vduse/mod.ts";
 import { SplitQueue } from "../virtio/mod.ts";
 import { messageOf } from "../errors.ts";
-
-/** One queue as the datapath needs it (from VDUSE_VQ_GET_INFO). */
-export interface QueueSpec {
-  /** Queue index (0 RX, 1 TX for virtio-net). */
-  index: number;
-  /** Entries. */
-  num: number;
-  /** Descriptor table IOVA. */
-  desc: bigint;
-  /** Driver (avail) area IOVA. */
-  driver: bigint;
-  /** Device (used) area IOVA. */
-  device: bigint;
-  /** The kick eventfd (VQ_SETUP_KICKFD), or -1. */
-  kickFd: number;
-}
+import type { DeviceBackend, QueueSpec } from "./backend.ts";
 
 /** What one datapath run serves. */
 export interface DatapathSpec {
@@ -437,6 +423,35 @@ export class DatapathRunner {
     await r;
     this.#running = null;
     drain(this.wakeFd);
+  }
+
+  /**
+   * This runner as the {@linkcode DeviceBackend} of the virtio-net device
+   * open as `deviceFd`: queue 0 receives, queue 1 transmits.
+   */
+  backend(deviceFd: number): DeviceBackend {
+    const [rx, tx] = [0, 1];
+    const running = () => this.running;
+    return {
+      queues: [rx, tx],
+      get running() {
+        return running();
+      },
+      start: (run) =>
+        this.start({
+          deviceFd,
+          rx: run.queues[0],
+          tx: run.queues[1],
+          eventIdx: run.eventIdx,
+        }),
+      stop: () => this.stop(),
+      lastAvail: (index) =>
+        index === rx
+          ? Atomics.load(this.ctl, CTL.rxLastAvail)
+          : index === tx
+          ? Atomics.load(this.ctl, CTL.txLastAvail)
+          : undefined,
+    };
   }
 
   /** Stops and ends the worker. */

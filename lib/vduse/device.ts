@@ -1,22 +1,24 @@
 /**
  * VDUSE over FFI: the control-fd operations (`/dev/vduse/control`: API
- * version, create, destroy) and thin wrappers for every device-fd ioctl and
- * the 152-byte request/response messages (`/dev/vduse/NAME`), all encoded
- * and decoded through the layouts of `vduse_uapi.ts`.
+ * version, create, destroy), thin wrappers for the device-fd ioctls vdevctl
+ * calls, and the 152-byte request/response messages (`/dev/vduse/NAME`),
+ * all encoded and decoded through the layouts of `uapi.ts` (which declares
+ * every ioctl of the UAPI, used or not).
  *
  * Every function is synchronous and throws the {@linkcode ErrnoError} of the
  * failing call (match it with `errnoCode(err)`: "EBUSY", "EINVAL", ...).
- * User-facing translation of those errors lives in `lifecycle.ts`.
+ * User-facing translation of those errors lives in `lifecycle.ts`, which
+ * also opens the control fd (`withControl`).
  *
  * Order of operations (Linux 6.12, see vduse-kernel-facts.md): control fd
- * GET/SET_API_VERSION(0), CREATE_DEV; open the device fd (one opener);
+ * SET_API_VERSION(0), CREATE_DEV; open the device fd (one opener);
  * VQ_SETUP every queue; serve messages; attach over vdpa netlink; on
  * DRIVER_OK: VQ_GET_INFO, IOTLB_GET_FD + mmap, VQ_SETUP_KICKFD.
  *
  * @module
  */
 
-import { close, ErrnoError, ioctl, O, open, read, write } from "../sys/mod.ts";
+import { ErrnoError, ioctl, O, open, read, write } from "../sys/mod.ts";
 import { errnoCode } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 import { type StructLayout, StructView } from "../sys/mod.ts";
@@ -28,8 +30,6 @@ import {
   VDUSE_DEV_RESPONSE,
   VDUSE_IOCTL,
   VDUSE_IOTLB_ENTRY,
-  VDUSE_IOVA_INFO,
-  VDUSE_IOVA_UMEM,
   VDUSE_MSG_SIZE,
   VDUSE_NAME_MAX,
   VDUSE_REQ,
@@ -72,13 +72,6 @@ const encoder = new TextEncoder();
 export function openControl(options: { root: SysRoot }): number {
   const path = options.root.path(VDUSE_CONTROL_PATH);
   return open(path, O.RDWR);
-}
-
-/** VDUSE_GET_API_VERSION: the kernel's API version (0 on 6.12). */
-export function getApiVersion(controlFd: number): number {
-  const b = new Uint8Array(8);
-  call(controlFd, "GET_API_VERSION", b);
-  return Number(new DataView(b.buffer).getBigUint64(0, true));
 }
 
 /** VDUSE_SET_API_VERSION: the version this process speaks (default 0). */
@@ -163,24 +156,6 @@ export function destroyDev(controlFd: number, name: string): void {
   }
   b.set(n);
   call(controlFd, "DESTROY_DEV", b);
-}
-
-/**
- * Runs `fn` with a control fd that has negotiated API version 0, closing it
- * afterwards.
- */
-export function withControl<T>(
-  fn: (controlFd: number) => T,
-  options: { root: SysRoot },
-): T {
-  const fd = openControl(options);
-  try {
-    getApiVersion(fd);
-    setApiVersion(fd, VDUSE_API_VERSION);
-    return fn(fd);
-  } finally {
-    close(fd);
-  }
 }
 
 // ----------------------------------------------------------------- device fd
@@ -307,7 +282,12 @@ export function devGetFeatures(fd: number): bigint {
   return new DataView(b.buffer).getBigUint64(0, true);
 }
 
-/** VDUSE_DEV_SET_CONFIG: writes `data` into the config space at `offset`. */
+/**
+ * VDUSE_DEV_SET_CONFIG: writes `data` into the config space at `offset`.
+ * Not called yet: kept with {@linkcode devInjectConfigIrq} for config
+ * changes of a served device (link status, MAC), which the vdpa/vduse issue
+ * adds.
+ */
 export function devSetConfig(
   fd: number,
   data: Uint8Array,
@@ -319,60 +299,12 @@ export function devSetConfig(
   call(fd, "DEV_SET_CONFIG", bytes);
 }
 
-/** VDUSE_DEV_INJECT_CONFIG_IRQ: tells the driver the config changed. */
+/**
+ * VDUSE_DEV_INJECT_CONFIG_IRQ: tells the driver the config changed (after
+ * {@linkcode devSetConfig}; not called yet, see there).
+ */
 export function devInjectConfigIrq(fd: number): void {
   call(fd, "DEV_INJECT_CONFIG_IRQ", null);
-}
-
-/** A user-memory registration (`struct vduse_iova_umem`). */
-export interface IovaUmem {
-  /** Page-aligned user address (e.g. `Deno.UnsafePointer.value(p)`). */
-  uaddr: bigint;
-  /** First IOVA (0 for the bounce region). */
-  iova: bigint;
-  /** Size in bytes (must equal bounce_size for the bounce region). */
-  size: bigint;
-}
-
-function umem(u: IovaUmem): Uint8Array<ArrayBuffer> {
-  const { bytes, view } = struct(VDUSE_IOVA_UMEM);
-  view.set("uaddr", u.uaddr).set("iova", u.iova).set("size", u.size);
-  return bytes;
-}
-
-/** VDUSE_IOTLB_REG_UMEM: backs an IOVA region with user memory. */
-export function iotlbRegUmem(fd: number, u: IovaUmem): void {
-  call(fd, "IOTLB_REG_UMEM", umem(u));
-}
-
-/** VDUSE_IOTLB_DEREG_UMEM: undoes {@linkcode iotlbRegUmem}. */
-export function iotlbDeregUmem(fd: number, u: IovaUmem): void {
-  call(fd, "IOTLB_DEREG_UMEM", umem(u));
-}
-
-/** One IOVA region (`struct vduse_iova_info`). */
-export interface IovaInfo {
-  /** First IOVA. */
-  start: bigint;
-  /** Last IOVA (inclusive). */
-  last: bigint;
-  /** VDUSE_IOVA_CAP_* bits. */
-  capability: bigint;
-}
-
-/** VDUSE_IOTLB_GET_INFO: the first region overlapping [start, last]. */
-export function iotlbGetInfo(
-  fd: number,
-  range: { start: bigint; last: bigint },
-): IovaInfo {
-  const { bytes, view } = struct(VDUSE_IOVA_INFO);
-  view.set("start", range.start).set("last", range.last);
-  call(fd, "IOTLB_GET_INFO", bytes);
-  return {
-    start: view.getBig("start"),
-    last: view.getBig("last"),
-    capability: view.getBig("capability"),
-  };
 }
 
 // ------------------------------------------------------------------ messages

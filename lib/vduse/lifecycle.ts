@@ -1,15 +1,21 @@
 /**
- * VDUSE device lifecycle for `vduse create` and `vduse destroy`, with kernel
+ * The one VDUSE device lifecycle, for `vduse create`/`vduse destroy` and for
+ * daemons that serve the device they create (`mvnet run`), with kernel
  * errors translated into one-line {@linkcode VdevError}s that name the
  * object and the fix, and multi-step creation rolled back on failure.
  *
- * `createDevice` leaves a device that `vdpa dev add` can attach once some
- * process serves it: CREATE_DEV, then it opens `/dev/vduse/NAME` once, issues
- * VQ_SETUP for every queue and closes it again. The kernel keeps each queue's
- * max size across the close (it lives in the device, not in the open file;
- * verified on 6.12 by tests/e2e/vduse_test.ts), so the daemon that opens the
- * device later does not have to know the queue sizes. Nobody serves the
- * device afterwards: `vduse show` reports it as unserved.
+ * {@linkcode createDevice}: CREATE_DEV, then it opens `/dev/vduse/NAME`,
+ * issues VQ_SETUP for every queue and writes the record `vduse show` reads.
+ * Without `keepOpen` it closes the device fd again: the kernel keeps each
+ * queue's max size across the close (it lives in the device, not in the
+ * open file; verified on 6.12 by tests/e2e/vduse_test.ts), so a daemon that
+ * opens the device later does not have to know the queue sizes, and
+ * `vduse show` reports it as unserved. With `keepOpen` the fd (O_NONBLOCK)
+ * is returned to the daemon that serves it.
+ *
+ * {@linkcode destroyDevice}: DESTROY_DEV and the record; EBUSY names the
+ * vdpa device attached and the processes holding the device, after waiting
+ * for the kernel to let go of it when asked to (`retryBusy`).
  *
  * @module
  */
@@ -20,7 +26,6 @@ import type { SysRoot } from "../root.ts";
 import {
   createDev,
   destroyDev,
-  getApiVersion,
   openControl,
   openDevice,
   setApiVersion,
@@ -42,9 +47,18 @@ function permission(what: string, err: unknown): VdevError {
   });
 }
 
-/** Opens the control node with API version 0 negotiated. */
-function control(root: SysRoot): number {
-  if (!new VduseSysfs(root).loaded()) throw moduleMissing();
+/**
+ * Runs `fn` with a control fd (`/dev/vduse/control`) that speaks API
+ * version 0, closing it afterwards. A missing module or a refused open is a
+ * {@linkcode VdevError}; errors of `fn` pass through unchanged.
+ */
+export function withControl<T>(
+  fn: (controlFd: number) => T,
+  options: { root: SysRoot },
+): T {
+  const { root } = options;
+  const sysfs = new VduseSysfs(root);
+  if (!sysfs.loaded()) throw moduleMissing();
   let fd: number;
   try {
     fd = openControl({ root });
@@ -57,26 +71,31 @@ function control(root: SysRoot): number {
     throw err;
   }
   try {
-    const version = getApiVersion(fd);
-    if (version < VDUSE_API_VERSION) {
+    try {
+      // Pins the version the layouts of uapi.ts describe: a kernel that
+      // speaks a newer one by default still accepts it, one that dropped it
+      // refuses (EINVAL).
+      setApiVersion(fd, VDUSE_API_VERSION);
+    } catch (err) {
       throw new VdevError(
-        `the kernel's VDUSE API version ${version} is too old`,
+        `the kernel's VDUSE refuses API version ${VDUSE_API_VERSION}, the only one vdevctl speaks: ${
+          messageOf(err)
+        }`,
+        { cause: err },
       );
     }
-    setApiVersion(fd, VDUSE_API_VERSION);
-    return fd;
-  } catch (err) {
+    return fn(fd);
+  } finally {
     close(fd);
-    throw err;
   }
 }
 
 /** Opens /dev/vduse/NAME, waiting briefly for the node to appear. */
-function openNew(root: SysRoot, name: string): number {
+function openNew(root: SysRoot, name: string, nonblock: boolean): number {
   const deadline = Date.now() + 3000;
   for (;;) {
     try {
-      return openDevice(name, { root });
+      return openDevice(name, { root, nonblock });
     } catch (err) {
       if (errnoCode(err) !== "ENOENT" || Date.now() > deadline) throw err;
       // devtmpfs creates the node synchronously; udev-managed /dev may lag.
@@ -85,13 +104,19 @@ function openNew(root: SysRoot, name: string): number {
   }
 }
 
-function createError(spec: DeviceSpec, err: unknown): VdevError {
+function createError(
+  spec: DeviceSpec,
+  err: unknown,
+  existsHint: string | undefined,
+): VdevError {
   const code = errnoCode(err);
   const n = spec.name;
   switch (code) {
     case "EEXIST":
       return new VdevError(
-        `VDUSE device ${n} already exists: choose another name or vdevctl vduse destroy ${n}`,
+        `VDUSE device ${n} already exists: ${
+          existsHint ?? `choose another name or vdevctl vduse destroy ${n}`
+        }`,
         { cause: err },
       );
     case "EPERM":
@@ -122,43 +147,80 @@ function createError(spec: DeviceSpec, err: unknown): VdevError {
   }
 }
 
+/** Options of {@linkcode createDevice}. */
+export interface CreateDeviceOptions {
+  /** System root. */
+  root: SysRoot;
+  /**
+   * Keep the device fd open (O_NONBLOCK) and return it: the caller serves
+   * the device and closes the fd (default false: closed, unserved).
+   */
+  keepOpen?: boolean;
+  /**
+   * What to do when the name is taken, for the EEXIST error (default:
+   * choose another name or destroy it).
+   */
+  existsHint?: string;
+  /**
+   * Called when the record cannot be written, and the device is kept
+   * (default: creation fails and the device is destroyed again).
+   */
+  onRecordError?: (err: unknown) => void;
+}
+
 /**
  * Creates a VDUSE device from a checked spec (see `buildSpec`), declares its
- * queues (VQ_SETUP) and records it in /run/vdevctl/vduse. On any failure
- * after CREATE_DEV the device is destroyed again.
+ * queues (VQ_SETUP) and records it in /run/vdevctl/vduse; with `keepOpen`,
+ * returns its device fd. On any failure after CREATE_DEV the device is
+ * destroyed again.
  */
 export function createDevice(
   spec: DeviceSpec,
-  options: { root: SysRoot },
-): void {
+  options: CreateDeviceOptions & { keepOpen: true },
+): number;
+/** Creates a VDUSE device that nobody serves (see the overload above). */
+export function createDevice(
+  spec: DeviceSpec,
+  options: CreateDeviceOptions,
+): void;
+export function createDevice(
+  spec: DeviceSpec,
+  options: CreateDeviceOptions,
+): number | void {
   const { root } = options;
-  const ctl = control(root);
-  try {
+  const keep = options.keepOpen ?? false;
+  return withControl((ctl) => {
     try {
       createDev(ctl, toDevConfig(spec));
     } catch (err) {
-      throw createError(spec, err);
+      throw createError(spec, err, options.existsHint);
     }
+    let fd = -1;
     try {
-      const fd = openNew(root, spec.name);
-      try {
-        spec.queueSizes.forEach((maxSize, index) =>
-          vqSetup(fd, { index, maxSize })
-        );
-      } finally {
+      fd = openNew(root, spec.name, keep);
+      spec.queueSizes.forEach((maxSize, index) =>
+        vqSetup(fd, { index, maxSize })
+      );
+      if (!keep) {
         close(fd);
+        fd = -1;
       }
       try {
         new VduseRecords(root).write(spec);
       } catch (err) {
-        throw new VdevError(
-          `cannot record VDUSE device ${spec.name} in ${VDUSE_RECORD_DIR} (the device was destroyed again): ${
-            messageOf(err)
-          }`,
-          { cause: err },
-        );
+        if (options.onRecordError === undefined) {
+          throw new VdevError(
+            `cannot record VDUSE device ${spec.name} in ${VDUSE_RECORD_DIR} (the device was destroyed again): ${
+              messageOf(err)
+            }`,
+            { cause: err },
+          );
+        }
+        options.onRecordError(err);
       }
+      return keep ? fd : undefined;
     } catch (err) {
+      if (fd >= 0) close(fd);
       try {
         destroyDev(ctl, spec.name);
       } catch {
@@ -176,9 +238,7 @@ export function createDevice(
         { cause: err },
       );
     }
-  } finally {
-    close(ctl);
-  }
+  }, { root });
 }
 
 /** Why VDUSE device `name` is busy: attached, held open, or both. */
@@ -209,33 +269,62 @@ export function busyReason(name: string, options: { root: SysRoot }): string {
   return why.join("; and ");
 }
 
+/** Options of {@linkcode destroyDevice}. */
+export interface DestroyDeviceOptions {
+  /** System root. */
+  root: SysRoot;
+  /**
+   * Retry EBUSY for up to 5 s: the caller has just closed the device fd
+   * and detached the device, which the kernel lets go of asynchronously
+   * (default false: EBUSY fails at once).
+   */
+  retryBusy?: boolean;
+  /** A device that is already gone is not an error (default false). */
+  missingOk?: boolean;
+}
+
 /**
  * Destroys VDUSE device `name` and its record. EBUSY names the vdpa device
  * attached and the processes holding it.
  */
-export function destroyDevice(name: string, options: { root: SysRoot }): void {
+export async function destroyDevice(
+  name: string,
+  options: DestroyDeviceOptions,
+): Promise<void> {
   const { root } = options;
   const sysfs = new VduseSysfs(root);
   if (!sysfs.loaded()) throw moduleMissing();
-  if (!sysfs.exists(name)) throw sysfs.noDevice(name);
-  const ctl = control(root);
-  try {
-    destroyDev(ctl, name);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === "EBUSY") {
+  const gone = (): void => {
+    if (!options.missingOk) throw sysfs.noDevice(name);
+    new VduseRecords(root).remove(name);
+  };
+  if (!sysfs.exists(name)) return gone();
+  for (let attempt = 1;; attempt++) {
+    try {
+      withControl((ctl) => destroyDev(ctl, name), { root });
+      break;
+    } catch (err) {
+      if (err instanceof VdevError) throw err;
+      const code = errnoCode(err);
+      if (code === "EBUSY" && options.retryBusy && attempt < 50) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (code === "EBUSY") {
+        throw new VdevError(
+          `cannot destroy VDUSE device ${name}: ${busyReason(name, { root })}`,
+          { cause: err },
+        );
+      }
+      if (code === "EINVAL") return gone();
+      if (code === "EPERM" || code === "EACCES") {
+        throw permission(`cannot destroy VDUSE device ${name}`, err);
+      }
       throw new VdevError(
-        `cannot destroy VDUSE device ${name}: ${busyReason(name, { root })}`,
+        `cannot destroy VDUSE device ${name}: ${messageOf(err)}`,
         { cause: err },
       );
     }
-    if (code === "EINVAL") throw sysfs.noDevice(name);
-    if (code === "EPERM" || code === "EACCES") {
-      throw permission(`cannot destroy VDUSE device ${name}`, err);
-    }
-    throw err;
-  } finally {
-    close(ctl);
   }
   new VduseRecords(root).remove(name);
 }

@@ -23,15 +23,20 @@ export {
   vqInjectIrq,
   vqSetup,
   vqSetupKickfd,
-  withControl,
   writeResponse,
 } from "./device.ts";
-export type { DevRequest, IotlbEntry, VqInfo } from "./device.ts";
+export type { DevRequest, DevResponse, IotlbEntry, VqInfo } from "./device.ts";
 export { listJson, listText, showJson, showText } from "./format.ts";
 export { holders } from "./holders.ts";
 export type { Holder } from "./holders.ts";
 export { inspect, listDevices } from "./inspect.ts";
-export { createDevice, destroyDevice, queueProbe } from "./lifecycle.ts";
+export {
+  createDevice,
+  destroyDevice,
+  queueProbe,
+  withControl,
+} from "./lifecycle.ts";
+export type { CreateDeviceOptions, DestroyDeviceOptions } from "./lifecycle.ts";
 export {
   buildSpec,
   DEFAULT_QUEUE_SIZE,

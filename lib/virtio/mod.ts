@@ -30,5 +30,6 @@ export {
 } from "./uapi.ts";
 export { decodeConfig, encodeBlkConfig, encodeNetConfig } from "./config.ts";
 export type { DecodedConfig } from "./config.ts";
-export { Chain, copyChain, SplitQueue } from "./virtqueue.ts";
-export type { GuestMemory, MemoryRegion } from "./virtqueue.ts";
+export { Chain, copyChain } from "./chain.ts";
+export type { GuestMemory, MemoryRegion } from "./chain.ts";
+export { SplitQueue } from "./virtqueue.ts";

@@ -2,12 +2,13 @@
  * A simulated virtio driver and guest memory over ArrayBuffers, for the
  * virtqueue and loopback unit tests: it lays out a split ring in a
  * "coherent" region near the top of the 64-bit IOVA space (as VDUSE does)
- * and buffers in a "bounce" region at IOVA 0.
+ * and buffers in a "bounce" region at IOVA 0, and a SplitQueue over it.
  *
  * @module
  */
 
-import type { GuestMemory, MemoryRegion } from "../../lib/virtio/virtqueue.ts";
+import type { GuestMemory, MemoryRegion } from "../../lib/virtio/chain.ts";
+import { SplitQueue } from "../../lib/virtio/virtqueue.ts";
 import {
   VRING_AVAIL_F_NO_INTERRUPT,
   VRING_DESC_F,
@@ -225,4 +226,25 @@ export class SimDriver {
     this.kick();
     this.setUsedIdx(idx & 0xffff);
   }
+}
+
+/** A SplitQueue over `drv`'s rings; `reasons` collects why it broke. */
+export function queueOf(
+  drv: SimDriver,
+  options: { kind?: "readable" | "writable" | "any" } = {},
+): { vq: SplitQueue; reasons: string[] } {
+  const reasons: string[] = [];
+  const vq = new SplitQueue({
+    num: drv.num,
+    rings: drv.rings,
+    memory: drv.memory,
+    kind: options.kind,
+    onBroken: (_q, r) => reasons.push(r),
+  });
+  return { vq, reasons };
+}
+
+/** Writes `bytes` into the bounce region at `addr`. */
+export function fill(drv: SimDriver, addr: number, bytes: Uint8Array): void {
+  drv.bounce.bytes.set(bytes, addr);
 }
