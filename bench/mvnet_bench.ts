@@ -22,15 +22,17 @@
 
 import { sandboxRun } from "../lib/sandbox/mod.ts";
 import {
+  bringUp,
   type Mvnet,
   MVNET_QUEUE_SIZE,
   type MvnetOptions,
+  type PktgenResult,
+  pktgenRun,
   startMvnet,
+  waitNetdev,
 } from "../lib/mvnet/mod.ts";
 import { onlineCpus } from "../lib/cpu_list.ts";
 import { resolveRoot } from "../lib/root.ts";
-import { bringUp, waitNetdev } from "../lib/mvnet/mod.ts";
-import { type PktgenResult, pktgenRun } from "../lib/mvnet/mod.ts";
 import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/mod.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");

@@ -10,8 +10,7 @@
  * @module
  */
 
-import { sandboxRun } from "../lib/sandbox/mod.ts";
-import type { Progress } from "../lib/sandbox/mod.ts";
+import { type Progress, sandboxRun } from "../lib/sandbox/mod.ts";
 
 const WARM_TARGET_SEC = 6;
 const COLD_TARGET_SEC = 90;

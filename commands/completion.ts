@@ -8,13 +8,13 @@
 
 import { Argument, Command, type CommandUnknownOpts } from "commander";
 import {
+  completionSources,
+  optionValue,
   printCompletions,
   printCompletionScript,
   SHELLS,
 } from "../lib/completion/mod.ts";
-import { completionSources } from "../lib/completion/mod.ts";
 import { resolveRoot } from "../lib/root.ts";
-import { optionValue } from "../lib/completion/mod.ts";
 
 /** Builds the `completion` command. */
 export function command(): CommandUnknownOpts {

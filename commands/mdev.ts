@@ -17,13 +17,14 @@ import {
   listParents,
   modifyDevice,
   openMdev,
+  parentsJson,
+  parentsText,
+  parseMdevUuid,
   startDevice,
   startParentMdevs,
   stopDevice,
   undefineDevice,
 } from "../lib/mdev/mod.ts";
-import { parentsJson, parentsText } from "../lib/mdev/mod.ts";
-import { parseMdevUuid } from "../lib/mdev/mod.ts";
 import { failWith, out, rootOf, warn } from "./context.ts";
 import { listAction, typesAction } from "./mdev_fast.ts";
 

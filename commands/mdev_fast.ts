@@ -11,12 +11,15 @@
 import {
   listActive,
   listDefined,
+  listJson,
+  listText,
   listTypes,
   type MdevListing,
   openMdev,
+  parseMdevUuid,
+  typesJson,
+  typesText,
 } from "../lib/mdev/mod.ts";
-import { listJson, listText, typesJson, typesText } from "../lib/mdev/mod.ts";
-import { parseMdevUuid } from "../lib/mdev/mod.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
 import { failWith, warn, write } from "./context.ts";
 

@@ -11,12 +11,13 @@ import { VdevError } from "../lib/errors.ts";
 import { rootOf } from "./context.ts";
 import {
   DEFAULT_NAME,
+  formatSmoke,
   type Mvnet,
   MVNET_QUEUE_SIZE,
   type MvnetStats,
+  runSmoke,
   startMvnet,
 } from "../lib/mvnet/mod.ts";
-import { formatSmoke, runSmoke } from "../lib/mvnet/mod.ts";
 import { parseCount, parseSize } from "../lib/cli_values.ts";
 
 function formatStats(s: MvnetStats, netdev: string | undefined): string {

@@ -6,29 +6,25 @@
 
 import { Command, type CommandUnknownOpts } from "commander";
 import {
-  parseVdpaArgs,
-  VDPA_USAGE,
-  type VdpaCommand,
-} from "../lib/vdpa/mod.ts";
-import {
   closeVdpa,
-  openVdpa,
-  vdpaDevAdd,
-  vdpaDevConfigShow,
-  vdpaDevDel,
-  vdpaDevShow,
-  vdpaDevVstatsShow,
-  vdpaMgmtdevShow,
-  type VdpaReply,
-  type VdpaSession,
-} from "../lib/vdpa/mod.ts";
-import {
   formatDevConfigShow,
   formatDevShow,
   formatDevVstatsShow,
   formatEmpty,
   formatMgmtdevShow,
+  openVdpa,
+  parseVdpaArgs,
+  VDPA_USAGE,
+  type VdpaCommand,
+  vdpaDevAdd,
+  vdpaDevConfigShow,
+  vdpaDevDel,
+  vdpaDevShow,
+  vdpaDevVstatsShow,
   type VdpaFormatOptions,
+  vdpaMgmtdevShow,
+  type VdpaReply,
+  type VdpaSession,
 } from "../lib/vdpa/mod.ts";
 import { out } from "./context.ts";
 

@@ -11,21 +11,24 @@
 import { parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
-import { listJson, listText, showJson, showText } from "../lib/vduse/mod.ts";
-import { createDevice, destroyDevice, queueProbe } from "../lib/vduse/mod.ts";
-import { parseCount, parseFeatures, parseSize } from "../lib/cli_values.ts";
 import {
   buildSpec,
+  createDevice,
   DEFAULT_QUEUE_SIZE,
-  MAX_QUEUE_SIZE,
-} from "../lib/vduse/mod.ts";
-import {
+  destroyDevice,
   inspect,
   listDevices,
+  listJson,
+  listText,
+  MAX_QUEUE_SIZE,
   moduleMissing,
+  queueProbe,
+  showJson,
+  showText,
+  vdpaKernelView,
   VduseSysfs,
 } from "../lib/vduse/mod.ts";
-import { vdpaKernelView } from "../lib/vduse/mod.ts";
+import { parseCount, parseFeatures, parseSize } from "../lib/cli_values.ts";
 import { out, rootOf } from "./context.ts";
 
 function createCommand(): CommandUnknownOpts {

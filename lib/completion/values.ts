@@ -9,11 +9,11 @@
 
 import { type Candidate, optionValue, type ValueSources } from "./script.ts";
 import type { SysRoot } from "../root.ts";
-import { listDir } from "../sysfs_read.ts";
 import { onlineCpus } from "../cpu_list.ts";
 import { vdpaArgCandidates } from "../vdpa/mod.ts";
 import { LOADABLE_MODULES } from "../sandbox/mod.ts";
 import { ConfigStore, MdevSysfs } from "../mdev/mod.ts";
+import { VduseSysfs } from "../vduse/mod.ts";
 
 /** mdev parents: the entries of /sys/class/mdev_bus, sorted. */
 export function mdevParents(sysfs: MdevSysfs): Candidate[] {
@@ -54,14 +54,9 @@ export function mdevUuids(
 }
 
 /** VDUSE device names (/sys/class/vduse, without the control node). */
-export function vduseNames(root: SysRoot): Candidate[] {
-  return listDir(root.path("/sys/class/vduse"))
-    .filter((n) => n !== "control")
-    .map((n) => [n, "VDUSE device"]);
+export function vduseNames(sysfs: VduseSysfs): Candidate[] {
+  return sysfs.names().map((n) => [n, "VDUSE device"]);
 }
-
-/** Kernel modules the sandbox knows how to load. */
-export const SANDBOX_MODULES: readonly string[] = LOADABLE_MODULES;
 
 /** Online CPUs (for --irq-cpus and --datapath-cpus), from /sys/devices/system/cpu/online. */
 export function onlineCpuCandidates(root: SysRoot): Candidate[] {
@@ -77,6 +72,7 @@ export function completionSources(root: SysRoot): ValueSources {
   const parentOf = (words: readonly string[]) =>
     optionValue(words, { short: "-p", long: "--parent" });
   const mdev = { sysfs: new MdevSysfs(root), store: new ConfigStore(root) };
+  const vduse = new VduseSysfs(root);
   const parents = () => mdevParents(mdev.sysfs);
   const types = (w: readonly string[]) => mdevTypes(mdev.sysfs, parentOf(w));
   const uuids = (w: readonly string[]) => mdevUuids(mdev, parentOf(w));
@@ -95,13 +91,13 @@ export function completionSources(root: SysRoot): ValueSources {
   }
   sources["mdev start-parent-mdevs <parent>"] = parents;
   for (const sub of ["destroy", "show", "set"]) {
-    sources[`vduse ${sub} <name>`] = () => vduseNames(root);
+    sources[`vduse ${sub} <name>`] = () => vduseNames(vduse);
   }
   sources["vduse set --irq-cpus"] = () => onlineCpuCandidates(root);
   sources["mvnet run --irq-cpus"] = () => onlineCpuCandidates(root);
   sources["mvnet run --datapath-cpus"] = () => onlineCpuCandidates(root);
   sources["sandbox run --modules"] = () =>
-    SANDBOX_MODULES.map((m) => [m, "kernel module"]);
+    LOADABLE_MODULES.map((m) => [m, "kernel module"]);
   sources["vdpa <args>"] = (words) => vdpaArgCandidates(root, words);
   return sources;
 }

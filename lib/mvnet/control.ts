@@ -30,12 +30,13 @@ import {
   devGetFeatures,
   type DevRequest,
   readRequest,
+  VDUSE_MSG_SIZE,
+  VDUSE_REQ_RESULT,
   vqGetInfo,
   type VqInfo,
   vqSetupKickfd,
   writeResponse,
 } from "../vduse/mod.ts";
-import { VDUSE_MSG_SIZE, VDUSE_REQ_RESULT } from "../vduse/mod.ts";
 import { hasFeature, VIRTIO_CONFIG_S, VIRTIO_F } from "../virtio/mod.ts";
 import type {
   BackendStart,

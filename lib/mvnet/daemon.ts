@@ -21,19 +21,20 @@ import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 import { formatMac } from "../mac.ts";
 import {
+  buildSpec,
   createDevice,
   destroyDevice,
+  holders,
+  NET_DEFAULT_FEATURES,
   openDevice,
   VDUSE_CONTROL_PATH,
+  VduseSysfs,
 } from "../vduse/mod.ts";
-import { buildSpec, NET_DEFAULT_FEATURES } from "../vduse/mod.ts";
 import { featureBit, VIRTIO_F } from "../virtio/mod.ts";
-import { holders, VduseSysfs } from "../vduse/mod.ts";
 import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
-import { DatapathRunner } from "./datapath.ts";
+import { CTL, DatapathRunner } from "./datapath.ts";
 import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
-import { CTL } from "./datapath.ts";
 
 /** Default device name. */
 export const DEFAULT_NAME = "mvnet0";

@@ -18,8 +18,7 @@
  */
 
 import { close, type Mapping, MMAP, mmap, munmap } from "../sys/mod.ts";
-import { type IotlbEntry, iotlbGetFd } from "../vduse/mod.ts";
-import { VDUSE_ACCESS } from "../vduse/mod.ts";
+import { type IotlbEntry, iotlbGetFd, VDUSE_ACCESS } from "../vduse/mod.ts";
 import type { GuestMemory, MemoryRegion } from "../virtio/mod.ts";
 
 /** Largest IOTLB entry mapped (the bounce region is at most 1 GiB). */

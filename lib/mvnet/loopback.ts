@@ -16,8 +16,12 @@
  * @module
  */
 
-import { Chain, copyChain, type SplitQueue } from "../virtio/mod.ts";
-import { VIRTIO_NET_HDR_V1 } from "../virtio/mod.ts";
+import {
+  Chain,
+  copyChain,
+  type SplitQueue,
+  VIRTIO_NET_HDR_V1,
+} from "../virtio/mod.ts";
 
 /** Bytes of the header in front of every frame (VERSION_1). */
 export const NET_HDR_SIZE = VIRTIO_NET_HDR_V1.size;

@@ -10,9 +10,8 @@
  */
 
 import { messageOf, VdevError } from "../errors.ts";
-import { POLL, pollAsync } from "../sys/mod.ts";
+import { PacketSocket, POLL, pollAsync } from "../sys/mod.ts";
 import { type Mvnet, type MvnetStats, startMvnet } from "./daemon.ts";
-import { PacketSocket } from "../sys/mod.ts";
 import type { SysRoot } from "../root.ts";
 import { readAttr } from "../sysfs_read.ts";
 import { parseUnicastMac } from "../mac.ts";

@@ -18,10 +18,18 @@
  * @module
  */
 
-import { ErrnoError, ioctl, O, open, read, write } from "../sys/mod.ts";
+import {
+  ErrnoError,
+  ioctl,
+  O,
+  open,
+  read,
+  type StructLayout,
+  StructView,
+  write,
+} from "../sys/mod.ts";
 import { errnoCode } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
-import { type StructLayout, StructView } from "../sys/mod.ts";
 import {
   VDUSE_API_VERSION,
   VDUSE_CONFIG_DATA,

@@ -10,8 +10,7 @@
  * @module
  */
 
-import { io, ior, iow, iowr } from "../sys/mod.ts";
-import { defineStruct } from "../sys/mod.ts";
+import { defineStruct, io, ior, iow, iowr } from "../sys/mod.ts";
 
 /** The ioctl type of every VDUSE ioctl (`VDUSE_BASE`). */
 export const VDUSE_BASE = 0x81;

@@ -15,9 +15,12 @@
 
 import assert from "node:assert/strict";
 import { VdevError } from "../../lib/errors.ts";
-import { createDevice, openMdev } from "../../lib/mdev/mod.ts";
-import { MdevSysfs } from "../../lib/mdev/mod.ts";
-import { ConfigStore } from "../../lib/mdev/mod.ts";
+import {
+  ConfigStore,
+  createDevice,
+  MdevSysfs,
+  openMdev,
+} from "../../lib/mdev/mod.ts";
 import { SysRoot } from "../../lib/root.ts";
 import { runCommand } from "../command_output.ts";
 import { findMdevctl } from "../mdev/diff_helpers.ts";

@@ -13,11 +13,11 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { startMvnet } from "../../lib/mvnet/mod.ts";
 import {
   bringUp,
   exchange,
   type SmokeResult,
+  startMvnet,
   waitNetdev,
 } from "../../lib/mvnet/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";

@@ -8,8 +8,12 @@
 
 import { close, POLL, pollAsync } from "../../lib/sys/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";
-import { openDevice, readRequest, writeResponse } from "../../lib/vduse/mod.ts";
-import { VDUSE_REQ_RESULT } from "../../lib/vduse/mod.ts";
+import {
+  openDevice,
+  readRequest,
+  VDUSE_REQ_RESULT,
+  writeResponse,
+} from "../../lib/vduse/mod.ts";
 
 /** A running responder: its device fd, and `stop` (returns the statuses seen). */
 export interface Responder {

@@ -17,15 +17,16 @@ import { errnoCode } from "../../lib/errors.ts";
 import { close } from "../../lib/sys/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";
 import {
+  buildSpec,
   createDev,
   destroyDev,
   devGetFeatures,
   openDevice,
+  toDevConfig,
   vqGetInfo,
   vqSetup,
   withControl,
 } from "../../lib/vduse/mod.ts";
-import { buildSpec, toDevConfig } from "../../lib/vduse/mod.ts";
 import {
   featureBit,
   VIRTIO_BLK_F,

@@ -5,8 +5,12 @@ import type {
   DeviceBackend,
   DeviceChannel,
 } from "../../lib/mvnet/backend.ts";
-import type { DevRequest, DevResponse, VqInfo } from "../../lib/vduse/mod.ts";
-import { VDUSE_REQ_RESULT } from "../../lib/vduse/mod.ts";
+import {
+  type DevRequest,
+  type DevResponse,
+  VDUSE_REQ_RESULT,
+  type VqInfo,
+} from "../../lib/vduse/mod.ts";
 import { ErrnoError } from "../../lib/sys/mod.ts";
 import { featureBit, VIRTIO_CONFIG_S, VIRTIO_F } from "../../lib/virtio/mod.ts";
 

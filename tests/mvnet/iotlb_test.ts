@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { IotlbCache } from "../../lib/mvnet/iotlb.ts";
-import { O, open } from "../../lib/sys/mod.ts";
-import { ErrnoError } from "../../lib/sys/mod.ts";
-import type { IotlbEntry } from "../../lib/vduse/mod.ts";
-import { VDUSE_ACCESS } from "../../lib/vduse/mod.ts";
+import { ErrnoError, O, open } from "../../lib/sys/mod.ts";
+import { type IotlbEntry, VDUSE_ACCESS } from "../../lib/vduse/mod.ts";
 import { Chain, SplitQueue } from "../../lib/virtio/mod.ts";
 
 /** A fake IOTLB: entries backed by one temporary file each. */
