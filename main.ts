@@ -9,36 +9,51 @@
 import type { Command, CommandUnknownOpts } from "commander";
 import { messageOf, VdevError } from "./lib/errors.ts";
 
+/** What every `commands/NAME.ts` exports. */
+interface CommandModule {
+  command: () => CommandUnknownOpts;
+}
+
 /** A top-level command family, loaded on demand to keep start-up fast. */
 interface Family {
   summary: string;
-  load: () => Promise<{ command: () => CommandUnknownOpts }>;
+  load: () => Promise<CommandModule>;
+}
+
+/**
+ * Imports one of vdevctl's own modules by a computed specifier. With a
+ * literal `import("./x.ts")` Deno reads (and checks the cache of) `x.ts` and
+ * everything it imports at every start-up, whether or not the branch runs:
+ * the whole program, for `mdev list`. The type comes from the caller.
+ */
+function lazy<T>(path: string): Promise<T> {
+  return import(new URL(path, import.meta.url).href) as Promise<T>;
 }
 
 const families: Record<string, Family> = {
   mdev: {
     summary: "mediated devices (a drop-in mdevctl)",
-    load: () => import("./commands/mdev.ts"),
+    load: () => lazy<CommandModule>("./commands/mdev.ts"),
   },
   vdpa: {
     summary: "vDPA management devices and devices (as iproute2's vdpa)",
-    load: () => import("./commands/vdpa.ts"),
+    load: () => lazy<CommandModule>("./commands/vdpa.ts"),
   },
   vduse: {
     summary: "VDUSE devices in /dev/vduse",
-    load: () => import("./commands/vduse.ts"),
+    load: () => lazy<CommandModule>("./commands/vduse.ts"),
   },
   mvnet: {
     summary: "user-space virtio-net loopback device over VDUSE",
-    load: () => import("./commands/mvnet.ts"),
+    load: () => lazy<CommandModule>("./commands/mvnet.ts"),
   },
   sandbox: {
     summary: "throwaway real-kernel (Linux 6.12) sandbox in QEMU",
-    load: () => import("./commands/sandbox.ts"),
+    load: () => lazy<CommandModule>("./commands/sandbox.ts"),
   },
   completion: {
     summary: "shell completion scripts for bash, zsh and fish",
-    load: () => import("./commands/completion.ts"),
+    load: () => lazy<CommandModule>("./commands/completion.ts"),
   },
 };
 
@@ -94,6 +109,19 @@ export function fastMdevArgs(
   return { args: args.slice(word.index + 1), root: word.root };
 }
 
+/**
+ * What {@linkcode buildProgram} needs for completing `words` (the last one
+ * being typed): the family word once it is complete and known (so that TAB
+ * in `mdev start -p` loads the mdev tree only), else nothing, which loads
+ * every family (to offer the family names and the global options).
+ */
+export function completedFamily(words: readonly string[]): string[] {
+  const done = words.slice(0, -1);
+  const word = familyWord(done);
+  if (word.family === undefined || !(word.family in families)) return [];
+  return done.slice(0, word.index + 1);
+}
+
 /** Builds the program with the families needed for `args`. */
 export async function buildProgram(args: string[]): Promise<Command> {
   // commander is imported on demand: the mdev fast path never loads it.
@@ -139,16 +167,22 @@ function configureTree(cmd: CommandUnknownOpts): void {
 export async function main(args: string[]): Promise<number> {
   try {
     if (args[0] === "complete") {
-      // Called by the completion scripts: needs the whole command tree.
-      const program = await buildProgram([]);
-      const { complete } = await import("./commands/completion.ts");
-      complete(program, args.slice(args[1] === "--" ? 2 : 1));
+      // Called by the completion scripts: needs the command tree of the
+      // family being completed, or of every family for the first word.
+      const words = args.slice(args[1] === "--" ? 2 : 1);
+      const program = await buildProgram(completedFamily(words));
+      const { complete } = await lazy<
+        typeof import("./commands/completion.ts")
+      >("./commands/completion.ts");
+      complete(program, words);
       return 0;
     }
     const fast = fastMdevArgs(args);
     if (fast !== undefined) {
       // Plain `mdev list` / `mdev types` run without commander (start-up time).
-      const { fastMdev } = await import("./commands/mdev_fast.ts");
+      const { fastMdev } = await lazy<
+        typeof import("./commands/mdev_fast.ts")
+      >("./commands/mdev_fast.ts");
       const code = fastMdev(fast.args, { root: fast.root });
       if (code !== undefined) return code;
     }
