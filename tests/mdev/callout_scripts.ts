@@ -7,6 +7,8 @@
  * @module
  */
 
+import { PROVIDES } from "../../lib/mdev/callouts.ts";
+
 /** What a test script does besides logging. */
 export interface ScriptBehaviour {
   /** Types it takes (others: exit 2). */
@@ -40,15 +42,7 @@ export function scriptText(name: string, b: ScriptBehaviour): string {
     const caps = JSON.stringify({
       supports: {
         version: 1,
-        actions: [
-          "start",
-          "stop",
-          "define",
-          "undefine",
-          "modify",
-          "attributes",
-          "capabilities",
-        ],
+        actions: PROVIDES.provides.actions,
         events: b.versioned,
       },
     });

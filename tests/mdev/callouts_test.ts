@@ -302,15 +302,9 @@ Deno.test(
       '{"mdev_type":"mtty-1","start":"auto","attrs":[{"z":"9"}]}',
     );
     const run = vdevctl("1.4");
+    const live = ["modify", "-u", RUNNING, "--live"];
     writeScript(etc(t), "20-plain", { types: ["mtty-1"] });
-    const no = await run(t, [
-      "modify",
-      "-u",
-      RUNNING,
-      "--live",
-      "--jsonfile",
-      json,
-    ]);
+    const no = await run(t, [...live, "--jsonfile", json]);
     assert.equal(no.code, 1);
     assert.match(no.stderr, /live update not supported/);
     Deno.removeSync(`${etc(t)}/20-plain`);
@@ -319,14 +313,7 @@ Deno.test(
       versioned: ["pre", "post", "get", "live"],
     });
     takeLog(`${t}/log/calls.log`);
-    const ok = await run(t, [
-      "modify",
-      "-u",
-      RUNNING,
-      "--live",
-      "--jsonfile",
-      json,
-    ]);
+    const ok = await run(t, [...live, "--jsonfile", json]);
     assert.equal(ok.code, 0, ok.stderr);
     const events = takeLog(`${t}/log/calls.log`).map((l) =>
       l.split(" ").slice(3, 7).join(" ")
@@ -337,15 +324,8 @@ Deno.test(
       "-e live -a modify",
     ]);
     assert.equal(snapshot(`${t}/etc/mdevctl.d`).has(`mtty/${RUNNING}`), false);
-    const noDef = await run(t, [
-      "modify",
-      "-u",
-      RUNNING,
-      "--live",
-      "--defined",
-      "--jsonfile",
-      json,
-    ]);
+    const liveDefined = [...live, "-d"];
+    const noDef = await run(t, [...liveDefined, "--jsonfile", json]);
     assert.equal(noDef.code, 1);
     assert.match(noDef.stderr, /is not defined/);
     writeScript(usr(t), "20-live", {
@@ -354,15 +334,7 @@ Deno.test(
       liveExit: 1,
     });
     await vdevctl("1.2")(t, ["define", "-u", RUNNING]);
-    const failed = await run(t, [
-      "modify",
-      "-u",
-      RUNNING,
-      "--live",
-      "--defined",
-      "--jsonfile",
-      json,
-    ]);
+    const failed = await run(t, [...liveDefined, "--jsonfile", json]);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /20-live" failed with return code 1/);
     writeScript(usr(t), "20-live", {
@@ -370,10 +342,7 @@ Deno.test(
       versioned: ["pre", "post", "get", "live"],
     });
     const both = await run(t, [
-      "modify",
-      "-u",
-      RUNNING,
-      "--live",
+      ...liveDefined.slice(0, -1),
       "--defined",
       "--jsonfile",
       json,
