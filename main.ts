@@ -183,7 +183,7 @@ export async function main(args: string[]): Promise<number> {
       const { fastMdev } = await lazy<
         typeof import("./commands/mdev_fast.ts")
       >("./commands/mdev_fast.ts");
-      const code = fastMdev(fast.args, { root: fast.root });
+      const code = await fastMdev(fast.args, { root: fast.root });
       if (code !== undefined) return code;
     }
     const program = await buildProgram(args);

@@ -26,7 +26,7 @@ import {
   undefineDevice,
 } from "../lib/mdev/mod.ts";
 import { failWith, out, rootOf, warn } from "./context.ts";
-import { listAction, typesAction } from "./mdev_fast.ts";
+import { calloutsOf, listAction, typesAction } from "./mdev_fast.ts";
 
 function uuidArg(value: string): string {
   const uuid = parseMdevUuid(value);
@@ -58,8 +58,8 @@ function listCommand(): CommandUnknownOpts {
     .option("-v, --verbose", "print the attributes of the devices")
     .addOption(uuidOption("list devices matching the UUID"))
     .option("-p, --parent <PARENT>", "list devices of this parent only")
-    .action(function (opts) {
-      listAction(rootOf(this), opts);
+    .action(async function (opts) {
+      await listAction(rootOf(this), opts);
     });
 }
 
@@ -96,9 +96,14 @@ function startCommand(): CommandUnknownOpts {
       new Option("--jsonfile <JSONFILE>", "device description in JSON")
         .conflicts("type"),
     )
-    .action(function (opts) {
+    .option("-f, --force", "go ahead even when a callout script fails")
+    .action(async function (opts) {
       needUuidOrParent(this, opts);
-      const started = startDevice(openMdev(rootOf(this)), opts);
+      const root = rootOf(this);
+      const started = await startDevice(openMdev(root), {
+        ...opts,
+        callouts: calloutsOf(root),
+      });
       if (started.generated) out(`${started.uuid}\n`);
     });
 }
@@ -107,8 +112,13 @@ function stopCommand(): CommandUnknownOpts {
   return new Command("stop")
     .description("stop a running device")
     .addOption(uuidOption("UUID of the device").makeOptionMandatory())
-    .action(function (opts) {
-      stopDevice(openMdev(rootOf(this)), opts.uuid);
+    .option("-f, --force", "go ahead even when a callout script fails")
+    .action(async function (opts) {
+      const root = rootOf(this);
+      await stopDevice(openMdev(root), opts.uuid, {
+        force: opts.force,
+        callouts: calloutsOf(root),
+      });
     });
 }
 
@@ -125,9 +135,14 @@ function defineCommand(): CommandUnknownOpts {
       new Option("--jsonfile <JSONFILE>", "device description in JSON")
         .conflicts(["type", "auto"]),
     )
-    .action(function (opts) {
+    .option("-f, --force", "go ahead even when a callout script fails")
+    .action(async function (opts) {
       needUuidOrParent(this, opts);
-      const defined = defineDevice(openMdev(rootOf(this)), opts);
+      const root = rootOf(this);
+      const defined = await defineDevice(openMdev(root), {
+        ...opts,
+        callouts: calloutsOf(root),
+      });
       if (defined.generated) out(`${defined.uuid}\n`);
     });
 }
@@ -137,10 +152,20 @@ function undefineCommand(): CommandUnknownOpts {
     .description("remove the definition of a device (running devices stay)")
     .addOption(uuidOption("UUID of the device").makeOptionMandatory())
     .option("-p, --parent <PARENT>", "only the definition on this parent")
-    .action(function (opts) {
-      undefineDevice(openMdev(rootOf(this)), opts.uuid, {
+    .option("-f, --force", "go ahead even when a callout script fails")
+    .action(async function (opts) {
+      const root = rootOf(this);
+      const callouts = calloutsOf(root);
+      const res = await undefineDevice(openMdev(root), opts.uuid, {
         parent: opts.parent,
+        force: opts.force,
+        callouts,
       });
+      // mdevctl 1.2 exits 0 when a callout vetoes an undefine; 1.4 fails.
+      if (callouts.version === "1.2") warn(res.vetoed);
+      else if (res.vetoed.length > 0) {
+        failWith([...res.vetoed, "undefine failed"]);
+      }
     });
 }
 
@@ -169,9 +194,13 @@ function modifyCommand(): CommandUnknownOpts {
       new Option("--jsonfile <JSONFILE>", "replace the definition from JSON")
         .conflicts(["type", "addattr", "delattr", "auto", "manual"]),
     )
-    .option("--live", "modify the running device (not supported)")
-    .option("--defined", "modify the definition (the default)")
-    .action(function (opts) {
+    .option(
+      "-l, --live",
+      "modify the running device (through a callout script; needs --jsonfile)",
+    )
+    .option("-d, --defined", "with --live: modify the definition too")
+    .option("-f, --force", "go ahead even when a callout script fails")
+    .action(async function (opts) {
       if (opts.addattr !== undefined && opts.value === undefined) {
         this.error(
           "error: --addattr <attr_name> requires --value <attr_value>",
@@ -180,7 +209,11 @@ function modifyCommand(): CommandUnknownOpts {
           },
         );
       }
-      modifyDevice(openMdev(rootOf(this)), opts.uuid, opts);
+      const root = rootOf(this);
+      await modifyDevice(openMdev(root), opts.uuid, {
+        ...opts,
+        callouts: calloutsOf(root),
+      });
     });
 }
 
@@ -188,8 +221,11 @@ function startParentCommand(): CommandUnknownOpts {
   return new Command("start-parent-mdevs")
     .description("start every auto-start device defined for PARENT (udev)")
     .argument("<parent>", "parent device")
-    .action(function (parent) {
-      const res = startParentMdevs(openMdev(rootOf(this)), parent);
+    .action(async function (parent) {
+      const root = rootOf(this);
+      const res = await startParentMdevs(openMdev(root), parent, {
+        callouts: calloutsOf(root),
+      });
       warn(res.failures.map((f) => f.message));
       failWith(res.problems);
     });

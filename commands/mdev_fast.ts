@@ -9,6 +9,8 @@
  */
 
 import {
+  addListedAttributes,
+  Callouts,
   listActive,
   listDefined,
   listJson,
@@ -37,13 +39,31 @@ export interface ListOptions {
   parent?: string;
 }
 
+/**
+ * The callouts of `root`, with the protocol of `VDEVCTL_MDEVCTL_COMPAT`
+ * (1.2 or 1.4) and the time limit `VDEVCTL_CALLOUT_TIMEOUT` (seconds);
+ * scripts' stderr goes to stderr.
+ */
+export function calloutsOf(root: SysRoot): Callouts {
+  const secs = Number(Deno.env.get("VDEVCTL_CALLOUT_TIMEOUT") ?? "60");
+  return new Callouts(root, {
+    version: Deno.env.get("VDEVCTL_MDEVCTL_COMPAT") === "1.4" ? "1.4" : "1.2",
+    timeoutMs: Number.isFinite(secs) && secs > 0 ? secs * 1000 : 60_000,
+    report: (text) => write(Deno.stderr, text),
+  });
+}
+
 /** `mdev list`: prints the listing, warnings, then fails on bad files. */
-export function listAction(root: SysRoot, opts: ListOptions): void {
+export async function listAction(
+  root: SysRoot,
+  opts: ListOptions,
+): Promise<void> {
   const ctx = openMdev(root);
   const filter = { uuid: opts.uuid, parent: opts.parent };
   const listing: MdevListing = opts.defined
     ? listDefined(ctx, filter)
     : listActive(ctx, filter);
+  if (!opts.defined) await addListedAttributes(listing, calloutsOf(root));
   write(
     Deno.stdout,
     opts.dumpjson ? listJson(listing, { uuid: opts.uuid }) : listText(listing, {
@@ -73,7 +93,7 @@ export function typesAction(
 export function fastMdev(
   args: readonly string[],
   options: { root?: string } = {},
-): number | undefined {
+): Promise<number> | undefined {
   const sub = args[0];
   if (sub !== "list" && sub !== "types") return undefined;
   const opts: ListOptions = {};
@@ -126,7 +146,7 @@ export function fastMdev(
     }
   }
   const root = resolveRoot(options.root);
-  if (sub === "list") listAction(root, opts);
-  else typesAction(root, opts);
-  return 0;
+  if (sub === "list") return listAction(root, opts).then(() => 0);
+  typesAction(root, opts);
+  return Promise.resolve(0);
 }

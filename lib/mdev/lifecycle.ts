@@ -13,19 +13,8 @@ import {
   parseDefinition,
 } from "./config_store.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
-import {
-  attrError,
-  createError,
-  firstLine,
-  genericError,
-  removeError,
-} from "./errors.ts";
-import {
-  byteCompare,
-  loadActive,
-  type MdevContext,
-  unknownParentError,
-} from "./list.ts";
+import { attrError, createError, firstLine, genericError } from "./errors.ts";
+import { loadActive, type MdevContext, unknownParentError } from "./list.ts";
 import type { ActiveMdev } from "./sysfs.ts";
 import { newMdevUuid } from "./uuid.ts";
 
@@ -256,44 +245,33 @@ export function resolveStart(
   return { ...dev, generated };
 }
 
-/** `start`: resolves the device (definition, arguments or file) and creates it. */
-export function startDevice(ctx: MdevContext, req: StartRequest): Started {
-  const dev = resolveStart(ctx, req);
-  createDevice(ctx, dev);
-  return { uuid: dev.uuid, generated: dev.generated };
-}
-
-/** `stop`: removes a running device. */
-export function stopDevice(ctx: MdevContext, uuid: string): void {
-  const act = loadActive(ctx, uuid);
-  if (act === undefined) {
-    throw new VdevError(
-      `mdev ${uuid} is not running: see 'vdevctl mdev list'`,
-    );
-  }
-  try {
-    ctx.sysfs.remove(uuid);
-  } catch (err) {
-    throw removeError(err, {
-      object: deviceName(act),
-      path: `${ctx.sysfs.devicePath(uuid)}/remove`,
-      action: "remove",
-    });
-  }
-}
-
 /** What `define` was given. */
 export interface DefineRequest extends StartRequest {
   /** `--auto`. */
   auto?: boolean;
 }
 
-/** `define`: writes a definition (from arguments, a running device, or a file). */
-export function defineDevice(ctx: MdevContext, req: DefineRequest): Started {
+/** A definition `define` is about to write. */
+export interface PlannedDefinition extends Started {
+  /** The definition. */
+  def: MdevDefinition;
+  /** Made from a running device (a `get attributes` callout may add attributes). */
+  active: boolean;
+}
+
+/**
+ * `define`'s checks: the definition to write (from arguments, a running
+ * device, or a file); `actions.ts` writes it between its callouts.
+ */
+export function planDefinition(
+  ctx: MdevContext,
+  req: DefineRequest,
+): PlannedDefinition {
   const generated = req.uuid === undefined;
   const uuid = req.uuid ?? newMdevUuid();
   if (req.parent !== undefined) checkDefinitionPlace(req.parent, uuid);
   let def: MdevDefinition;
+  let active = false;
   if (req.jsonfile !== undefined) {
     if (req.type !== undefined || req.auto) {
       throw new VdevError(
@@ -321,6 +299,7 @@ export function defineDevice(ctx: MdevContext, req: DefineRequest): Started {
       if (act !== undefined) {
         parent = act.parent;
         type = act.type;
+        active = true;
       }
       if (req.parent === undefined && (act === undefined || req.type)) {
         throw new VdevError(
@@ -348,34 +327,7 @@ export function defineDevice(ctx: MdevContext, req: DefineRequest): Started {
     }
     def = { uuid, parent, type, autostart: req.auto ?? false, attrs: [] };
   }
-  ctx.store.write(def);
-  return { uuid, generated };
-}
-
-/** `undefine`: removes the definitions of `uuid` (on every parent, or on one). */
-export function undefineDevice(
-  ctx: MdevContext,
-  uuid: string,
-  options: { parent?: string } = {},
-): MdevDefinition[] {
-  if (options.parent !== undefined) {
-    checkDefinitionPlace(options.parent, uuid);
-  }
-  const scan = ctx.store.scan({ uuid, parent: options.parent });
-  // A malformed file of this UUID is still a definition to remove.
-  const parents = new Set([
-    ...scan.definitions.map((d) => d.parent),
-    ...scan.badParents,
-  ]);
-  if (parents.size === 0) {
-    throw new VdevError(
-      `mdev ${uuid} is not defined${
-        options.parent ? ` on ${options.parent}` : ""
-      }: see 'vdevctl mdev list -d'`,
-    );
-  }
-  for (const p of [...parents].sort(byteCompare)) ctx.store.remove(p, uuid);
-  return scan.definitions;
+  return { uuid, generated, def, active };
 }
 
 /** What `modify` was given. */
@@ -398,8 +350,10 @@ export interface ModifyRequest {
   manual?: boolean;
   /** Replace type, start and attributes from this JSON file. */
   jsonfile?: string;
-  /** `--live`: change the running device (refused: the kernel cannot). */
+  /** `--live`: change the running device through a `live` callout. */
   live?: boolean;
+  /** With `--live`: change the definition too. */
+  defined?: boolean;
 }
 
 /** Finds the one definition of `uuid` (optionally on `options.parent`). */
@@ -421,17 +375,15 @@ export function definedDevice(
   return def;
 }
 
-/** `modify`: changes a definition (running devices are unaffected). */
-export function modifyDevice(
+/**
+ * `modify`'s checks and changes: the changed definition (not yet written;
+ * `actions.ts` writes it between its callouts).
+ */
+export function planModify(
   ctx: MdevContext,
   uuid: string,
   req: ModifyRequest,
 ): MdevDefinition {
-  if (req.live) {
-    throw new VdevError(
-      "--live: mdevctl 1.2 and the kernel cannot change a running mdev; modify the definition, then stop and start the device",
-    );
-  }
   const dev = definedDevice(ctx, uuid, { parent: req.parent });
   if (req.jsonfile !== undefined) {
     if (
@@ -471,38 +423,5 @@ export function modifyDevice(
       );
     } else dev.attrs.splice(req.index, 1);
   }
-  ctx.store.write(dev);
   return dev;
-}
-
-/** One failure of `start-parent-mdevs`. */
-export interface StartFailure {
-  /** The device. */
-  uuid: string;
-  /** Why it did not start. */
-  message: string;
-}
-
-/**
- * `start-parent-mdevs PARENT`: starts every `auto` definition of the parent
- * (what mdevctl's udev rule runs); failures are collected, not fatal.
- */
-export function startParentMdevs(
-  ctx: MdevContext,
-  parent: string,
-): { started: string[]; failures: StartFailure[]; problems: string[] } {
-  const scan = ctx.store.scan({ parent });
-  const started: string[] = [];
-  const failures: StartFailure[] = [];
-  const defs = scan.definitions.filter((d) => d.autostart)
-    .sort((a, b) => byteCompare(a.uuid, b.uuid));
-  for (const def of defs) {
-    try {
-      createDevice(ctx, def);
-      started.push(def.uuid);
-    } catch (err) {
-      failures.push({ uuid: def.uuid, message: messageOf(err) });
-    }
-  }
-  return { started, failures, problems: scan.problems };
 }

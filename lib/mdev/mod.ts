@@ -19,14 +19,18 @@ export {
   typesText,
 } from "./format.ts";
 export {
-  createDevice,
+  addListedAttributes,
   defineDevice,
   modifyDevice,
   startDevice,
   startParentMdevs,
   stopDevice,
   undefineDevice,
-} from "./lifecycle.ts";
+} from "./actions.ts";
+export type { CalloutRequest } from "./actions.ts";
+export { Callouts } from "./callouts.ts";
+export type { CalloutOptions, CalloutVersion } from "./callouts.ts";
+export { createDevice } from "./lifecycle.ts";
 export {
   listActive,
   listDefined,

@@ -11,11 +11,11 @@ import assert from "node:assert/strict";
 import { ConfigStore } from "../../lib/mdev/config_store.ts";
 import { VdevError } from "../../lib/errors.ts";
 import {
-  createDevice,
   startDevice,
   startParentMdevs,
   stopDevice,
-} from "../../lib/mdev/lifecycle.ts";
+} from "../../lib/mdev/actions.ts";
+import { createDevice } from "../../lib/mdev/lifecycle.ts";
 import type { MdevContext } from "../../lib/mdev/list.ts";
 import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
 import { parseMdevUuid } from "../../lib/mdev/uuid.ts";
@@ -237,10 +237,14 @@ Deno.test("undefine, modify and stop of unknown devices fail with one line", asy
     code: 1,
     stderr: /--live/,
   });
-  // Refused before the definition is looked up.
+  // Refused before the device is looked up.
   await fails(["modify", "-u", U1, "--live", "-a"], {
     code: 1,
-    stderr: /--live: mdevctl 1\.2 and the kernel cannot change a running mdev/,
+    stderr: /--live: 'auto' cannot be changed on a running mdev/,
+  });
+  await fails(["modify", "-u", U1, "--live", "--jsonfile", "/dev/null"], {
+    code: 1,
+    stderr: /is not running: --live changes a running device/,
   });
   await fails(["define", "-u", RUNNING], {
     code: 1,
@@ -301,12 +305,15 @@ function fakeContext(dir: string): MdevContext & { sysfs: FakeKernel } {
 }
 
 function withTree(
-  fn: (ctx: MdevContext & { sysfs: FakeKernel }, dir: string) => void,
+  fn: (
+    ctx: MdevContext & { sysfs: FakeKernel },
+    dir: string,
+  ) => void | Promise<void>,
 ) {
-  return () => {
+  return async () => {
     const dir = tree();
     try {
-      fn(fakeContext(dir), dir);
+      await fn(fakeContext(dir), dir);
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
@@ -347,26 +354,29 @@ for (
 
 Deno.test(
   "stop: EBUSY from remove says the device is in use; EACCES says root",
-  withTree((ctx) => {
+  withTree(async (ctx) => {
     ctx.sysfs.failRemove = "EBUSY";
-    assert.throws(
+    await assert.rejects(
       () => stopDevice(ctx, RUNNING),
       /mdev b1b8c3b4-\S+ \(type mtty-1 on mtty\) is busy \(EBUSY; in use/,
     );
     ctx.sysfs.failRemove = "EPERM";
-    assert.throws(() => stopDevice(ctx, RUNNING), /run vdevctl mdev as root/);
+    await assert.rejects(
+      () => stopDevice(ctx, RUNNING),
+      /run vdevctl mdev as root/,
+    );
     ctx.sysfs.failRemove = undefined;
-    stopDevice(ctx, RUNNING);
+    await stopDevice(ctx, RUNNING);
     assert.equal(ctx.sysfs.loadActive(RUNNING), undefined);
   }),
 );
 
 Deno.test(
   "start writes attributes in order; a missing attribute removes the device again",
-  withTree((ctx) => {
+  withTree(async (ctx) => {
     createDevice(ctx, dev([{ name: "x", value: "7" }]));
     assert.equal(Deno.readTextFileSync(`${ctx.sysfs.devicePath(U1)}/x`), "7");
-    stopDevice(ctx, U1);
+    await stopDevice(ctx, U1);
     assert.throws(
       () =>
         createDevice(
@@ -399,23 +409,26 @@ Deno.test(
 
 Deno.test(
   "start by UUID uses the definition; transient start generates a UUID",
-  withTree((ctx) => {
+  withTree(async (ctx) => {
     const d = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70"; // defined mtty-2, attr x=1
-    assert.deepEqual(startDevice(ctx, { uuid: d }), {
+    assert.deepEqual(await startDevice(ctx, { uuid: d }), {
       uuid: d,
       generated: false,
     });
     assert.equal(ctx.sysfs.loadActive(d)?.type, "mtty-2");
     assert.equal(Deno.readTextFileSync(`${ctx.sysfs.devicePath(d)}/x`), "1");
-    const s = startDevice(ctx, { parent: "mtty", type: "mtty-1" });
+    const s = await startDevice(ctx, { parent: "mtty", type: "mtty-1" });
     assert.equal(s.generated, true);
     assert.equal(parseMdevUuid(s.uuid), s.uuid);
-    assert.throws(
+    await assert.rejects(
       () => startDevice(ctx, { uuid: d, type: "mtty-1" }),
       /defined on mtty with type mtty-2, not mtty-1/,
     );
-    assert.throws(() => startDevice(ctx, { uuid: U2 }), /not fully specified/);
-    assert.throws(
+    await assert.rejects(
+      () => startDevice(ctx, { uuid: U2 }),
+      /not fully specified/,
+    );
+    await assert.rejects(
       () => startDevice(ctx, { uuid: U2, type: "t" }),
       /needs a parent/,
     );
@@ -424,14 +437,14 @@ Deno.test(
 
 Deno.test(
   "start-parent-mdevs starts only the auto definitions of the parent",
-  withTree((ctx) => {
+  withTree(async (ctx) => {
     const auto = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70";
-    const res = startParentMdevs(ctx, "mtty");
+    const res = await startParentMdevs(ctx, "mtty");
     assert.deepEqual(res.started, [auto]);
     assert.deepEqual(res.failures, []);
     assert.equal(ctx.sysfs.loadActive(auto)?.parent, "mtty");
     // Again: already running, a failure but not fatal.
-    const again = startParentMdevs(ctx, "mtty");
+    const again = await startParentMdevs(ctx, "mtty");
     assert.match(again.failures[0].message, /is already running/);
   }),
 );
