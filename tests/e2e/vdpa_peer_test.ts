@@ -320,33 +320,23 @@ Deno.test("the clean form: block config and the bus binding, against sysfs", asy
   }
 });
 
-function diskOf(name: string): string | undefined {
+/** The first entry under `virtioN/SUB` of vdpa device `name` (a disk, a netdev). */
+function virtioChild(name: string, sub: "block" | "net"): string | undefined {
   const dir = `${BUS}/devices/${name}`;
   for (const e of Deno.readDirSync(dir)) {
     if (!/^virtio\d+$/.test(e.name)) continue;
     try {
-      const d = [...Deno.readDirSync(`${dir}/${e.name}/block`)][0];
+      const d = [...Deno.readDirSync(`${dir}/${e.name}/${sub}`)][0];
       if (d) return d.name;
     } catch {
-      // no disk yet
+      // not there yet
     }
   }
   return undefined;
 }
 
-function netdevOf(name: string): string | undefined {
-  const dir = `${BUS}/devices/${name}`;
-  for (const e of Deno.readDirSync(dir)) {
-    if (!/^virtio\d+$/.test(e.name)) continue;
-    try {
-      const d = [...Deno.readDirSync(`${dir}/${e.name}/net`)][0];
-      if (d) return d.name;
-    } catch {
-      // no netdev yet
-    }
-  }
-  return undefined;
-}
+const diskOf = (name: string) => virtioChild(name, "block");
+const netdevOf = (name: string) => virtioChild(name, "net");
 
 Deno.test("dev bind: vdpa_sim_net between vhost_vdpa and virtio_vdpa", async () => {
   await ok(

@@ -128,34 +128,10 @@ Deno.test("iproute2 6.15's additions: device_features (options may follow it) an
     ]);
     assert.equal(c.op === "dev-add" && c.spec.features, v);
   }
-  assert.throws(
-    () =>
-      parseVdpaArgs([
-        "dev",
-        "add",
-        "n",
-        "a",
-        "m",
-        "b",
-        "device_features",
-        "0x1ffffffffffffffff",
-      ]),
-    /invalid device_features/,
-  );
-  assert.throws(
-    () =>
-      parseVdpaArgs([
-        "dev",
-        "add",
-        "n",
-        "a",
-        "m",
-        "b",
-        "device_features",
-        "xyz",
-      ]),
-    /invalid device_features "xyz"/,
-  );
+  const addWith = (hex: string) => () =>
+    parseVdpaArgs(["dev", "add", "n", "a", "m", "b", "device_features", hex]);
+  assert.throws(addWith("0x1ffffffffffffffff"), /invalid device_features/);
+  assert.throws(addWith("xyz"), /invalid device_features "xyz"/);
   // "device_features" is an exact word in iproute2 (strcmp).
   assert.throws(
     () => parseVdpaArgs(["dev", "add", "n", "a", "m", "b", "device", "1"]),
