@@ -6,19 +6,26 @@
 
 import { Command, type CommandUnknownOpts } from "commander";
 import {
+  bindVdpaDevice,
   closeVdpa,
   formatDevConfigShow,
   formatDevShow,
   formatDevVstatsShow,
   formatEmpty,
   formatMgmtdevShow,
+  type Iproute2Version,
+  iproute2Version,
   openVdpa,
   parseVdpaArgs,
+  VDPA_HELP,
   VDPA_USAGE,
+  type VdpaBindResult,
+  VdpaBus,
   type VdpaCommand,
   vdpaDevAdd,
   vdpaDevConfigShow,
   vdpaDevDel,
+  vdpaDevSet,
   vdpaDevShow,
   vdpaDevVstatsShow,
   type VdpaFormatOptions,
@@ -26,17 +33,25 @@ import {
   type VdpaReply,
   type VdpaSession,
 } from "../lib/vdpa/mod.ts";
-import { out } from "./context.ts";
+import type { SysRoot } from "../lib/root.ts";
+import { out, rootOf } from "./context.ts";
 
 const HELP_AFTER = `
 ${VDPA_USAGE}
-Output is byte-identical to iproute2 6.1's vdpa, including its quirks:
+Output is byte-identical to iproute2 6.1's vdpa (and 6.15's: they print
+the same; --iproute2 6.15 or VDEVCTL_IPROUTE2_COMPAT=6.15 makes -V say 6.15),
+including its quirks:
 JSON keys "link " and "link_announce " with a trailing space, qidx 0 shown
 as control_vq when MQ is not negotiated, and the empty JSON section printed
 on stdout when a command fails. --no-iproute2-compat fixes them ("link",
 "link_announce", the control queue found from the real queue-pair count,
 nothing on stdout on failure). Errors are one line on stderr with the
-kernel's own message, and exit with status 1 (vstats too, unlike iproute2).`;
+kernel's own message, and exit with status 1 (vstats too, unlike iproute2
+6.1). The clean form also shows what the kernel reports and iproute2
+ignores: dev show adds min_vq_size and the bus driver with its vhost-vdpa
+device, netdev or disk; dev config show adds the provisioned
+device_features and a block device's configuration (capacity, blk_size,
+seg_max, num_queues, discard and write-zeroes limits, read_only, flush).`;
 
 type Show = (session: VdpaSession) => VdpaReply[];
 type Format = (r: readonly VdpaReply[], o: VdpaFormatOptions) => string;
@@ -54,11 +69,56 @@ function show(query: Show, format: Format, fmt: VdpaFormatOptions): void {
   }
 }
 
-async function run(cmd: VdpaCommand, fmt: VdpaFormatOptions): Promise<void> {
+function bindOutput(r: VdpaBindResult, name: string, json: boolean): string {
+  const b = r.binding;
+  if (json) {
+    const o = {
+      driver: r.to,
+      from: r.from || null,
+      changed: r.changed,
+      vhost_dev: b.vhostDev ?? null,
+      netdevs: b.netdevs,
+      disks: b.disks,
+    };
+    return JSON.stringify({ bind: { [name]: o } }) + "\n";
+  }
+  const was = r.changed ? ` (was ${r.from || "unbound"})` : " (unchanged)";
+  const what = [
+    b.vhostDev ? ` vhost_dev ${b.vhostDev}` : "",
+    b.netdevs.length ? ` netdev ${b.netdevs.join(",")}` : "",
+    b.disks.length ? ` disk ${b.disks.join(",")}` : "",
+  ].join("");
+  return `${name}: driver ${r.to}${was}${what}\n`;
+}
+
+async function run(
+  cmd: VdpaCommand,
+  fmt: VdpaFormatOptions,
+  root: SysRoot,
+): Promise<void> {
   switch (cmd.op) {
     case "help":
-      out(VDPA_USAGE);
+      out(VDPA_HELP[cmd.topic]);
       return;
+    case "dev-bind":
+      out(
+        bindOutput(
+          bindVdpaDevice(new VdpaBus(root), cmd.name, { driver: cmd.driver }),
+          cmd.name,
+          fmt.json ?? false,
+        ),
+      );
+      return;
+    case "dev-set": {
+      const session = openVdpa();
+      try {
+        vdpaDevSet(cmd.name, { session, mac: cmd.mac });
+      } finally {
+        out(formatEmpty(fmt));
+        closeVdpa(session);
+      }
+      return;
+    }
     case "mgmtdev-show":
       return show(
         (session) => vdpaMgmtdevShow(cmd.mgmtdev, { session }),
@@ -69,7 +129,7 @@ async function run(cmd: VdpaCommand, fmt: VdpaFormatOptions): Promise<void> {
       return show(
         (session) => vdpaDevShow(cmd.name, { session }),
         formatDevShow,
-        fmt,
+        { ...fmt, binding: (name) => new VdpaBus(root).binding(name) },
       );
     case "dev-config-show":
       return show(
@@ -97,25 +157,44 @@ async function run(cmd: VdpaCommand, fmt: VdpaFormatOptions): Promise<void> {
   }
 }
 
+/** What `-V` prints: iproute2's line in the compat form. */
+function versionLine(version: Iproute2Version, compat: boolean): string {
+  return compat
+    ? `vdpa utility, iproute2-${version}.0\n`
+    : `vdevctl vdpa (iproute2 ${version} syntax and output)\n`;
+}
+
 /** Builds the `vdpa` command. */
 export function command(): CommandUnknownOpts {
   return new Command("vdpa")
     .description("vDPA management devices and devices (as iproute2's vdpa)")
-    .usage("[-j|--json] [-p|--pretty] { mgmtdev | dev } COMMAND ...")
+    .usage("[-V] [-j|--json] [-p|--pretty] { mgmtdev | dev } COMMAND ...")
+    .option("-V, --Version", "print the iproute2 version followed and exit")
     .option("-j, --json", "JSON output")
     .option("-p, --pretty", "pretty JSON (with -j)")
+    .option(
+      "--iproute2 <version>",
+      "the iproute2 whose output to follow: 6.1 (default) or 6.15 (or VDEVCTL_IPROUTE2_COMPAT)",
+    )
     .option(
       "--no-iproute2-compat",
       "fix iproute2 6.1's output quirks instead of reproducing them",
     )
     .argument("[args...]", "OBJECT COMMAND [ARGS], iproute2 keyword syntax")
     .addHelpText("after", HELP_AFTER)
-    .action(async (args, opts) => {
-      const cmd = parseVdpaArgs(args);
-      await run(cmd, {
+    .action(async (args, opts, cmd) => {
+      const version = iproute2Version(
+        opts.iproute2,
+        Deno.env.get("VDEVCTL_IPROUTE2_COMPAT"),
+      );
+      if (opts.Version) {
+        out(versionLine(version, opts.iproute2Compat));
+        return;
+      }
+      await run(parseVdpaArgs(args), {
         json: opts.json ?? false,
         pretty: opts.pretty ?? false,
         compat: opts.iproute2Compat,
-      });
+      }, rootOf(cmd));
     });
 }

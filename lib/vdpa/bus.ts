@@ -42,6 +42,18 @@ export interface VdpaBusDevice {
   virtio?: VirtioInfo;
 }
 
+/** What a vdpa device is bound to and what its driver made of it. */
+export interface VdpaBinding {
+  /** Bound driver ("virtio_vdpa", "vhost_vdpa") or undefined. */
+  driver?: string;
+  /** vhost_vdpa's character device, e.g. "/dev/vhost-vdpa-0". */
+  vhostDev?: string;
+  /** Network interfaces (virtio_vdpa + virtio_net). */
+  netdevs: string[];
+  /** Block devices (virtio_vdpa + virtio_blk). */
+  disks: string[];
+}
+
 /** Decodes a virtio status byte into bit names. */
 export function statusNames(status: number): string[] {
   return Object.entries(VIRTIO_CONFIG_S).filter(([, bit]) => status & bit)
@@ -116,6 +128,22 @@ export class VdpaBus {
     if (driver !== undefined) out.driver = driver;
     const v = this.#virtioNames(name)[0];
     if (v) out.virtio = this.#virtio(name, v);
+    return out;
+  }
+
+  /** The driver binding of device `name` (empty when absent or unbound). */
+  binding(name: string): VdpaBinding {
+    const out: VdpaBinding = { netdevs: [], disks: [] };
+    const driver = this.driver(name);
+    if (driver !== undefined) out.driver = driver;
+    const vhost = listDir(this.deviceDir(name))
+      .find((e) => /^vhost-vdpa-\d+$/.test(e));
+    if (vhost !== undefined) out.vhostDev = `/dev/${vhost}`;
+    for (const v of this.#virtioNames(name)) {
+      const vdir = `${this.deviceDir(name)}/${v}`;
+      out.netdevs.push(...listDir(`${vdir}/net`));
+      out.disks.push(...listDir(`${vdir}/block`));
+    }
     return out;
   }
 

@@ -67,6 +67,12 @@ export interface VdpaDevSpec {
   readonly mtu?: number;
   /** Maximum virtqueue pairs (net, >= 1; not supported by vduse). */
   readonly maxVqp?: number;
+  /**
+   * Device features to provision (VDPA_ATTR_DEV_FEATURES, iproute2's
+   * `device_features HEX`): a subset of the management device's
+   * dev_features the device then offers.
+   */
+  readonly features?: bigint;
 }
 
 /** Options of {@linkcode vdpaDevAdd} and {@linkcode vdpaDevDel}. */
@@ -311,6 +317,14 @@ export function devAddAttrs(spec: VdpaDevSpec): [string, AttrInput][] {
   if (spec.maxVqp !== undefined) {
     attrs.push(["DEV_NET_CFG_MAX_VQP", u16("max_vqp", spec.maxVqp)]);
   }
+  if (spec.features !== undefined) {
+    if (spec.features < 0n || spec.features > 0xffffffffffffffffn) {
+      throw new VdevError(
+        `invalid device_features for vdpa device "${spec.name}": use a 64-bit value`,
+      );
+    }
+    attrs.push(["DEV_FEATURES", spec.features]);
+  }
   return attrs;
 }
 
@@ -344,9 +358,9 @@ export async function vdpaDevAdd(
         spec.mac !== undefined ? "mac" : "",
         spec.mtu !== undefined ? "mtu" : "",
         spec.maxVqp !== undefined ? "max_vqp" : "",
+        spec.features !== undefined ? "device_features" : "",
       ].filter((x) => x).join(", ");
-      const vduse = spec.mgmtdev === "vduse" &&
-        err instanceof NetlinkError && err.code === "EINVAL" && !err.extack;
+      const vduse = hasVduseHint(spec, err);
       explain(err, `cannot add vdpa device "${spec.name}"`, {
         ...(vduse
           ? {
@@ -355,6 +369,12 @@ export async function vdpaDevAdd(
           }
           : {}),
         ERANGE: "a value is out of range (mtu: 68..65535)",
+        ...(spec.features !== undefined && !vduse
+          ? {
+            EINVAL:
+              "the device_features are not a subset of the management device's dev_features (see 'vdevctl vdpa mgmtdev show')",
+          }
+          : {}),
         ENODEV:
           `no management device "${spec.mgmtdev}" (see 'vdevctl vdpa mgmtdev show')`,
         EEXIST: "a device with that name already exists",
@@ -363,6 +383,43 @@ export async function vdpaDevAdd(
         }`,
       });
     }
+  });
+}
+
+function hasVduseHint(spec: VdpaDevSpec, err: unknown): boolean {
+  return spec.mgmtdev === "vduse" && err instanceof NetlinkError &&
+    err.code === "EINVAL" && !err.extack;
+}
+
+/** What `vdpa dev set` changes (VDPA_CMD_DEV_ATTR_SET). */
+export interface VdpaDevSetSpec {
+  /** New MAC address (net; vdpa_sim_net, mlx5 and a few more support it). */
+  readonly mac?: string;
+}
+
+/**
+ * Changes attributes of vDPA device `name` (VDPA_CMD_DEV_ATTR_SET, Linux
+ * 6.12; iproute2 6.13's `vdpa dev set`). With no attribute the kernel only
+ * checks that the device exists and its management device can set them.
+ */
+export function vdpaDevSet(
+  name: string,
+  options: VdpaOptions & VdpaDevSetSpec = {},
+): void {
+  const attrs: [string, AttrInput][] = [["DEV_NAME", name]];
+  if (options.mac !== undefined) {
+    attrs.push(["DEV_NET_CFG_MACADDR", parseMacAddress(options.mac)]);
+  }
+  query(options, {
+    cmd: VDPA_CMD.DEV_ATTR_SET,
+    attrs,
+    what: `cannot set attributes of vdpa device "${name}"`,
+    hints: {
+      ...DEVICE_MISSING,
+      EOPNOTSUPP:
+        "its management device cannot change attributes of a device (vdpa_sim_net can)",
+      EBUSY: "the device is in use: detach its driver first",
+    },
   });
 }
 

@@ -10,7 +10,7 @@ import type { Candidate } from "../completion/mod.ts";
 import type { SysRoot } from "../root.ts";
 import { VdpaBus } from "./bus.ts";
 import { vdpaMgmtdevShow } from "./client.ts";
-import { matches } from "./args.ts";
+import { matches, VDPA_BUS_DRIVERS } from "./args.ts";
 import { formatMgmtdevHandle } from "./format.ts";
 
 /** vDPA device names (/sys/bus/vdpa/devices). */
@@ -37,7 +37,14 @@ export function vdpaMgmtdevNames(root: SysRoot): Candidate[] {
 const kw = (words: readonly string[], what: string): Candidate[] =>
   words.map((w) => [w, what]);
 
-const ADD_KEYWORDS = ["name", "mgmtdev", "mac", "mtu", "max_vqp"];
+const ADD_KEYWORDS = [
+  "name",
+  "mgmtdev",
+  "device_features",
+  "mac",
+  "mtu",
+  "max_vqp",
+];
 
 /**
  * Candidates for the word being typed after `vdpa`, given every word typed
@@ -58,7 +65,7 @@ export function vdpaArgCandidates(
   if (!matches(object, "dev")) return [];
   if (sub === undefined) {
     return kw(
-      ["show", "list", "add", "del", "config", "vstats", "help"],
+      ["show", "list", "add", "set", "del", "bind", "config", "vstats", "help"],
       "command",
     );
   }
@@ -70,6 +77,19 @@ export function vdpaArgCandidates(
     if (third === undefined) return kw(["show"], "command");
     if (prev.length === 3) return devices();
     return sub === "vstats" && prev.length === 4 ? kw(["qidx"], "keyword") : [];
+  }
+  if (sub === "bind") {
+    if (prev.length === 2) return devices();
+    if (prev.length === 3) return kw(["driver"], "keyword");
+    return prev.length === 4 ? kw(VDPA_BUS_DRIVERS, "vdpa bus driver") : [];
+  }
+  if (sub === "set") {
+    const args = prev.slice(2);
+    if (args.length % 2 === 1) {
+      return matches(args[args.length - 1], "name") ? devices() : [];
+    }
+    const used = new Set(args.filter((_, i) => i % 2 === 0));
+    return kw(["name", "mac"].filter((k) => !used.has(k)), "keyword");
   }
   if (matches(sub, "add")) {
     const args = prev.slice(2);

@@ -19,10 +19,19 @@
  *   the command fails, and a lone newline for `dev add`/`dev del`; fixed:
  *   nothing is printed to stdout for those.
  *
+ * What the kernel reports and iproute2 ignores is shown only in the clean
+ * form (compat false), after what iproute2 prints, so compat output stays
+ * byte-identical: `dev show` adds `min_vq_size` and the bus binding (driver,
+ * vhost-vdpa character device, netdev or disk, from sysfs through
+ * {@linkcode VdpaFormatOptions.binding}); `dev config show` adds the
+ * provisioned `device_features` of every device and the block device's
+ * configuration (`VDPA_ATTR_DEV_BLK_CFG_*`, with its negotiated features).
+ *
  * @module
  */
 
 import type { AttrValue } from "../netlink/mod.ts";
+import type { VdpaBinding } from "./bus.ts";
 import type { VdpaReply } from "./client.ts";
 import { featureName } from "./feature_names.ts";
 import { IpPrinter } from "./ip_printer.ts";
@@ -30,6 +39,7 @@ import { IPROUTE2_61_ATTR_MAX } from "./uapi.ts";
 import { formatMac } from "../mac.ts";
 import {
   hasFeature,
+  VIRTIO_BLK_F,
   VIRTIO_ID,
   VIRTIO_NET_F,
   VIRTIO_NET_S,
@@ -43,6 +53,8 @@ export interface VdpaFormatOptions {
   readonly pretty?: boolean;
   /** Reproduce iproute2 6.1's quirks byte for byte (default true). */
   readonly compat?: boolean;
+  /** The bus binding of a device, for the clean form of `dev show`. */
+  readonly binding?: (name: string) => VdpaBinding;
 }
 
 /** iproute2 6.1 sees only attributes up to its VDPA_ATTR_MAX. */
@@ -64,19 +76,31 @@ const big = (v: AttrValue | undefined): bigint | undefined =>
 function printFeatures(
   p: IpPrinter,
   features: bigint,
-  options: { mgmtdev: boolean; deviceId: number },
+  options: { mgmtdev: boolean; deviceId: number; key?: string },
 ): void {
   p.nl();
   p.indentIn();
-  p.openArray(options.mgmtdev ? "dev_features" : "negotiated_features");
+  p.openArray(
+    options.key ?? (options.mgmtdev ? "dev_features" : "negotiated_features"),
+  );
   for (let i = 0; i < 64; i++) {
     if (!hasFeature(features, i)) continue;
-    const s = featureName(i, options.deviceId);
+    const s = featureName(i, options.deviceId) ??
+      (options.key ? blkFeatureName(i, options.deviceId) : undefined);
     if (s === undefined) p.uint(null, i, { text: ` bit_${i}` });
     else p.string(null, s, { text: ` ${s}` });
   }
   p.closeArray();
   p.indentOut();
+}
+
+const BLK_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(VIRTIO_BLK_F).map(([n, b]) => [b, n]),
+);
+
+/** The clean form names virtio-blk's bits too (iproute2 prints bit_N). */
+function blkFeatureName(bit: number, deviceId: number): string | undefined {
+  return deviceId === VIRTIO_ID.BLOCK ? BLK_NAMES[bit] : undefined;
 }
 
 function section(
@@ -206,9 +230,80 @@ export function formatDevShow(
       if (maxSize !== undefined) {
         p.uint("max_vq_size", maxSize, { text: ` max_vq_size ${maxSize}` });
       }
+      if (!(options.compat ?? true)) {
+        const minSize = num(reply.rec.DEV_MIN_VQ_SIZE);
+        if (minSize !== undefined) {
+          p.uint("min_vq_size", minSize, { text: ` min_vq_size ${minSize}` });
+        }
+        const b = options.binding?.(name);
+        if (b) printBinding(p, b);
+      }
       handleEnd(p);
     }
   });
+}
+
+function printBinding(p: IpPrinter, b: VdpaBinding): void {
+  const driver = b.driver ?? "none";
+  p.string("driver", driver, { text: ` driver ${driver}` });
+  if (b.vhostDev !== undefined) {
+    p.string("vhost_dev", b.vhostDev, { text: ` vhost_dev ${b.vhostDev}` });
+  }
+  const lists: [string, string[]][] = [["netdev", b.netdevs], [
+    "disk",
+    b.disks,
+  ]];
+  for (const [key, list] of lists) {
+    if (list.length === 0) continue;
+    const v = list.join(",");
+    p.string(key, v, { text: ` ${key} ${v}` });
+  }
+}
+
+/** VDPA_ATTR_DEV_BLK_CFG_* (and the two flags) in id order: key, attribute. */
+const BLK_CONFIG: readonly (readonly [string, string])[] = [
+  ["capacity", "DEV_BLK_CFG_CAPACITY"],
+  ["size_max", "DEV_BLK_CFG_SIZE_MAX"],
+  ["blk_size", "DEV_BLK_CFG_BLK_SIZE"],
+  ["seg_max", "DEV_BLK_CFG_SEG_MAX"],
+  ["num_queues", "DEV_BLK_CFG_NUM_QUEUES"],
+  ["physical_block_exp", "DEV_BLK_CFG_PHY_BLK_EXP"],
+  ["alignment_offset", "DEV_BLK_CFG_ALIGN_OFFSET"],
+  ["min_io_size", "DEV_BLK_CFG_MIN_IO_SIZE"],
+  ["opt_io_size", "DEV_BLK_CFG_OPT_IO_SIZE"],
+  ["max_discard_sectors", "DEV_BLK_CFG_MAX_DISCARD_SEC"],
+  ["max_discard_seg", "DEV_BLK_CFG_MAX_DISCARD_SEG"],
+  ["discard_sector_alignment", "DEV_BLK_CFG_DISCARD_SEC_ALIGN"],
+  ["max_write_zeroes_sectors", "DEV_BLK_CFG_MAX_WRITE_ZEROES_SEC"],
+  ["max_write_zeroes_seg", "DEV_BLK_CFG_MAX_WRITE_ZEROES_SEG"],
+];
+
+function printBlkConfig(p: IpPrinter, rec: VdpaReply["rec"]): void {
+  for (const [key, attr] of BLK_CONFIG) {
+    const v = rec[attr];
+    if (typeof v === "number" || typeof v === "bigint") {
+      p.uint(key, v, { text: `${key} ${v} ` });
+    }
+  }
+  for (
+    const [key, attr] of [["read_only", "DEV_BLK_READ_ONLY"], [
+      "flush",
+      "DEV_BLK_FLUSH",
+    ]]
+  ) {
+    const v = rec[attr];
+    if (typeof v === "number") {
+      p.bool(key, v !== 0, { text: `${key} ${v !== 0} ` });
+    }
+  }
+  const features = big(rec.DEV_NEGOTIATED_FEATURES);
+  if (features !== undefined) {
+    printFeatures(p, features, {
+      mgmtdev: false,
+      deviceId: VIRTIO_ID.BLOCK,
+      key: "negotiated_features",
+    });
+  }
 }
 
 /**
@@ -225,6 +320,7 @@ function netDeviceSection(
     t: Readonly<Record<string, AttrValue>>,
     reply: VdpaReply,
   ) => void,
+  other?: (p: IpPrinter, reply: VdpaReply, id: number) => void,
 ): string {
   return section(options, name, (p) => {
     for (const reply of replies) {
@@ -234,6 +330,7 @@ function netDeviceSection(
       if (dev === undefined || id === undefined) continue;
       handleStart(p, dev);
       if (id === VIRTIO_ID.NET) body(p, t, reply);
+      other?.(p, reply, id);
       handleEnd(p);
     }
   });
@@ -245,34 +342,50 @@ export function formatDevConfigShow(
   options: VdpaFormatOptions = {},
 ): string {
   const compat = options.compat ?? true;
-  return netDeviceSection(options, "config", replies, (p, t) => {
-    const mac = t.DEV_NET_CFG_MACADDR;
-    if (mac instanceof Uint8Array && mac.length > 0) {
-      const m = formatMac(mac);
-      p.string("mac", m, { text: `mac ${m} ` });
-    }
-    const status = num(t.DEV_NET_STATUS);
-    if (status !== undefined) {
-      const link = status & VIRTIO_NET_S.LINK_UP ? "up" : "down";
-      const announce = (status & VIRTIO_NET_S.ANNOUNCE) !== 0;
-      p.string(compat ? "link " : "link", link, { text: `link ${link} ` });
-      p.bool(
-        compat ? "link_announce " : "link_announce",
-        announce,
-        { text: `link_announce ${announce} ` },
-      );
-    }
-    const maxVqp = num(t.DEV_NET_CFG_MAX_VQP);
-    if (maxVqp !== undefined) {
-      p.uint("max_vq_pairs", maxVqp, { text: `max_vq_pairs ${maxVqp} ` });
-    }
-    const mtu = num(t.DEV_NET_CFG_MTU);
-    if (mtu !== undefined) p.uint("mtu", mtu, { text: `mtu ${mtu} ` });
-    const features = big(t.DEV_NEGOTIATED_FEATURES);
-    if (features !== undefined) {
-      printFeatures(p, features, { mgmtdev: false, deviceId: VIRTIO_ID.NET });
-    }
-  });
+  return netDeviceSection(
+    options,
+    "config",
+    replies,
+    (p, t) => {
+      const mac = t.DEV_NET_CFG_MACADDR;
+      if (mac instanceof Uint8Array && mac.length > 0) {
+        const m = formatMac(mac);
+        p.string("mac", m, { text: `mac ${m} ` });
+      }
+      const status = num(t.DEV_NET_STATUS);
+      if (status !== undefined) {
+        const link = status & VIRTIO_NET_S.LINK_UP ? "up" : "down";
+        const announce = (status & VIRTIO_NET_S.ANNOUNCE) !== 0;
+        p.string(compat ? "link " : "link", link, { text: `link ${link} ` });
+        p.bool(
+          compat ? "link_announce " : "link_announce",
+          announce,
+          { text: `link_announce ${announce} ` },
+        );
+      }
+      const maxVqp = num(t.DEV_NET_CFG_MAX_VQP);
+      if (maxVqp !== undefined) {
+        p.uint("max_vq_pairs", maxVqp, { text: `max_vq_pairs ${maxVqp} ` });
+      }
+      const mtu = num(t.DEV_NET_CFG_MTU);
+      if (mtu !== undefined) p.uint("mtu", mtu, { text: `mtu ${mtu} ` });
+      const features = big(t.DEV_NEGOTIATED_FEATURES);
+      if (features !== undefined) {
+        printFeatures(p, features, { mgmtdev: false, deviceId: VIRTIO_ID.NET });
+      }
+    },
+    compat ? undefined : (p, reply, id) => {
+      if (id === VIRTIO_ID.BLOCK) printBlkConfig(p, reply.rec);
+      const provisioned = big(reply.rec.DEV_FEATURES);
+      if (provisioned !== undefined) {
+        printFeatures(p, provisioned, {
+          mgmtdev: false,
+          deviceId: id,
+          key: "device_features",
+        });
+      }
+    },
+  );
 }
 
 /** `vdpa dev vstats show` output for the DEV_VSTATS_GET reply. */

@@ -9,10 +9,17 @@
  * @module
  */
 
-export { parseVdpaArgs, VDPA_USAGE } from "./args.ts";
-export type { VdpaCommand } from "./args.ts";
+export {
+  parseVdpaArgs,
+  VDPA_BUS_DRIVERS,
+  VDPA_HELP,
+  VDPA_USAGE,
+} from "./args.ts";
+export type { VdpaBusDriver, VdpaCommand, VdpaHelpTopic } from "./args.ts";
+export { bindVdpaDevice } from "./bind.ts";
+export type { VdpaBindResult } from "./bind.ts";
 export { VdpaBus } from "./bus.ts";
-export type { VdpaBusDevice, VirtioInfo } from "./bus.ts";
+export type { VdpaBinding, VdpaBusDevice, VirtioInfo } from "./bus.ts";
 export {
   closeVdpa,
   devAddAttrs,
@@ -20,11 +27,17 @@ export {
   vdpaDevAdd,
   vdpaDevConfigShow,
   vdpaDevDel,
+  vdpaDevSet,
   vdpaDevShow,
   vdpaDevVstatsShow,
   vdpaMgmtdevShow,
 } from "./client.ts";
-export type { VdpaReply, VdpaSession } from "./client.ts";
+export type {
+  VdpaDevSetSpec,
+  VdpaDevSpec,
+  VdpaReply,
+  VdpaSession,
+} from "./client.ts";
 export { vdpaArgCandidates } from "./completion.ts";
 export {
   formatDevConfigShow,
@@ -34,4 +47,6 @@ export {
   formatMgmtdevShow,
 } from "./format.ts";
 export type { VdpaFormatOptions } from "./format.ts";
+export { IPROUTE2_VERSIONS, iproute2Version } from "./iproute2_version.ts";
+export type { Iproute2Version } from "./iproute2_version.ts";
 export { VDPA_ATTRS, VDPA_CMD } from "./uapi.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { E2E_MODULES, sandboxRun } from "../../lib/sandbox/mod.ts";
+import { E2E_MODULES, peerRoot, sandboxRun } from "../../lib/sandbox/mod.ts";
 import { messageOf, VdevError } from "../../lib/errors.ts";
 
 /**
@@ -43,6 +43,9 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   try {
+    // The Debian 13 peer root (iproute2 6.15, mdevctl 1.4) is made on the
+    // host (debootstrap); the guest finds it at the same cache path.
+    await peerRoot({ say: (l) => console.error(`e2e: ${l}`) });
     console.error(
       `e2e: booting the sandbox (modules: ${
         E2E_MODULES.join(",")

@@ -14,8 +14,8 @@ import assert from "node:assert/strict";
 import { respond } from "./vduse_responder.ts";
 import { existsSync } from "node:fs";
 import { vdpaDevAdd, vdpaDevDel, vdpaDevShow } from "../../lib/vdpa/mod.ts";
-import { main } from "../../main.ts";
 import { type CommandResult, runCommand } from "../command_output.ts";
+import { ours } from "./vdpa_cli.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const IPROUTE2 = "/usr/sbin/vdpa";
@@ -25,34 +25,6 @@ type Run = CommandResult;
 
 const run = (cmd: string, args: readonly string[]): Promise<Run> =>
   runCommand([cmd, ...args]);
-
-/**
- * vdevctl's whole command path (commander, parsing, netlink, output) run
- * in-process with stdout and stderr captured: a Deno process start costs
- * seconds under TCG. A few cases below also run the real ./vdevctl launcher.
- */
-async function ours(args: readonly string[]): Promise<Run> {
-  const dec = new TextDecoder();
-  let stdout = "";
-  const stderr: string[] = [];
-  const writeSync = (b: Uint8Array) => {
-    stdout += dec.decode(b);
-    return b.length;
-  };
-  Object.defineProperty(Deno.stdout, "writeSync", {
-    value: writeSync,
-    configurable: true,
-  });
-  const origError = console.error;
-  console.error = (...a: unknown[]) => stderr.push(a.join(" ") + "\n");
-  try {
-    const code = await main(["vdpa", ...args]);
-    return { code, stdout, stderr: stderr.join("") };
-  } finally {
-    delete (Deno.stdout as { writeSync?: unknown }).writeSync;
-    console.error = origError;
-  }
-}
 
 /** The real launcher, as a user runs it. */
 const launcher = (args: readonly string[]) => run(VDEVCTL, ["vdpa", ...args]);

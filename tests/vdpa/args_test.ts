@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { VdevError } from "../../lib/errors.ts";
-import { parseVdpaArgs } from "../../lib/vdpa/args.ts";
+import { parseVdpaArgs, VDPA_HELP } from "../../lib/vdpa/args.ts";
+import { iproute2Version } from "../../lib/vdpa/iproute2_version.ts";
 
 Deno.test("iproute2 keyword syntax and abbreviations", () => {
   assert.deepEqual(parseVdpaArgs([]), { op: "help", topic: "vdpa" });
@@ -41,6 +42,7 @@ Deno.test("iproute2 keyword syntax and abbreviations", () => {
         mac: "52:54:00:00:00:01",
         mtu: 1500,
         maxVqp: 2,
+        features: undefined,
       },
     },
   );
@@ -92,4 +94,136 @@ Deno.test("keyword errors are one-line VdevErrors naming the problem", () => {
       args.join(" "),
     );
   }
+});
+
+Deno.test("iproute2 6.15's additions: device_features (options may follow it) and dev set", () => {
+  const add = parseVdpaArgs([
+    "dev",
+    "add",
+    "name",
+    "s0",
+    "mgmtdev",
+    "vdpasim_net",
+    "device_features",
+    "0x300010020",
+    "mac",
+    "52:54:00:00:00:01",
+  ]);
+  assert.equal(add.op, "dev-add");
+  if (add.op === "dev-add") {
+    assert.equal(add.spec.features, 0x300010020n);
+    assert.equal(add.spec.mac, "52:54:00:00:00:01");
+  }
+  // strtoull base 16: "0x" optional, '+' allowed, 64 bits at most.
+  for (const [text, v] of [["ffff", 0xffffn], ["+0X10", 0x10n]] as const) {
+    const c = parseVdpaArgs([
+      "dev",
+      "add",
+      "n",
+      "a",
+      "m",
+      "b",
+      "device_features",
+      text,
+    ]);
+    assert.equal(c.op === "dev-add" && c.spec.features, v);
+  }
+  const addWith = (hex: string) => () =>
+    parseVdpaArgs(["dev", "add", "n", "a", "m", "b", "device_features", hex]);
+  assert.throws(addWith("0x1ffffffffffffffff"), /invalid device_features/);
+  assert.throws(addWith("xyz"), /invalid device_features "xyz"/);
+  // "device_features" is an exact word in iproute2 (strcmp).
+  assert.throws(
+    () => parseVdpaArgs(["dev", "add", "n", "a", "m", "b", "device", "1"]),
+    /unknown option "device"/,
+  );
+  assert.deepEqual(
+    parseVdpaArgs(["dev", "set", "n", "s0", "mac", "52:54:00:00:00:02"]),
+    { op: "dev-set", name: "s0", mac: "52:54:00:00:00:02" },
+  );
+  assert.throws(
+    () => parseVdpaArgs(["dev", "set", "mac", "x"]),
+    /device name not set/,
+  );
+  assert.throws(
+    () => parseVdpaArgs(["dev", "se", "n", "x"]),
+    /command "se" not found/,
+  );
+  assert.throws(
+    () => parseVdpaArgs(["dev", "set", "n", "x", "mtu", "1"]),
+    /unknown option "mtu" for vdpa dev set/,
+  );
+  // strtoul accepts a leading '+'.
+  const mtu = parseVdpaArgs(["dev", "add", "n", "a", "m", "b", "mtu", "+1400"]);
+  assert.equal(mtu.op === "dev-add" && mtu.spec.mtu, 1400);
+});
+
+Deno.test("help forms: each topic, including dev add/set/bind help", () => {
+  const topics: [string[], string][] = [
+    [["help"], "vdpa"],
+    [["dev", "help"], "dev"],
+    [["dev", "h"], "dev"],
+    [["mgmtdev", "help"], "mgmtdev"],
+    [["dev", "add", "help"], "add"],
+    [["dev", "a", "help"], "add"],
+    [["dev", "set", "help"], "set"],
+    [["dev", "bind", "help"], "bind"],
+    [["dev", "bind"], "bind"],
+    [["dev", "config", "help"], "config"],
+    [["dev", "vstats", "help"], "vstats"],
+    [["dev", "vstats"], "vstats"],
+  ];
+  for (const [args, topic] of topics) {
+    assert.deepEqual(
+      parseVdpaArgs(args),
+      { op: "help", topic },
+      args.join(" "),
+    );
+  }
+  assert.match(VDPA_HELP.add, /device_features DEVICE_FEATURES/);
+  assert.match(VDPA_HELP.set, /dev set name NAME \[ mac MACADDR \]/);
+  assert.match(VDPA_HELP.bind, /virtio_vdpa \| vhost_vdpa/);
+  assert.match(VDPA_HELP.vdpa, /-V\[ersion\]/);
+  for (const t of Object.values(VDPA_HELP)) assert.ok(t.endsWith("\n"));
+});
+
+Deno.test("dev bind NAME driver DRIVER", () => {
+  assert.deepEqual(
+    parseVdpaArgs(["dev", "bind", "s0", "driver", "vhost_vdpa"]),
+    {
+      op: "dev-bind",
+      name: "s0",
+      driver: "vhost_vdpa",
+    },
+  );
+  assert.deepEqual(parseVdpaArgs(["d", "bind", "s0", "d", "virtio_vdpa"]), {
+    op: "dev-bind",
+    name: "s0",
+    driver: "virtio_vdpa",
+  });
+  assert.throws(
+    () => parseVdpaArgs(["dev", "bind", "s0", "driver", "vfio"]),
+    /unknown vdpa bus driver "vfio": use virtio_vdpa or vhost_vdpa/,
+  );
+  assert.throws(() => parseVdpaArgs(["dev", "bind", "s0"]), /driver not set/);
+  assert.throws(
+    () => parseVdpaArgs(["dev", "bind", "s0", "driver", "vhost_vdpa", "x"]),
+    /unknown option "x"/,
+  );
+});
+
+Deno.test("the iproute2 version followed: option, then VDEVCTL_IPROUTE2_COMPAT, then 6.1", () => {
+  assert.equal(iproute2Version(undefined, undefined), "6.1");
+  assert.equal(iproute2Version(undefined, ""), "6.1");
+  assert.equal(iproute2Version(undefined, "6.15"), "6.15");
+  assert.equal(iproute2Version(undefined, "6.15.0"), "6.15");
+  assert.equal(iproute2Version("6.1", "6.15"), "6.1");
+  assert.throws(
+    () => iproute2Version(undefined, "7"),
+    /VDEVCTL_IPROUTE2_COMPAT: unknown iproute2 version "7"/,
+  );
+  assert.throws(
+    () => iproute2Version("5.10", undefined),
+    /--iproute2: unknown/,
+  );
 });

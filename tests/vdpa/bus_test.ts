@@ -1,35 +1,11 @@
 import assert from "node:assert/strict";
-import { SysRoot } from "../../lib/root.ts";
 import {
   parseFeatureString,
   statusNames,
   VdpaBus,
 } from "../../lib/vdpa/bus.ts";
-
-/**
- * A vdpa bus: sim0 bound to virtio_vdpa (virtio1, netdev eth0), sim1 bound
- * to vhost_vdpa, sim2 unbound; vhost_vdpa and virtio_vdpa loaded.
- */
-function fakeBus(): SysRoot {
-  const dir = Deno.makeTempDirSync({ prefix: "vdevctl-vdpa-bus-" });
-  const bus = `${dir}/sys/bus/vdpa`;
-  for (const d of ["virtio_vdpa", "vhost_vdpa"]) {
-    Deno.mkdirSync(`${bus}/drivers/${d}`, { recursive: true });
-  }
-  for (const d of ["sim1", "sim0", "sim2"]) {
-    Deno.mkdirSync(`${bus}/devices/${d}/power`, { recursive: true });
-    Deno.writeTextFileSync(`${bus}/devices/${d}/driver_override`, "(null)\n");
-  }
-  Deno.symlinkSync(`${bus}/drivers/virtio_vdpa`, `${bus}/devices/sim0/driver`);
-  Deno.symlinkSync(`${bus}/drivers/vhost_vdpa`, `${bus}/devices/sim1/driver`);
-  Deno.mkdirSync(`${bus}/devices/sim1/vhost-vdpa-0`);
-  const v = `${bus}/devices/sim0/virtio1`;
-  Deno.mkdirSync(`${v}/net/eth0`, { recursive: true });
-  Deno.writeTextFileSync(`${v}/device`, "0x0001\n");
-  Deno.writeTextFileSync(`${v}/status`, "0x00000007\n");
-  Deno.writeTextFileSync(`${v}/features`, "0".repeat(5) + "1" + "\n");
-  return new SysRoot(dir);
-}
+import { fakeBus } from "./fake_bus.ts";
+import { SysRoot } from "../../lib/root.ts";
 
 Deno.test("virtio sysfs feature strings", () => {
   assert.equal(parseFeatureString("1010"), 0b0101n);
@@ -105,5 +81,27 @@ Deno.test("no vdpa bus: nothing there, no errors", () => {
     assert.equal(bus.hasDriver("virtio_vdpa"), false);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("bindings: driver, vhost-vdpa character device, netdev", () => {
+  const root = fakeBus();
+  try {
+    const bus = new VdpaBus(root);
+    assert.deepEqual(bus.binding("sim0"), {
+      driver: "virtio_vdpa",
+      netdevs: ["eth0"],
+      disks: [],
+    });
+    assert.deepEqual(bus.binding("sim1"), {
+      driver: "vhost_vdpa",
+      vhostDev: "/dev/vhost-vdpa-0",
+      netdevs: [],
+      disks: [],
+    });
+    assert.deepEqual(bus.binding("sim2"), { netdevs: [], disks: [] });
+    assert.deepEqual(bus.binding("nope"), { netdevs: [], disks: [] });
+  } finally {
+    Deno.removeSync(root.dir, { recursive: true });
   }
 });

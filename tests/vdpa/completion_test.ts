@@ -25,10 +25,19 @@ Deno.test("vdpa completion follows iproute2's keyword syntax", () => {
     assert.deepEqual(values(root, "vdpa dev vstats show sim0 "), ["qidx"]);
     assert.deepEqual(values(root, "vdpa dev add name x "), [
       "mgmtdev",
+      "device_features",
       "mac",
       "mtu",
       "max_vqp",
     ]);
+    assert.deepEqual(values(root, "vdpa dev bind "), ["sim0", "sim1"]);
+    assert.deepEqual(values(root, "vdpa dev bind sim0 "), ["driver"]);
+    assert.deepEqual(values(root, "vdpa dev bind sim0 driver "), [
+      "virtio_vdpa",
+      "vhost_vdpa",
+    ]);
+    assert.deepEqual(values(root, "vdpa dev set name "), ["sim0", "sim1"]);
+    assert.deepEqual(values(root, "vdpa dev set name sim0 "), ["mac"]);
     assert.deepEqual(values(root, "vdpa dev add name x mtu "), []);
     // Management devices come from the kernel: none under a fake root.
     assert.deepEqual(values(root, "vdpa dev add name x mgmtdev "), []);
