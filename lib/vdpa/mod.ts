@@ -11,6 +11,7 @@
 
 export { parseVdpaArgs, VDPA_USAGE } from "./args.ts";
 export type { VdpaCommand } from "./args.ts";
+export { bindVdpaDriver } from "./bind.ts";
 export { VdpaBus } from "./bus.ts";
 export type { VdpaBusDevice, VirtioInfo } from "./bus.ts";
 export {
@@ -24,13 +25,14 @@ export {
   vdpaDevVstatsShow,
   vdpaMgmtdevShow,
 } from "./client.ts";
-export type { VdpaReply, VdpaSession } from "./client.ts";
+export type { VdpaDevSpec, VdpaReply, VdpaSession } from "./client.ts";
 export { vdpaArgCandidates } from "./completion.ts";
 export {
   formatDevConfigShow,
   formatDevShow,
   formatDevVstatsShow,
   formatEmpty,
+  formatMgmtdevHandle,
   formatMgmtdevShow,
 } from "./format.ts";
 export type { VdpaFormatOptions } from "./format.ts";
