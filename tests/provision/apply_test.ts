@@ -116,52 +116,25 @@ Deno.test(
     const cur = h.read().state;
     const p = (doc: unknown, prune = false) =>
       plan(cur, manifest(doc), { prune }).map((a) => a.text);
-    assert.deepEqual(
-      p({
-        mdev: [{
-          uuid: RUNNING,
-          parent: "mtty",
-          type: "mtty-1",
-          start: "auto",
-        }],
-      }),
-      [`~ mdev ${RUNNING}: start manual -> auto`],
-    );
-    assert.deepEqual(
-      p({
-        mdev: [{
-          uuid: RUNNING,
-          parent: "mtty",
-          type: "mtty-1",
-          state: "defined",
-        }],
-      }),
-      [`~ mdev ${RUNNING}: state running -> defined`],
-    );
-    assert.deepEqual(
-      p({
-        mdev: [{
-          uuid: DEFINED,
-          parent: "mtty",
-          type: "mtty-2",
-          start: "auto",
-          attrs: [{ x: "1" }],
-          state: "running",
-        }],
-      }),
-      [`~ mdev ${DEFINED}: state defined -> running`],
-    );
-    assert.deepEqual(
-      p({
-        mdev: [{
-          uuid: DEFINED,
-          parent: "mtty",
-          type: "mtty-2",
-          state: "absent",
-        }],
-      }),
-      [`- mdev ${DEFINED}`],
-    );
+    const one = (item: Record<string, unknown>) => p({ mdev: [item] });
+    const running = { uuid: RUNNING, parent: "mtty", type: "mtty-1" };
+    const defined = { uuid: DEFINED, parent: "mtty", type: "mtty-2" };
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { ...running, start: "auto" },
+        `~ mdev ${RUNNING}: start manual -> auto`,
+      ],
+      [
+        { ...running, state: "defined" },
+        `~ mdev ${RUNNING}: state running -> defined`,
+      ],
+      [
+        { ...defined, start: "auto", attrs: [{ x: "1" }] },
+        `~ mdev ${DEFINED}: state defined -> running`,
+      ],
+      [{ ...defined, state: "absent" }, `- mdev ${DEFINED}`],
+    ];
+    for (const [item, line] of cases) assert.deepEqual(one(item), [line]);
     // No prune: unlisted devices stay; prune: only the kinds named.
     assert.deepEqual(p({ mdev: [] }), []);
     assert.deepEqual(p({ vdpa: [] }, true), []);
