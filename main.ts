@@ -11,7 +11,8 @@ import { messageOf, VdevError } from "./lib/errors.ts";
 
 /** What every `commands/NAME.ts` exports. */
 interface CommandModule {
-  command: () => CommandUnknownOpts;
+  /** `name`: the family word, for a module that provides several. */
+  command: (name: string) => CommandUnknownOpts;
 }
 
 /** A top-level command family, loaded on demand to keep start-up fast. */
@@ -50,6 +51,22 @@ const families: Record<string, Family> = {
   sandbox: {
     summary: "throwaway real-kernel (Linux 6.12) sandbox in QEMU",
     load: () => lazy<CommandModule>("./commands/sandbox.ts"),
+  },
+  apply: {
+    summary: "make the host match a device manifest",
+    load: () => lazy<CommandModule>("./commands/provision.ts"),
+  },
+  diff: {
+    summary: "print what apply would change",
+    load: () => lazy<CommandModule>("./commands/provision.ts"),
+  },
+  export: {
+    summary: "print the host's devices as a manifest",
+    load: () => lazy<CommandModule>("./commands/provision.ts"),
+  },
+  assert: {
+    summary: "check that the host matches a manifest",
+    load: () => lazy<CommandModule>("./commands/provision.ts"),
   },
   completion: {
     summary: "shell completion scripts for bash, zsh and fish",
@@ -141,7 +158,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
     : Object.keys(families);
   for (const name of names) {
     const mod = await families[name].load();
-    const cmd = mod.command();
+    const cmd = mod.command(name);
     if (!cmd.description()) cmd.description(families[name].summary);
     program.addCommand(cmd);
   }

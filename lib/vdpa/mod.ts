@@ -44,6 +44,7 @@ export {
   formatDevShow,
   formatDevVstatsShow,
   formatEmpty,
+  formatMgmtdevHandle,
   formatMgmtdevShow,
 } from "./format.ts";
 export type { VdpaFormatOptions } from "./format.ts";

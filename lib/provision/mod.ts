@@ -1,0 +1,44 @@
+/**
+ * Declarative provisioning of mdev, VDUSE and vDPA devices: the manifest
+ * and its checks, the plan (diff), apply with verification and rollback,
+ * export, and the manifest sources (files, stdin, /etc/vdevctl).
+ *
+ * This module is the family's face: other families, `commands/`, benches
+ * and tests outside `tests/provision/` import the family only from here.
+ *
+ * @module
+ */
+
+export {
+  applyManifest,
+  hostDifferences,
+  LOCK_PATH,
+  lockHost,
+} from "./apply.ts";
+export type { ApplyOptions, ApplyResult } from "./apply.ts";
+export { SystemHost } from "./host.ts";
+export type { HostRead, MdevContext } from "./host.ts";
+export {
+  checkManifest,
+  KINDS,
+  mergeManifests,
+  parseManifest,
+  VDPA_DRIVERS,
+} from "./manifest.ts";
+export type {
+  HostFacts,
+  Kind,
+  Manifest,
+  MdevItem,
+  VdpaItem,
+  VduseItem,
+} from "./manifest.ts";
+export { exportManifest, plan } from "./plan.ts";
+export type { Action, HostState, MdevCurrent, Step } from "./plan.ts";
+export {
+  ETC_DIR,
+  etcManifestPaths,
+  MAX_MANIFEST_BYTES,
+  readManifest,
+  readManifests,
+} from "./source.ts";

@@ -1,0 +1,79 @@
+/**
+ * The shipped data files: systemd accepts the unit (`systemd-analyze
+ * verify`, with ExecStart pointed at this checkout's launcher, since
+ * /usr/bin/vdevctl is not installed here), and the unit and the udev rule
+ * run a command vdevctl accepts (`apply --etc`, tried with --dry-run on a
+ * fake root).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { runCommand } from "../command_output.ts";
+
+const REPO = new URL("../..", import.meta.url).pathname;
+const UNIT = `${REPO}dist/systemd/vdevctl-apply.service`;
+const RULES = `${REPO}dist/udev/90-vdevctl.rules`;
+
+Deno.test("dist: systemd-analyze verify accepts the unit", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const text = Deno.readTextFileSync(UNIT);
+    assert.match(text, /^ExecStart=\/usr\/bin\/vdevctl apply --etc$/m);
+    assert.match(text, /^After=systemd-modules-load\.service/m);
+    const unit = `${dir}/vdevctl-apply.service`;
+    Deno.writeTextFileSync(
+      unit,
+      text.replaceAll("/usr/bin/vdevctl", `${REPO}vdevctl`),
+    );
+    const r = await runCommand(["systemd-analyze", "verify", unit]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    // The check can fail: a unit without ExecStart is refused.
+    Deno.writeTextFileSync(unit, text.replace(/^ExecStart=.*$/m, ""));
+    const bad = await runCommand(["systemd-analyze", "verify", unit]);
+    assert.notEqual(bad.code, 0);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("dist: the unit's and the udev rule's command runs", async () => {
+  const rules = Deno.readTextFileSync(RULES).split("\n")
+    .filter((l) => l && !l.startsWith("#"));
+  assert.equal(rules.length, 2);
+  for (const r of rules) {
+    assert.match(r, /RUN\+="\/usr\/bin\/vdevctl apply --etc"$/);
+  }
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${dir}/etc/vdevctl`, { recursive: true });
+    Deno.writeTextFileSync(
+      `${dir}/etc/vdevctl/x.json`,
+      JSON.stringify({
+        mdev: [{
+          uuid: "11111111-2222-4333-8444-555555555555",
+          parent: "mtty",
+          type: "mtty-1",
+        }],
+      }),
+    );
+    const r = await runCommand([
+      `${REPO}vdevctl`,
+      "--root",
+      dir,
+      "apply",
+      "--etc",
+      "--dry-run",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    // No mtty parent on this root: deferred until the udev rule fires.
+    assert.match(r.stderr, /mdev\[0\]\.parent: no mdev parent mtty .*deferred/);
+    assert.equal(
+      r.stdout,
+      "no changes: the host already matches the manifest\n",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
