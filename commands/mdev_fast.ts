@@ -29,6 +29,8 @@ export interface ListOptions {
   defined?: boolean;
   /** --dumpjson. */
   dumpjson?: boolean;
+  /** --json: the same as --dumpjson. */
+  json?: boolean;
   /** -v. */
   verbose?: boolean;
   /** -u (canonical). */
@@ -46,10 +48,12 @@ export function listAction(root: SysRoot, opts: ListOptions): void {
     : listActive(ctx, filter);
   write(
     Deno.stdout,
-    opts.dumpjson ? listJson(listing, { uuid: opts.uuid }) : listText(listing, {
-      defined: opts.defined === true,
-      verbose: opts.verbose === true,
-    }),
+    opts.dumpjson || opts.json
+      ? listJson(listing, { uuid: opts.uuid })
+      : listText(listing, {
+        defined: opts.defined === true,
+        verbose: opts.verbose === true,
+      }),
   );
   warn(listing.warnings);
   failWith(listing.problems);
@@ -58,10 +62,13 @@ export function listAction(root: SysRoot, opts: ListOptions): void {
 /** `mdev types`. */
 export function typesAction(
   root: SysRoot,
-  opts: { parent?: string; dumpjson?: boolean },
+  opts: { parent?: string; dumpjson?: boolean; json?: boolean },
 ): void {
   const types = listTypes(openMdev(root), opts.parent);
-  write(Deno.stdout, opts.dumpjson ? typesJson(types) : typesText(types));
+  write(
+    Deno.stdout,
+    opts.dumpjson || opts.json ? typesJson(types) : typesText(types),
+  );
 }
 
 /**
@@ -97,6 +104,7 @@ export function fastMdev(
     }
     switch (name) {
       case "--dumpjson":
+      case "--json":
         opts.dumpjson = true;
         break;
       case "-p":
