@@ -105,28 +105,12 @@ Deno.test("install --destdir: a self-contained copy, used from /tmp with the che
     );
     assert.match(rule, /\/usr\/bin\/vdevctl mdev start-parent-mdevs %k/);
 
-    const want = await runCommand([
-      `${REPO}/vdevctl`,
-      "--root",
-      sysroot,
-      "mdev",
-      "list",
-      "-d",
-      "--dumpjson",
-    ]);
+    const list = ["--root", sysroot, "mdev", "list", "-d", "--dumpjson"];
+    const want = await runCommand([`${REPO}/vdevctl`, ...list]);
     assert.equal(want.code, 0, want.stderr);
-    const got = await hiddenCheckout(
-      [
-        `${dest}/usr/bin/vdevctl`,
-        "--root",
-        sysroot,
-        "mdev",
-        "list",
-        "-d",
-        "--dumpjson",
-      ],
-      { DENO_DIR: `${dest}.deno-cache` },
-    );
+    const got = await hiddenCheckout([`${dest}/usr/bin/vdevctl`, ...list], {
+      DENO_DIR: `${dest}.deno-cache`,
+    });
     assert.equal(got.code, 0, got.stderr);
     assert.equal(got.stdout, want.stdout);
     assert.notEqual(got.stdout.trim(), "", "the example tree has definitions");
