@@ -8,6 +8,12 @@
 
 import type { Command, CommandUnknownOpts } from "commander";
 import { messageOf, VdevError } from "./lib/errors.ts";
+import {
+  personalityOf,
+  personalize,
+  programName,
+  setPersonality,
+} from "./lib/personality.ts";
 
 /** What every `commands/NAME.ts` exports. */
 interface CommandModule {
@@ -174,14 +180,32 @@ export async function buildProgram(args: string[]): Promise<Command> {
  */
 function configureTree(cmd: CommandUnknownOpts): void {
   cmd.exitOverride().configureOutput({
-    writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
-    outputError: (s, write) => write(`vdevctl: ${s.replace(/^error: /, "")}`),
+    writeOut: (s) => writeAll(Deno.stdout, personalize(s)),
+    writeErr: (s) => writeAll(Deno.stderr, personalize(s)),
+    outputError: (s, write) =>
+      write(`${programName()}: ${s.replace(/^error: /, "")}`),
   });
   for (const sub of cmd.commands) configureTree(sub);
 }
 
-/** Runs vdevctl with `args` and returns the exit status. */
-export async function main(args: string[]): Promise<number> {
+function writeAll(fd: typeof Deno.stdout, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let off = 0;
+  while (off < bytes.length) off += fd.writeSync(bytes.subarray(off));
+}
+
+/**
+ * Runs vdevctl with `args` and returns the exit status. `argv0` is the name
+ * it was started under (the launcher passes it in `VDEVCTL_ARGV0`): as
+ * `mdevctl`, `lsmdev` or `vdpa` it runs that personality.
+ */
+export async function main(
+  args: string[],
+  options: { argv0?: string } = {},
+): Promise<number> {
+  const personality = personalityOf(options.argv0);
+  setPersonality(personality);
+  if (personality) args = [...personality.prefix, ...args];
   try {
     if (args[0] === "complete") {
       // Called by the completion scripts: needs the command tree of the
@@ -215,17 +239,20 @@ export async function main(args: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof VdevError) {
-      console.error(`vdevctl: ${err.message}`);
+      console.error(personalize(`vdevctl: ${err.message}`));
       if (Deno.env.get("VDEVCTL_DEBUG") && err.cause) console.error(err.cause);
       return err.exitCode;
     }
     const msg = messageOf(err);
-    console.error(`vdevctl: internal error: ${msg}`);
+    console.error(`${programName()}: internal error: ${msg}`);
     if (Deno.env.get("VDEVCTL_DEBUG")) console.error(err);
     return 70;
   }
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  const argv0 = Deno.env.get("VDEVCTL_ARGV0");
+  // Not passed on to the programs vdevctl runs.
+  Deno.env.delete("VDEVCTL_ARGV0");
+  Deno.exitCode = await main(Deno.args, { argv0 });
 }

@@ -7,6 +7,7 @@
 
 import type { CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
+import { personalize } from "../lib/personality.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
 
 /** The `--root` of the program that `cmd` belongs to. */
@@ -31,12 +32,16 @@ export function out(text: string): void {
 
 /** Prints warnings, one line each, on stderr. */
 export function warn(lines: string[]): void {
-  for (const line of lines) write(Deno.stderr, `vdevctl: warning: ${line}\n`);
+  for (const line of lines) {
+    write(Deno.stderr, personalize(`vdevctl: warning: ${line}\n`));
+  }
 }
 
 /** Prints all problems but the last on stderr, and throws the last one. */
 export function failWith(problems: string[]): void {
   if (problems.length === 0) return;
-  for (const p of problems.slice(0, -1)) write(Deno.stderr, `vdevctl: ${p}\n`);
+  for (const p of problems.slice(0, -1)) {
+    write(Deno.stderr, personalize(`vdevctl: ${p}\n`));
+  }
   throw new VdevError(problems[problems.length - 1]);
 }

@@ -55,6 +55,7 @@ function listCommand(): CommandUnknownOpts {
     .description("list running mediated devices, or defined ones with -d")
     .option("-d, --defined", "show defined devices")
     .option("--dumpjson", "output the device list in JSON")
+    .option("--json", "the same as --dumpjson")
     .option("-v, --verbose", "print the attributes of the devices")
     .addOption(uuidOption("list devices matching the UUID"))
     .option("-p, --parent <PARENT>", "list devices of this parent only")
@@ -68,6 +69,7 @@ function typesCommand(): CommandUnknownOpts {
     .description("list the mdev types of the parents")
     .option("-p, --parent <PARENT>", "types of this parent only")
     .option("--dumpjson", "output the types in JSON")
+    .option("--json", "the same as --dumpjson")
     .action(function (opts) {
       typesAction(rootOf(this), opts);
     });

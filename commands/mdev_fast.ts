@@ -31,6 +31,8 @@ export interface ListOptions {
   defined?: boolean;
   /** --dumpjson. */
   dumpjson?: boolean;
+  /** --json: the same as --dumpjson. */
+  json?: boolean;
   /** -v. */
   verbose?: boolean;
   /** -u (canonical). */
@@ -66,10 +68,12 @@ export async function listAction(
   if (!opts.defined) await addListedAttributes(listing, calloutsOf(root));
   write(
     Deno.stdout,
-    opts.dumpjson ? listJson(listing, { uuid: opts.uuid }) : listText(listing, {
-      defined: opts.defined === true,
-      verbose: opts.verbose === true,
-    }),
+    opts.dumpjson || opts.json
+      ? listJson(listing, { uuid: opts.uuid })
+      : listText(listing, {
+        defined: opts.defined === true,
+        verbose: opts.verbose === true,
+      }),
   );
   warn(listing.warnings);
   failWith(listing.problems);
@@ -78,10 +82,13 @@ export async function listAction(
 /** `mdev types`. */
 export function typesAction(
   root: SysRoot,
-  opts: { parent?: string; dumpjson?: boolean },
+  opts: { parent?: string; dumpjson?: boolean; json?: boolean },
 ): void {
   const types = listTypes(openMdev(root), opts.parent);
-  write(Deno.stdout, opts.dumpjson ? typesJson(types) : typesText(types));
+  write(
+    Deno.stdout,
+    opts.dumpjson || opts.json ? typesJson(types) : typesText(types),
+  );
 }
 
 /**
@@ -117,6 +124,7 @@ export function fastMdev(
     }
     switch (name) {
       case "--dumpjson":
+      case "--json":
         opts.dumpjson = true;
         break;
       case "-p":

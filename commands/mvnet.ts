@@ -5,6 +5,7 @@
  * @module
  */
 
+import { jsonText } from "../lib/json_keys.ts";
 import { formatCpuList, parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
@@ -156,7 +157,7 @@ function smokeCommand(): CommandUnknownOpts {
         worker: opts.worker,
         root: rootOf(cmd),
       });
-      if (opts.json) console.log(JSON.stringify(result, null, 2));
+      if (opts.json) console.log(jsonText(result));
       else console.log(formatSmoke(result));
       if (!result.ok) {
         throw new VdevError(

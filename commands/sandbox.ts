@@ -6,6 +6,7 @@
  * @module
  */
 
+import { jsonText } from "../lib/json_keys.ts";
 import {
   Command,
   type CommandUnknownOpts,
@@ -133,7 +134,7 @@ export function command(): CommandUnknownOpts {
     .action(async (opts) => {
       const s = await sandboxStatus();
       if (opts.json) {
-        console.log(JSON.stringify(s, null, 2));
+        console.log(jsonText(s));
         return;
       }
       console.log(`cache: ${s.cacheDir} (${mib(s.totalBytes)})`);

@@ -9,6 +9,8 @@ command -v mdevctl >/dev/null || need+=(mdevctl)
 command -v vdpa >/dev/null || need+=(iproute2)
 command -v gcc >/dev/null || need+=(gcc)
 command -v unshare >/dev/null || need+=(util-linux)
+# The man page tests render the pages with man -l (man-db pulls groff-base).
+command -v man >/dev/null || need+=(man-db)
 # The completion tests source the scripts in the real shells.
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 command -v zsh >/dev/null || need+=(zsh)

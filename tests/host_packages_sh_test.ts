@@ -71,7 +71,7 @@ Deno.test("host_packages.sh: waits for a busy apt lock, then updates and install
   } catch {
     completion = false;
   }
-  const need = ["mdevctl", "iproute2", "gcc", "util-linux"]
+  const need = ["mdevctl", "iproute2", "gcc", "util-linux", "man-db"]
     .concat(completion ? [] : ["bash-completion"], ["zsh", "fish"]);
   assert.match(r.stdout, /^host packages: installing mdevctl iproute2 gcc /m);
   assert.match(

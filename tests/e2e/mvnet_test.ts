@@ -106,12 +106,16 @@ Deno.test("mvnet smoke: every frame comes back byte-identical (--json)", async (
   }).output();
   const stdout = dec.decode(out.stdout);
   assert.equal(out.code, 0, `${stdout}\n${dec.decode(out.stderr)}`);
-  const r = JSON.parse(stdout) as SmokeResult;
+  // --json keys are snake_case (lib/json_keys.ts).
+  const r = JSON.parse(stdout) as SmokeResult & {
+    latency_us: { p50: number };
+    stats: { rx_dropped: number } | null;
+  };
   assertAllBack(r, "smoke");
   assert.equal(r.frames, 500);
   assert.ok(r.sizes.min === 60 && r.sizes.max === 1514, "varied sizes");
-  assert.ok(r.pps > 0 && r.latencyUs.p50 > 0);
-  assert.ok(r.stats !== null && r.stats.rxDropped === 0);
+  assert.ok(r.pps > 0 && r.latency_us.p50 > 0);
+  assert.ok(r.stats !== null && r.stats.rx_dropped === 0);
   assert.ok(gone("mvnet-smoke"), "smoke tore its device down");
 });
 
