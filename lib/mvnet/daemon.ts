@@ -17,16 +17,13 @@
 
 import { close, eventfd } from "../sys/mod.ts";
 import { requireOnline } from "../cpu_list.ts";
-import { errnoCode, messageOf, VdevError } from "../errors.ts";
+import { messageOf, VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 import { formatMac } from "../mac.ts";
 import {
   buildSpec,
   createDevice,
-  destroyDevice,
-  holders,
   NET_DEFAULT_FEATURES,
-  openDevice,
   VDUSE_CONTROL_PATH,
   VduseSysfs,
 } from "../vduse/mod.ts";
@@ -35,6 +32,14 @@ import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
 import { CTL, DatapathRunner } from "./datapath.ts";
 import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
+import { type ControlSocket, listenControl } from "./ctl_socket.ts";
+import { hasDriverOk, type MvnetReport } from "./report.ts";
+import {
+  cleanupStale,
+  destroyServed,
+  openExisting,
+  preferVirtioVdpa,
+} from "./device_ops.ts";
 
 /** Default device name. */
 export const DEFAULT_NAME = "mvnet0";
@@ -77,6 +82,11 @@ export interface MvnetOptions {
   reconnect?: boolean;
   /** Run the datapath on a Worker (default true). */
   worker?: boolean;
+  /**
+   * Serve the control socket `/run/vdevctl/mvnet/NAME.sock` (default true):
+   * `vdevctl mvnet set` and `stats`.
+   */
+  control?: boolean;
   /** System root. */
   root: SysRoot;
   /** Diagnostics (default: stderr). */
@@ -127,6 +137,13 @@ export class Mvnet {
   readonly #server: VduseServer;
   readonly #runner: DatapathRunner;
   readonly #log: (message: string) => void;
+  /** Where interrupts and the datapath run, and why. */
+  placement: MvnetReport["placement"] = {
+    irqCpus: null,
+    datapathCpus: null,
+    reason: "the kernel's and the scheduler's",
+  };
+  #control: ControlSocket | null = null;
   #stopped = false;
 
   /** Internal: use {@linkcode startMvnet}. */
@@ -164,6 +181,67 @@ export class Mvnet {
     };
   }
 
+  /** The report `vdevctl mvnet stats` prints. */
+  report(): MvnetReport {
+    const s = this.stats();
+    const server = this.#server;
+    return {
+      name: this.name,
+      netdev: this.netdev() ?? null,
+      mac: this.mac,
+      link: server.linkUp ? "up" : "down",
+      status: s.status,
+      driverOk: hasDriverOk(s.status),
+      running: s.running,
+      tx: { frames: s.txPackets, bytes: s.txBytes, errors: s.txErrors },
+      rx: { frames: s.rxPackets, bytes: s.rxBytes },
+      drops: { noBuffer: s.rxDropped, tooBig: s.rxTooBig },
+      irqs: { rx: s.rxIrqs, tx: s.txIrqs },
+      wakeups: s.wakeups,
+      driverOkCount: s.driverOk,
+      resets: s.resets,
+      queues: server.queueInfo.map((q) => ({
+        index: q.index,
+        num: q.num,
+        ready: q.ready,
+        broken: (s.broken & (1 << q.index)) !== 0,
+      })),
+      placement: this.placement,
+    };
+  }
+
+  /**
+   * Sets the link up or down (VIRTIO_NET_S_LINK_UP, config interrupt):
+   * the netdev's carrier follows. VdevError before DRIVER_OK.
+   */
+  setLink(up: boolean): void {
+    try {
+      this.#server.setLink(up);
+    } catch (err) {
+      throw new VdevError(`mvnet ${this.name}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    this.#log(`mvnet: ${this.name} link ${up ? "up" : "down"}`);
+  }
+
+  /** Stops serving the control socket. */
+  async closeControl(): Promise<void> {
+    await this.#control?.close();
+    this.#control = null;
+  }
+
+  /** Serves the control socket (see `ctl_socket.ts`). */
+  async listen(): Promise<void> {
+    this.#control ??= await listenControl(this.name, {
+      root: this.#root,
+      handler: (req) => {
+        if (req.op === "set") this.setLink(req.link === "up");
+        return { ...this.report() };
+      },
+    });
+  }
+
   /** The network interface, once virtio_net has probed. */
   netdev(): string | undefined {
     return new VdpaBus(this.#root).netdev(this.name);
@@ -196,6 +274,7 @@ export class Mvnet {
   async stop(options: { keep?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    await this.closeControl();
     let firstError: unknown;
     try {
       if (!options.keep) await this.detach();
@@ -221,90 +300,6 @@ export class Mvnet {
     }
     this.#log(`mvnet: ${this.name} stopped`);
   }
-}
-
-/**
- * Rebinds vdpa device `name` to virtio_vdpa when another driver has it.
- * The sysfs writes wait for the drivers' remove/probe, which reset the
- * device and so wait for this process's replies: they are asynchronous.
- */
-async function preferVirtioVdpa(
-  name: string,
-  root: SysRoot,
-  log: (m: string) => void,
-): Promise<void> {
-  const bus = new VdpaBus(root);
-  const dev = bus.deviceDir(name);
-  const current = bus.driver(name);
-  if (current === "virtio_vdpa") return;
-  // virtio_vdpa not loaded: leave it as it is.
-  if (!bus.hasDriver("virtio_vdpa")) return;
-  try {
-    if (current !== undefined) {
-      await Deno.writeTextFile(`${dev}/driver/unbind`, name);
-    }
-    await Deno.writeTextFile(`${dev}/driver_override`, "virtio_vdpa");
-    await Deno.writeTextFile(`${bus.driverDir("virtio_vdpa")}/bind`, name);
-    log(`mvnet: moved ${name} from ${current ?? "no driver"} to virtio_vdpa`);
-  } catch (err) {
-    log(`mvnet: cannot bind ${name} to virtio_vdpa: ${messageOf(err)}`);
-  }
-}
-
-/** Destroys a device this process served (or found stale). */
-function destroyServed(name: string, root: SysRoot): Promise<void> {
-  return destroyDevice(name, { root, retryBusy: true, missingOk: true });
-}
-
-function openExisting(name: string, root: SysRoot): number {
-  try {
-    return openDevice(name, { root, nonblock: true });
-  } catch (err) {
-    if (errnoCode(err) === "EBUSY") {
-      const who = holders(name, { root }).map((h) =>
-        `${h.comm} (pid ${h.pid})`
-      );
-      throw new VdevError(
-        `VDUSE device ${name} is served by another process${
-          who.length ? `: ${who.join(", ")}` : ""
-        }; stop it first or use another name`,
-        { cause: err },
-      );
-    }
-    throw new VdevError(
-      `cannot open VDUSE device ${name}: ${messageOf(err)}`,
-      { cause: err },
-    );
-  }
-}
-
-/**
- * Cleans up a device left by a crashed daemon: serves it while detaching it
- * from the vdpa bus, then destroys it.
- */
-async function cleanupStale(
-  name: string,
-  root: SysRoot,
-  log: (m: string) => void,
-): Promise<void> {
-  const fd = openExisting(name, root);
-  const runner = new DatapathRunner({ worker: false, wakeFd: eventfd(), log });
-  const server = new VduseServer({
-    channel: vduseChannel(fd, { log }),
-    backend: runner.backend(fd),
-    log,
-  });
-  try {
-    server.start();
-    if (new VdpaBus(root).exists(name)) await vdpaDevDel(name);
-  } finally {
-    await server.stop();
-    await runner.close();
-    close(runner.wakeFd);
-    close(fd);
-  }
-  await destroyServed(name, root);
-  log(`mvnet: cleaned up stale device ${name} left by a previous run`);
 }
 
 /** Creates (or adopts), serves and attaches an mvnet device. */
@@ -351,6 +346,7 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
   let created = false;
   let fd = -1;
   let server: VduseServer | null = null;
+  let control: Mvnet | null = null;
   try {
     if (sysfs.exists(name)) {
       if (options.reconnect) adopted = true;
@@ -410,10 +406,15 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
       runner,
       log,
     });
+    if (options.control ?? true) {
+      await mv.listen();
+      control = mv;
+    }
     if (attach && !bus.exists(name)) await mv.attach();
     return mv;
   } catch (err) {
     // Roll back what this call did.
+    await control?.closeControl();
     if (server !== null) {
       try {
         if (created && bus.exists(name)) await vdpaDevDel(name);
