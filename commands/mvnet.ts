@@ -6,13 +6,14 @@
  * @module
  */
 
-import { formatCpuList, parseCpuList } from "../lib/cpu_list.ts";
+import { parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
 import { out, rootOf } from "./context.ts";
 import {
   controlRequest,
   DEFAULT_NAME,
+  formatPlacement,
   formatReport,
   formatSmoke,
   type Mvnet,
@@ -46,12 +47,12 @@ function runCommand(): CommandUnknownOpts {
     )
     .option(
       "--irq-cpus <list>",
-      "CPUs the queues' interrupt callbacks (the driver's RX/TX processing) run on, e.g. 1 (default: the kernel rotates them over all CPUs)",
+      "CPUs the queues' interrupt callbacks (the driver's RX/TX processing) run on, e.g. 1 (default: chosen at every DRIVER_OK: the last CPU of the driver's mask, off the datapath's)",
       (v) => parseCpuList(v, "--irq-cpus"),
     )
     .option(
       "--datapath-cpus <list>",
-      "CPUs the datapath thread runs on, e.g. 0 (default: any)",
+      "CPUs the datapath thread runs on, e.g. 0 (default: the online CPUs but the interrupts')",
       (v) => parseCpuList(v, "--datapath-cpus"),
     )
     .option(
@@ -112,17 +113,15 @@ function runCommand(): CommandUnknownOpts {
         stop();
         throw err;
       }
-      const placement = [
-        opts.irqCpus && `interrupts on CPU ${formatCpuList(opts.irqCpus)}`,
-        opts.datapathCpus &&
-        `datapath on CPU ${formatCpuList(opts.datapathCpus)}`,
-      ].filter((x) => x).map((x) => `, ${x}`).join("");
       console.log(
         `mvnet: ${mv.name} ${
           mv.adopted ? "adopted" : "created"
         }, mac ${mv.mac}${
           opts.attach ? `, netdev ${mv.netdev() ?? "(not yet)"}` : ""
-        }${placement}; SIGINT/SIGTERM to stop`,
+        }; SIGINT/SIGTERM to stop`,
+      );
+      console.log(
+        `mvnet: ${mv.name}: ${formatPlacement(mv.placement())}`,
       );
       const timer = interval > 0
         ? setInterval(

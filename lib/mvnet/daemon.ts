@@ -34,6 +34,7 @@ import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
 import { type ControlSocket, listenControl } from "./ctl_socket.ts";
 import { hasDriverOk, type MvnetReport } from "./report.ts";
+import { type Placement, Placer } from "./placement.ts";
 import {
   cleanupStale,
   destroyServed,
@@ -65,13 +66,15 @@ export interface MvnetOptions {
   queueSize?: number;
   /**
    * CPUs the queues' interrupt callbacks run on (the driver's receive and
-   * transmit processing); default: the kernel's, rotating over the mask the
-   * driver set. Applied at every DRIVER_OK.
+   * transmit processing); default: chosen (`placement.ts`): the last CPU of
+   * the mask the driver set, off the datapath's CPUs. Applied at every
+   * DRIVER_OK.
    */
   irqCpus?: number[];
   /**
    * CPUs the datapath Worker thread runs on (sched_setaffinity on that
-   * thread only); default: wherever the scheduler puts it.
+   * thread only); default: chosen (`placement.ts`): the online CPUs but the
+   * interrupts'.
    */
   datapathCpus?: number[];
   /** Bounce buffer size in bytes (default: the kernel's, 64 MiB). */
@@ -137,12 +140,7 @@ export class Mvnet {
   readonly #server: VduseServer;
   readonly #runner: DatapathRunner;
   readonly #log: (message: string) => void;
-  /** Where interrupts and the datapath run, and why. */
-  placement: MvnetReport["placement"] = {
-    irqCpus: null,
-    datapathCpus: null,
-    reason: "the kernel's and the scheduler's",
-  };
+  readonly #placer: Placer;
   #control: ControlSocket | null = null;
   #stopped = false;
 
@@ -156,6 +154,7 @@ export class Mvnet {
       fd: number;
       server: VduseServer;
       runner: DatapathRunner;
+      placer: Placer;
       log: (message: string) => void;
     },
   ) {
@@ -166,6 +165,7 @@ export class Mvnet {
     this.#fd = parts.fd;
     this.#server = parts.server;
     this.#runner = parts.runner;
+    this.#placer = parts.placer;
     this.#log = parts.log;
   }
 
@@ -179,6 +179,11 @@ export class Mvnet {
       running: this.#runner.running,
       broken: Atomics.load(this.#runner.ctl, CTL.broken),
     };
+  }
+
+  /** Where interrupts and the datapath run (as last applied), and why. */
+  placement(): Placement {
+    return this.#placer.current;
   }
 
   /** The report `vdevctl mvnet stats` prints. */
@@ -206,7 +211,7 @@ export class Mvnet {
         ready: q.ready,
         broken: (s.broken & (1 << q.index)) !== 0,
       })),
-      placement: this.placement,
+      placement: this.placement(),
     };
   }
 
@@ -334,10 +339,20 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
       `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,
     );
   }
+  // Without flags, chosen from the online CPUs now and from the driver's
+  // interrupt masks at every DRIVER_OK.
+  const placer = new Placer(name, {
+    root,
+    irqCpus: options.irqCpus,
+    datapathCpus: options.datapathCpus,
+    worker: options.worker ?? true,
+    place: (cpus) => runner.place(cpus),
+    log,
+  });
   // Load the datapath worker before any device can send messages.
   const runner = new DatapathRunner({
     worker: options.worker ?? true,
-    cpus: options.datapathCpus,
+    cpus: placer.current.datapathCpus ?? undefined,
     wakeFd: eventfd(),
     log,
   });
@@ -377,20 +392,11 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
     if (created && options.bounceSize !== undefined) {
       sysfs.setAttributes(name, { bounceSize: options.bounceSize });
     }
-    const irqCpus = options.irqCpus;
-    let irqFailed = false;
     server = new VduseServer({
       channel: vduseChannel(fd, { log }),
       backend: runner.backend(fd),
       log,
-      onDriverOk: irqCpus === undefined ? undefined : () => {
-        try {
-          sysfs.setIrqAffinity(name, { cpus: irqCpus });
-        } catch (err) {
-          if (!irqFailed) log(`mvnet: ${messageOf(err)}`);
-          irqFailed = true;
-        }
-      },
+      onDriverOk: () => placer.driverOk(),
     });
     if (adopted && server.adopt()) {
       log(`mvnet: adopted ${name}: serving its queues from their used index`);
@@ -404,6 +410,7 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
       fd,
       server,
       runner,
+      placer,
       log,
     });
     if (options.control ?? true) {

@@ -15,6 +15,8 @@ export { controlRequest, socketPath } from "./ctl_socket.ts";
 export type { ControlRequest } from "./ctl_socket.ts";
 export { formatReport, statusLine } from "./report.ts";
 export type { MvnetReport } from "./report.ts";
+export { choosePlacement, formatPlacement } from "./placement.ts";
+export type { Placement } from "./placement.ts";
 export { pktgenRun } from "./pktgen.ts";
 export type { PktgenResult } from "./pktgen.ts";
 export {

@@ -9,6 +9,7 @@
  */
 
 import { VIRTIO_CONFIG_S } from "../virtio/mod.ts";
+import { formatPlacement, type Placement } from "./placement.ts";
 
 /** One queue as the daemon serves it. */
 export interface QueueReport {
@@ -55,15 +56,7 @@ export interface MvnetReport {
   /** The queues. */
   queues: QueueReport[];
   /** Where interrupts and the datapath run, and why. */
-  placement: {
-    irqCpus: number[] | null;
-    datapathCpus: number[] | null;
-    reason: string;
-  };
-}
-
-function cpus(list: number[] | null): string {
-  return list === null ? "any" : list.join(",");
+  placement: Placement;
 }
 
 /** `vdevctl mvnet stats` as text. */
@@ -85,11 +78,7 @@ export function formatReport(r: MvnetReport): string {
     `  drops: ${r.drops.noBuffer} no buffer, ${r.drops.tooBig} too big`,
     `  irqs: rx ${r.irqs.rx} tx ${r.irqs.tx}, wakeups ${r.wakeups}`,
     `  queues: ${q || "none"}`,
-    `  placement: interrupts on CPU ${
-      cpus(r.placement.irqCpus)
-    }, datapath on CPU ${
-      cpus(r.placement.datapathCpus)
-    } (${r.placement.reason})`,
+    `  placement: ${formatPlacement(r.placement)}`,
   ].join("\n") + "\n";
 }
 

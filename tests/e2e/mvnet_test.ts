@@ -188,7 +188,7 @@ Deno.test("mvnet run: SIGTERM detaches and destroys the device", async () => {
   const name = "e2e-term";
   const d = new Daemon([name, "--irq-cpus", "1", "--datapath-cpus", "0"]);
   await d.waitFor(/created/);
-  assert.match(d.out, /, interrupts on CPU 1, datapath on CPU 0;/);
+  await d.waitFor(/interrupts on CPU 1, datapath on CPU 0 \(both as given\)/);
   assertAllBack(await traffic(name), "before SIGTERM");
   assert.deepEqual(sysfs.irqAffinity(name), [[1], [1]]);
   // `vduse show` describes the served device from mvnet's record.
@@ -216,6 +216,10 @@ Deno.test("mvnet run: SIGINT stops it cleanly too", async () => {
   const name = "e2e-int";
   const d = new Daemon([name, "--stats-interval", "1"]);
   await d.waitFor(/created/);
+  // No flags: the chosen placement is printed.
+  await d.waitFor(
+    /e2e-int: interrupts on CPU \d+, datapath on CPU [\d,-]+ \(auto: /,
+  );
   d.child.kill("SIGINT");
   assert.equal((await d.done).code, 0, d.out);
   assert.ok(gone(name));
@@ -300,6 +304,26 @@ Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show r
           .output()).stdout,
       );
     await until("carrier 1 at start", () => carrier() === "1" || undefined);
+    // No placement flags: interrupts on the last CPU of the driver's mask,
+    // the datapath thread on the others, applied at DRIVER_OK.
+    const cpus = onlineCpus(root);
+    const last = cpus[cpus.length - 1];
+    assert.deepEqual(mv.placement().irqCpus, [last]);
+    assert.deepEqual(mv.placement().datapathCpus, cpus.slice(0, -1));
+    assert.match(mv.placement().reason, /^auto/);
+    assert.deepEqual(sysfs.irqAffinity(name), [[last], [last]]);
+    const allowed = [...Deno.readDirSync("/proc/self/task")]
+      .map((t) => `/proc/self/task/${t.name}`)
+      .filter((t) => Deno.readTextFileSync(`${t}/comm`).startsWith("worker"))
+      .map((t) =>
+        /Cpus_allowed_list:\s*(\S+)/.exec(
+          Deno.readTextFileSync(`${t}/status`),
+        )?.[1]
+      );
+    assert.ok(
+      allowed.includes(formatCpuList(cpus.slice(0, -1))),
+      `a worker thread on the other CPUs (${allowed})`,
+    );
     const down = await vdevctl(["mvnet", "set", name, "--link", "down"]);
     assert.equal(down.code, 0, down.stderr);
     assert.equal(down.stdout, `mvnet: ${name} link down\n`);
@@ -329,6 +353,7 @@ Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show r
     assert.equal(r.link, "up");
     assert.equal(r.netdev, netdev);
     assert.equal(r.driverOk, true);
+    assert.deepEqual(r.placement.irqCpus, [last]);
     assert.ok(r.tx.frames >= 100 && r.rx.frames >= 100, st.stdout);
     assert.ok(r.tx.bytes >= 100 * 60 && r.rx.bytes >= 100 * 60, st.stdout);
     assert.deepEqual(r.drops, { noBuffer: 0, tooBig: 0 });
