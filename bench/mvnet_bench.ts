@@ -1,21 +1,24 @@
 /**
- * mvnet against vdpa_sim_net, in ONE sandbox boot (Debian's Linux 6.12 under
- * QEMU): pktgen sends 60-byte and 1500-byte frames out of each device's
- * netdev, interleaved (mvnet, sim, mvnet, sim...), several runs each. Both
- * devices loop every frame back as received; the figure is frames received
- * per second over pktgen's run time (pktgen's own send rate is printed too),
- * with the loss. Prints the medians and the ratio mvnet / vdpa_sim_net
- * (targets: >= 1.5x at 60 bytes, >= 1.0x at 1500 bytes). mvnet runs as
- * `mvnet run --irq-cpus LAST --datapath-cpus OTHERS` would: its queue
- * interrupts (the driver's receive work) on the last CPU, its datapath thread
- * on the others, with pktgen's thread on CPU 0 (vdpa_sim_net does its
- * interrupt work in its own worker thread, which the scheduler places).
- * Other mvnet configurations are measured alongside, to show what each
- * choice buys: the kernel's default interrupt rotation, the 256-entry
- * queues of vduse's generic default, the datapath on the main thread.
+ * mvnet against vdpa_sim_net and a kernel-only ceiling, in ONE sandbox boot
+ * (Debian's Linux 6.12 under QEMU): pktgen (its thread on CPU 0) sends
+ * frames of several sizes (default 60, 128, 256, 512, 1024, 1500 bytes) out
+ * of each device's netdev, interleaved (every device once per size per run).
+ * mvnet and vdpa_sim_net loop every frame back as received; the ceiling is a
+ * veth pair (pktgen out of one end, frames counted at the other): what the
+ * guest itself moves with no device in the way. The figure is frames
+ * received per second over pktgen's run time, with the loss.
+ *
+ * Devices: "mvnet" as `mvnet run` with NO placement flags (its automatic
+ * placement), "mvnet-pinned" with `--irq-cpus LAST --datapath-cpus OTHERS`,
+ * "vdpa_sim_net" as it comes, "veth" (the ceiling). Prints medians, the
+ * paired ratios mvnet / vdpa_sim_net (targets >= 2.0x at 60 bytes, >= 1.3x
+ * at 1500, zero loss) and mvnet's fraction of the ceiling, and writes
+ * `mvnet_bench.{txt,json,csv,svg}` into `--out DIR` (default bench/out): the
+ * SVG draws packets per second against frame size.
  *
  *   deno task bench mvnet            (or: deno run -A bench/mvnet_bench.ts)
- *   options: --runs N (default 5), --count N frames per run (default 50000)
+ *   options: --runs N (5), --count N frames per run (50000),
+ *            --sizes 60,1500 (sizes in bytes), --out DIR
  *
  * @module
  */
@@ -23,9 +26,8 @@
 import { sandboxRun } from "../lib/sandbox/mod.ts";
 import {
   bringUp,
+  formatPlacement,
   type Mvnet,
-  MVNET_QUEUE_SIZE,
-  type MvnetOptions,
   type PktgenResult,
   pktgenRun,
   startMvnet,
@@ -34,6 +36,7 @@ import {
 import { onlineCpus } from "../lib/cpu_list.ts";
 import { resolveRoot } from "../lib/root.ts";
 import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/mod.ts";
+import { lineChart } from "./svg_plot.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MODULES = [
@@ -44,10 +47,11 @@ const MODULES = [
   "vdpa_sim_net",
   "pktgen",
 ];
+const MARK = "MVNET-BENCH-JSON ";
 
-function arg(name: string, dflt: number): number {
+function arg(name: string, dflt: string): string {
   const i = Deno.args.indexOf(name);
-  return i >= 0 ? Number(Deno.args[i + 1]) : dflt;
+  return i >= 0 ? Deno.args[i + 1] : dflt;
 }
 
 function median(xs: number[]): number {
@@ -60,78 +64,84 @@ function mac(ifname: string): string {
   return Deno.readTextFileSync(`/sys/class/net/${ifname}/address`).trim();
 }
 
-/** mvnet configurations measured besides the default one. */
-const VARIANTS: {
-  label: string;
-  what: string;
-  options: Omit<MvnetOptions, "root">;
-}[] = [
-  {
-    label: "mvnet-spread",
-    what:
-      "default placement (interrupts rotated over all CPUs, datapath anywhere)",
-    options: { irqCpus: undefined, datapathCpus: undefined },
-  },
-  {
-    label: "mvnet-q256",
-    what: "queue size 256 (vduse's generic default)",
-    options: { queueSize: 256 },
-  },
-  {
-    label: "mvnet-main",
-    what: "datapath on the main thread instead of a Worker",
-    options: { worker: false, datapathCpus: undefined },
-  },
-];
+async function ip(args: string[]): Promise<void> {
+  const o = await new Deno.Command("ip", { args, stderr: "piped" }).output();
+  if (!o.success) {
+    throw new Error(
+      `ip ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}`,
+    );
+  }
+}
+
+/** One measured run. */
+interface Row {
+  run: number;
+  size: number;
+  device: string;
+  rxPps: number;
+  txPps: number;
+  sent: number;
+  received: number;
+  lost: number;
+}
+
+/** The bench's JSON. */
+interface BenchResult {
+  kernel: string;
+  cpus: number;
+  runs: number;
+  count: number;
+  sizes: number[];
+  placement: { mvnet: string; pinned: string };
+  rows: Row[];
+  summary: {
+    size: number;
+    median: Record<string, number>;
+    ratioVsSim: number;
+    pinnedRatioVsSim: number;
+    fractionOfCeiling: number;
+    mvnetLost: number;
+  }[];
+}
 
 async function inGuest(): Promise<void> {
-  const runs = arg("--runs", 5);
-  const count = arg("--count", 50000);
-  const sizes = [60, 1500];
+  const runs = Number(arg("--runs", "5"));
+  const count = Number(arg("--count", "50000"));
+  const sizes = arg("--sizes", "60,128,256,512,1024,1500").split(",").map(
+    Number,
+  );
   const root = resolveRoot();
   const cpus = onlineCpus(root);
-  // pktgen sends from its thread on CPU 0 (kpktgend_0); mvnet's queue
-  // interrupts (the driver's receive processing) go to another CPU.
   const irqCpus = cpus.length > 1 ? [cpus[cpus.length - 1]] : undefined;
   const datapathCpus = irqCpus
     ? cpus.filter((c) => c !== irqCpus[0])
     : undefined;
-  console.log(
-    `# kernel ${Deno.osRelease()}, ${cpus.length} vCPUs, ${runs} runs x ${count} frames per size and device; ` +
-      `pktgen on CPU 0, mvnet --queue-size ${MVNET_QUEUE_SIZE} --irq-cpus ${
-        irqCpus ?? "(default)"
-      } --datapath-cpus ${
-        datapathCpus ?? "(default)"
-      }, vdpa_sim_net as it comes (its worker thread unpinned)`,
-  );
   const log = (m: string) => console.log(m);
-  const mv = await startMvnet({
-    name: "mvbench",
+  const mv = await startMvnet({ name: "mvbench", root, log });
+  const pinned = await startMvnet({
+    name: "mvpinned",
     root,
     irqCpus,
     datapathCpus,
     log,
   });
-  const variants: { label: string; what: string; dev: Mvnet }[] = [];
   let simAdded = false;
+  let vethAdded = false;
   try {
-    for (const v of VARIANTS) {
-      variants.push({
-        ...v,
-        dev: await startMvnet({
-          name: v.label,
-          root,
-          irqCpus,
-          datapathCpus,
-          log,
-          ...v.options,
-        }),
-      });
+    const devs: {
+      label: string;
+      ifname: string;
+      dst: string;
+      rx?: string;
+      own?: Mvnet;
+    }[] = [];
+    for (
+      const [label, m] of [["mvnet", mv], ["mvnet-pinned", pinned]] as const
+    ) {
+      const ifname = await waitNetdev(m);
+      await bringUp(ifname, { root });
+      devs.push({ label, ifname, dst: mac(ifname), own: m });
     }
-    const mvIf = await waitNetdev(mv);
-    await bringUp(mvIf, { root });
-    const devs: { label: string; ifname: string; dst: string; own?: Mvnet }[] =
-      [{ label: "mvnet", ifname: mvIf, dst: mac(mvIf), own: mv }];
     await vdpaDevAdd({
       name: "simbench",
       mgmtdev: "vdpasim_net",
@@ -146,97 +156,143 @@ async function inGuest(): Promise<void> {
     if (!simIf) throw new Error("vdpa_sim_net made no netdev");
     await bringUp(simIf, { root });
     devs.push({ label: "vdpa_sim_net", ifname: simIf, dst: mac(simIf) });
-    for (const v of variants) {
-      const ifname = await waitNetdev(v.dev);
-      await bringUp(ifname, { root });
-      devs.push({ label: v.label, ifname, dst: mac(ifname), own: v.dev });
-    }
+    await ip(["link", "add", "vbA", "type", "veth", "peer", "name", "vbB"]);
+    vethAdded = true;
+    await ip(["link", "set", "vbA", "up"]);
+    await ip(["link", "set", "vbB", "up"]);
+    devs.push({ label: "veth", ifname: "vbA", dst: mac("vbB"), rx: "vbB" });
+    console.log(
+      `# kernel ${Deno.osRelease()}, ${cpus.length} vCPUs, ${runs} runs x ${count} frames per size and device, pktgen on CPU 0\n` +
+        `# mvnet (no flags): ${
+          formatPlacement(mv.placement())
+        }\n# mvnet-pinned: ${formatPlacement(pinned.placement())}`,
+    );
+    const run1 = (d: typeof devs[number], size: number, n: number) =>
+      pktgenRun(d.ifname, {
+        count: n,
+        size,
+        dstMac: d.dst,
+        root,
+        rxIfname: d.rx,
+      });
     // Warm up every device at every size (JIT, bounce pages, caches).
-    for (const size of sizes) {
-      for (const d of devs) {
-        await pktgenRun(d.ifname, {
-          count: 20000,
-          size,
-          dstMac: d.dst,
-          root,
-        });
-      }
-    }
-    const results = new Map<string, PktgenResult[]>();
+    for (const size of sizes) for (const d of devs) await run1(d, size, 5000);
+    const rows: Row[] = [];
     for (let r = 1; r <= runs; r++) {
       for (const size of sizes) {
         for (const d of devs) {
-          const dropped0 = d.own?.stats().rxDropped ?? 0;
-          const res = await pktgenRun(d.ifname, {
-            count,
+          const res: PktgenResult = await run1(d, size, count);
+          const row = {
+            run: r,
             size,
-            dstMac: d.dst,
-            root,
-          });
-          const key = `${d.label}/${size}`;
-          results.set(key, [...(results.get(key) ?? []), res]);
-          const extra = d.own
-            ? ` (no RX buffer: ${d.own.stats().rxDropped - dropped0})`
-            : "";
+            device: d.label,
+            rxPps: Math.round(res.rxPps),
+            txPps: res.txPps,
+            sent: res.sent,
+            received: res.received,
+            lost: Math.max(0, res.sent - res.received),
+          };
+          rows.push(row);
           console.log(
-            `run ${r} ${size.toString().padStart(4)} B ${
-              d.label.padEnd(12)
-            } rx ${res.rxPps.toFixed(0).padStart(7)} pps, tx ${
-              res.txPps.toString().padStart(7)
-            } pps, lost ${res.sent - res.received}${extra}`,
+            `run ${r} ${String(size).padStart(4)} B ${d.label.padEnd(12)} rx ${
+              String(row.rxPps).padStart(7)
+            } pps, tx ${String(row.txPps).padStart(7)} pps, lost ${row.lost}`,
           );
         }
       }
     }
-    console.log("\n# medians (frames received per second) and ratios");
-    const rx = (label: string, size: number) =>
-      results.get(`${label}/${size}`)!.map((x) => x.rxPps);
-    for (const size of sizes) {
-      const m = median(rx("mvnet", size));
-      const s = median(rx("vdpa_sim_net", size));
-      const mt = median(results.get(`mvnet/${size}`)!.map((x) => x.txPps));
-      const st = median(
-        results.get(`vdpa_sim_net/${size}`)!.map((x) => x.txPps),
-      );
-      const target = size === 60 ? 1.5 : 1.0;
-      // The machine drifts between runs (TCG regimes swing ~3x): the ratio
-      // that counts pairs each mvnet run with the vdpa_sim_net run next to it.
-      const simRuns = rx("vdpa_sim_net", size);
-      const paired = median(rx("mvnet", size).map((x, i) => x / simRuns[i]));
+    const of = (dev: string, size: number) =>
+      rows.filter((x) => x.device === dev && x.size === size);
+    const paired = (a: string, b: string, size: number) => {
+      const bs = of(b, size);
+      return median(of(a, size).map((x, i) => x.rxPps / bs[i].rxPps));
+    };
+    const summary = sizes.map((size) => ({
+      size,
+      median: Object.fromEntries(
+        devs.map((
+          d,
+        ) => [d.label, median(of(d.label, size).map((x) => x.rxPps))]),
+      ),
+      ratioVsSim: paired("mvnet", "vdpa_sim_net", size),
+      pinnedRatioVsSim: paired("mvnet-pinned", "vdpa_sim_net", size),
+      fractionOfCeiling: paired("mvnet", "veth", size),
+      mvnetLost: of("mvnet", size).reduce((a, x) => a + x.lost, 0),
+    }));
+    console.log("\n# medians (frames received per second), paired ratios");
+    for (const s of summary) {
+      const target = s.size === 60 ? 2.0 : s.size === 1500 ? 1.3 : undefined;
       console.log(
-        `${size} B: mvnet ${m.toFixed(0)} pps, vdpa_sim_net ${
-          s.toFixed(0)
-        } pps` +
-          ` (medians); ratio ${paired.toFixed(2)}x (median of paired runs;` +
-          ` target >= ${target}x: ${paired >= target ? "met" : "NOT met"}),` +
-          ` ratio of medians ${(m / s).toFixed(2)}x, pktgen tx ratio ${
-            (mt / st).toFixed(2)
-          }x`,
+        `${String(s.size).padStart(4)} B: ` +
+          Object.entries(s.median).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(
+            ", ",
+          ) +
+          `; mvnet/vdpa_sim_net ${s.ratioVsSim.toFixed(2)}x` +
+          (target
+            ? ` (target >= ${target}x: ${
+              s.ratioVsSim >= target && s.mvnetLost === 0 ? "met" : "NOT met"
+            })`
+            : "") +
+          `, pinned/vdpa_sim_net ${s.pinnedRatioVsSim.toFixed(2)}x, mvnet ${
+            (100 * s.fractionOfCeiling).toFixed(0)
+          }% of the veth ceiling, mvnet lost ${s.mvnetLost}`,
       );
-      for (const v of variants) {
-        const vm = median(rx(v.label, size));
-        console.log(
-          `${" ".repeat(size === 60 ? 6 : 8)}${v.what}: ${
-            vm.toFixed(0)
-          } pps (mvnet / this ${(m / vm).toFixed(2)}x)`,
-        );
-      }
     }
-    const st = mv.stats();
-    console.log(
-      `mvnet datapath: tx ${st.txPackets}, rx ${st.rxPackets}, no RX buffer ${st.rxDropped}, rx irqs ${st.rxIrqs}, tx irqs ${st.txIrqs}, wakeups ${st.wakeups}, rx waits ${st.rxWaits}, batches ${st.batches}`,
-    );
+    const result: BenchResult = {
+      kernel: Deno.osRelease(),
+      cpus: cpus.length,
+      runs,
+      count,
+      sizes,
+      placement: {
+        mvnet: formatPlacement(mv.placement()),
+        pinned: formatPlacement(pinned.placement()),
+      },
+      rows,
+      summary,
+    };
+    console.log(MARK + JSON.stringify(result));
   } finally {
+    if (vethAdded) await ip(["link", "del", "vbA"]).catch(() => {});
     if (simAdded) await vdpaDevDel("simbench");
     await mv.stop();
-    for (const v of variants) await v.dev.stop();
+    await pinned.stop();
   }
+}
+
+function csv(r: BenchResult): string {
+  const head = "run,size,device,rx_pps,tx_pps,sent,received,lost";
+  return [
+    head,
+    ...r.rows.map((x) =>
+      [x.run, x.size, x.device, x.rxPps, x.txPps, x.sent, x.received, x.lost]
+        .join(",")
+    ),
+  ].join("\n") + "\n";
+}
+
+function svg(r: BenchResult): string {
+  const series = ["mvnet", "mvnet-pinned", "vdpa_sim_net", "veth"].map((d) => ({
+    label: d === "mvnet"
+      ? "mvnet (no flags)"
+      : d === "veth"
+      ? "veth (kernel ceiling)"
+      : d,
+    points: r.summary.map((s) => ({ x: s.size, y: s.median[d] })),
+  }));
+  return lineChart(series, {
+    title:
+      `pktgen loopback, median of ${r.runs} runs x ${r.count} frames (Linux ${r.kernel}, ${r.cpus} vCPUs, TCG)`,
+    xLabel: "frame size (bytes)",
+    yLabel: "frames received per second",
+  });
 }
 
 if (import.meta.main) {
   if (Deno.args.includes("--in-guest")) {
     await inGuest();
   } else {
+    const out = arg("--out", `${REPO}/bench/out`);
     console.error("mvnet bench: booting the sandbox (one boot for all runs)");
     const r = await sandboxRun(
       [
@@ -249,12 +305,28 @@ if (import.meta.main) {
       ],
       {
         modules: MODULES,
-        timeoutSec: 1800,
+        timeoutSec: 3600,
         cwd: REPO,
         output: "stream",
         progress: "auto",
       },
     );
-    Deno.exit(r.code);
+    const line = r.stdout.split("\n").find((l) => l.startsWith(MARK));
+    if (r.code === 0 && line) {
+      const result = JSON.parse(line.slice(MARK.length)) as BenchResult;
+      Deno.mkdirSync(out, { recursive: true });
+      const text = r.stdout.split("\n").filter((l) => !l.startsWith(MARK)).join(
+        "\n",
+      );
+      Deno.writeTextFileSync(`${out}/mvnet_bench.txt`, text);
+      Deno.writeTextFileSync(
+        `${out}/mvnet_bench.json`,
+        JSON.stringify(result, null, 2) + "\n",
+      );
+      Deno.writeTextFileSync(`${out}/mvnet_bench.csv`, csv(result));
+      Deno.writeTextFileSync(`${out}/mvnet_bench.svg`, svg(result));
+      console.error(`mvnet bench: wrote ${out}/mvnet_bench.{txt,json,csv,svg}`);
+    }
+    Deno.exit(r.code === 0 && !line ? 1 : r.code);
   }
 }

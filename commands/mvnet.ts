@@ -1,20 +1,25 @@
 /**
  * `vdevctl mvnet`: the user-space virtio-net loopback device over VDUSE
- * (`run`) and its end-to-end self-test (`smoke`).
+ * (`run`), its control socket (`set`, `stats`) and its end-to-end
+ * self-test (`smoke`).
  *
  * @module
  */
 
 import { jsonText } from "../lib/json_keys.ts";
-import { formatCpuList, parseCpuList } from "../lib/cpu_list.ts";
+import { parseCpuList } from "../lib/cpu_list.ts";
 import { Command, type CommandUnknownOpts } from "commander";
 import { VdevError } from "../lib/errors.ts";
-import { rootOf } from "./context.ts";
+import { out, rootOf } from "./context.ts";
 import {
+  controlRequest,
   DEFAULT_NAME,
+  formatPlacement,
+  formatReport,
   formatSmoke,
   type Mvnet,
   MVNET_QUEUE_SIZE,
+  type MvnetReport,
   type MvnetStats,
   runSmoke,
   startMvnet,
@@ -43,12 +48,12 @@ function runCommand(): CommandUnknownOpts {
     )
     .option(
       "--irq-cpus <list>",
-      "CPUs the queues' interrupt callbacks (the driver's RX/TX processing) run on, e.g. 1 (default: the kernel rotates them over all CPUs)",
+      "CPUs the queues' interrupt callbacks (the driver's RX/TX processing) run on, e.g. 1 (default: chosen at every DRIVER_OK: the last CPU of the driver's mask, off the datapath's)",
       (v) => parseCpuList(v, "--irq-cpus"),
     )
     .option(
       "--datapath-cpus <list>",
-      "CPUs the datapath thread runs on, e.g. 0 (default: any)",
+      "CPUs the datapath thread runs on, e.g. 0 (default: the online CPUs but the interrupts')",
       (v) => parseCpuList(v, "--datapath-cpus"),
     )
     .option(
@@ -109,17 +114,15 @@ function runCommand(): CommandUnknownOpts {
         stop();
         throw err;
       }
-      const placement = [
-        opts.irqCpus && `interrupts on CPU ${formatCpuList(opts.irqCpus)}`,
-        opts.datapathCpus &&
-        `datapath on CPU ${formatCpuList(opts.datapathCpus)}`,
-      ].filter((x) => x).map((x) => `, ${x}`).join("");
       console.log(
         `mvnet: ${mv.name} ${
           mv.adopted ? "adopted" : "created"
         }, mac ${mv.mac}${
           opts.attach ? `, netdev ${mv.netdev() ?? "(not yet)"}` : ""
-        }${placement}; SIGINT/SIGTERM to stop`,
+        }; SIGINT/SIGTERM to stop`,
+      );
+      console.log(
+        `mvnet: ${mv.name}: ${formatPlacement(mv.placement())}`,
       );
       const timer = interval > 0
         ? setInterval(
@@ -167,10 +170,52 @@ function smokeCommand(): CommandUnknownOpts {
     });
 }
 
+function setCommand(): CommandUnknownOpts {
+  return new Command("set")
+    .description(
+      "change a running mvnet device through its daemon's control socket",
+    )
+    .argument("[name]", "device name", DEFAULT_NAME)
+    .requiredOption(
+      "--link <state>",
+      "up or down: VIRTIO_NET_S_LINK_UP in the config space; the netdev's carrier follows (only once the driver runs the device)",
+      (v) => {
+        if (v !== "up" && v !== "down") {
+          throw new VdevError(`bad --link ${v}: give up or down`);
+        }
+        return v;
+      },
+    )
+    .action(async (name, opts, cmd) => {
+      const r = await controlRequest(name, { op: "set", link: opts.link }, {
+        root: rootOf(cmd),
+      }) as unknown as MvnetReport;
+      console.log(`mvnet: ${name} link ${r.link}`);
+    });
+}
+
+function statsCommand(): CommandUnknownOpts {
+  return new Command("stats")
+    .description(
+      "live counters of a running mvnet device (frames and bytes per direction, drops, queue state, placement) from its daemon",
+    )
+    .argument("[name]", "device name", DEFAULT_NAME)
+    .option("--json", "print JSON")
+    .action(async (name, opts, cmd) => {
+      const r = await controlRequest(name, { op: "stats" }, {
+        root: rootOf(cmd),
+      }) as unknown as MvnetReport;
+      if (opts.json) console.log(JSON.stringify(r, null, 2));
+      else out(formatReport(r));
+    });
+}
+
 /** Builds the `mvnet` command. */
 export function command(): CommandUnknownOpts {
   return new Command("mvnet")
     .description("user-space virtio-net loopback device over VDUSE")
     .addCommand(runCommand())
+    .addCommand(setCommand())
+    .addCommand(statsCommand())
     .addCommand(smokeCommand());
 }

@@ -30,6 +30,11 @@ import {
 } from "../lib/vduse/mod.ts";
 import { parseCount, parseFeatures, parseSize } from "../lib/cli_values.ts";
 import { out, rootOf } from "./context.ts";
+import {
+  controlRequest,
+  type MvnetReport,
+  statusLine,
+} from "../lib/mvnet/mod.ts";
 
 function createCommand(): CommandUnknownOpts {
   return new Command("create")
@@ -106,13 +111,25 @@ function showCommand(): CommandUnknownOpts {
     )
     .argument("<name>", "device name")
     .option("--json", "output JSON")
-    .action(function (name, opts) {
+    .action(async function (name, opts) {
       const root = rootOf(this);
       const info = inspect(name, {
         root,
         probe: root.isReal ? queueProbe({ root }) : undefined,
         kernelView: root.isReal ? vdpaKernelView : undefined,
       });
+      if (info.state === "served") {
+        // The status an mvnet daemon reports, when one serves the device.
+        try {
+          const r = await controlRequest(name, { op: "stats" }, { root });
+          info.daemonReport = {
+            summary: statusLine(r as unknown as MvnetReport),
+            report: r,
+          };
+        } catch {
+          // Not an mvnet daemon (or not answering): the holders say enough.
+        }
+      }
       out(opts.json ? showJson(info) : showText(info));
     });
 }

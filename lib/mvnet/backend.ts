@@ -9,7 +9,8 @@
  *   it with the datapath.
  * - {@linkcode DeviceChannel}: the VDUSE device fd as the control plane uses
  *   it: wait for, read and answer requests, and the ioctls it calls
- *   (VQ_GET_INFO, VQ_SETUP_KICKFD, DEV_GET_FEATURES). `vduseChannel`
+ *   (VQ_GET_INFO, VQ_SETUP_KICKFD, DEV_GET_FEATURES, DEV_SET_CONFIG,
+ *   DEV_INJECT_CONFIG_IRQ). `vduseChannel`
  *   (control.ts) implements it over the fd.
  *
  * @module
@@ -83,6 +84,10 @@ export interface DeviceChannel {
   setupKickfd(index: number, eventFd: number): void;
   /** VDUSE_DEV_GET_FEATURES: the negotiated features. */
   features(): bigint;
+  /** VDUSE_DEV_SET_CONFIG: writes `data` into the config space at `offset`. */
+  setConfig(offset: number, data: Uint8Array): void;
+  /** VDUSE_DEV_INJECT_CONFIG_IRQ: tells the driver the config changed. */
+  injectConfigIrq(): void;
   /** Releases what the channel opened itself (not the device fd). */
   close(): void;
 }

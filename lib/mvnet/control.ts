@@ -25,10 +25,12 @@
  */
 
 import { close, eventfd, POLL, pollAsync, read, write } from "../sys/mod.ts";
-import { messageOf } from "../errors.ts";
+import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import {
   devGetFeatures,
+  devInjectConfigIrq,
   type DevRequest,
+  devSetConfig,
   readRequest,
   VDUSE_MSG_SIZE,
   VDUSE_REQ_RESULT,
@@ -37,7 +39,13 @@ import {
   vqSetupKickfd,
   writeResponse,
 } from "../vduse/mod.ts";
-import { hasFeature, VIRTIO_CONFIG_S, VIRTIO_F } from "../virtio/mod.ts";
+import {
+  hasFeature,
+  VIRTIO_CONFIG_S,
+  VIRTIO_F,
+  VIRTIO_NET_CONFIG,
+  VIRTIO_NET_S,
+} from "../virtio/mod.ts";
 import type {
   BackendStart,
   DeviceBackend,
@@ -93,6 +101,8 @@ export function vduseChannel(
     setupKickfd: (index, eventFd) =>
       vqSetupKickfd(deviceFd, { index, eventFd }),
     features: () => devGetFeatures(deviceFd),
+    setConfig: (offset, data) => devSetConfig(deviceFd, data, { offset }),
+    injectConfigIrq: () => devInjectConfigIrq(deviceFd),
     close: () => close(wakeFd),
   };
 }
@@ -126,6 +136,11 @@ export class VduseServer {
   resetCount = 0;
   /** The queues as last reported by VQ_GET_INFO. */
   queueInfo: VqInfo[] = [];
+  /**
+   * VIRTIO_NET_S_LINK_UP as this server last set it in the config space
+   * (created up; the kernel keeps the config space across resets).
+   */
+  linkUp = true;
   readonly #ch: DeviceChannel;
   readonly #backend: DeviceBackend;
   readonly #log: (message: string) => void;
@@ -293,6 +308,33 @@ export class VduseServer {
   #closeKicks(): void {
     for (const fd of this.#kickFds) close(fd);
     this.#kickFds = [];
+  }
+
+  /**
+   * Sets or clears VIRTIO_NET_S_LINK_UP in the net config space's status
+   * (DEV_SET_CONFIG) and tells the driver (DEV_INJECT_CONFIG_IRQ): its
+   * netdev's carrier follows. Only while the driver has set DRIVER_OK: the
+   * kernel refuses config changes before (EINVAL); VdevError then.
+   */
+  setLink(up: boolean): void {
+    const refused = new VdevError(
+      `the link can change only while the driver runs the device (DRIVER_OK; status now 0x${
+        this.status.toString(16)
+      }): the kernel refuses config changes before (EINVAL); attach it and wait for its netdev`,
+    );
+    if ((this.status & VIRTIO_CONFIG_S.DRIVER_OK) === 0) throw refused;
+    const status = new Uint8Array(2); // little-endian u16
+    status[0] = up ? VIRTIO_NET_S.LINK_UP : 0;
+    try {
+      this.#ch.setConfig(VIRTIO_NET_CONFIG.fields.status.offset, status);
+      this.linkUp = up;
+      this.#ch.injectConfigIrq();
+    } catch (err) {
+      if (errnoCode(err) === "EINVAL") throw refused;
+      throw new VdevError(`changing the link state: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
   }
 
   /**

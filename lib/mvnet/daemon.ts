@@ -17,16 +17,13 @@
 
 import { close, eventfd } from "../sys/mod.ts";
 import { requireOnline } from "../cpu_list.ts";
-import { errnoCode, messageOf, VdevError } from "../errors.ts";
+import { messageOf, VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 import { formatMac } from "../mac.ts";
 import {
   buildSpec,
   createDevice,
-  destroyDevice,
-  holders,
   NET_DEFAULT_FEATURES,
-  openDevice,
   VDUSE_CONTROL_PATH,
   VduseSysfs,
 } from "../vduse/mod.ts";
@@ -35,6 +32,15 @@ import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
 import { CTL, DatapathRunner } from "./datapath.ts";
 import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
+import { type ControlSocket, listenControl } from "./ctl_socket.ts";
+import { hasDriverOk, type MvnetReport } from "./report.ts";
+import { type Placement, Placer } from "./placement.ts";
+import {
+  cleanupStale,
+  destroyServed,
+  openExisting,
+  preferVirtioVdpa,
+} from "./device_ops.ts";
 
 /** Default device name. */
 export const DEFAULT_NAME = "mvnet0";
@@ -60,13 +66,15 @@ export interface MvnetOptions {
   queueSize?: number;
   /**
    * CPUs the queues' interrupt callbacks run on (the driver's receive and
-   * transmit processing); default: the kernel's, rotating over the mask the
-   * driver set. Applied at every DRIVER_OK.
+   * transmit processing); default: chosen (`placement.ts`): the last CPU of
+   * the mask the driver set, off the datapath's CPUs. Applied at every
+   * DRIVER_OK.
    */
   irqCpus?: number[];
   /**
    * CPUs the datapath Worker thread runs on (sched_setaffinity on that
-   * thread only); default: wherever the scheduler puts it.
+   * thread only); default: chosen (`placement.ts`): the online CPUs but the
+   * interrupts'.
    */
   datapathCpus?: number[];
   /** Bounce buffer size in bytes (default: the kernel's, 64 MiB). */
@@ -77,6 +85,11 @@ export interface MvnetOptions {
   reconnect?: boolean;
   /** Run the datapath on a Worker (default true). */
   worker?: boolean;
+  /**
+   * Serve the control socket `/run/vdevctl/mvnet/NAME.sock` (default true):
+   * `vdevctl mvnet set` and `stats`.
+   */
+  control?: boolean;
   /** System root. */
   root: SysRoot;
   /** Diagnostics (default: stderr). */
@@ -127,6 +140,8 @@ export class Mvnet {
   readonly #server: VduseServer;
   readonly #runner: DatapathRunner;
   readonly #log: (message: string) => void;
+  readonly #placer: Placer;
+  #control: ControlSocket | null = null;
   #stopped = false;
 
   /** Internal: use {@linkcode startMvnet}. */
@@ -139,6 +154,7 @@ export class Mvnet {
       fd: number;
       server: VduseServer;
       runner: DatapathRunner;
+      placer: Placer;
       log: (message: string) => void;
     },
   ) {
@@ -149,6 +165,7 @@ export class Mvnet {
     this.#fd = parts.fd;
     this.#server = parts.server;
     this.#runner = parts.runner;
+    this.#placer = parts.placer;
     this.#log = parts.log;
   }
 
@@ -162,6 +179,72 @@ export class Mvnet {
       running: this.#runner.running,
       broken: Atomics.load(this.#runner.ctl, CTL.broken),
     };
+  }
+
+  /** Where interrupts and the datapath run (as last applied), and why. */
+  placement(): Placement {
+    return this.#placer.current;
+  }
+
+  /** The report `vdevctl mvnet stats` prints. */
+  report(): MvnetReport {
+    const s = this.stats();
+    const server = this.#server;
+    return {
+      name: this.name,
+      netdev: this.netdev() ?? null,
+      mac: this.mac,
+      link: server.linkUp ? "up" : "down",
+      status: s.status,
+      driverOk: hasDriverOk(s.status),
+      running: s.running,
+      tx: { frames: s.txPackets, bytes: s.txBytes, errors: s.txErrors },
+      rx: { frames: s.rxPackets, bytes: s.rxBytes },
+      drops: { noBuffer: s.rxDropped, tooBig: s.rxTooBig },
+      irqs: { rx: s.rxIrqs, tx: s.txIrqs },
+      wakeups: s.wakeups,
+      driverOkCount: s.driverOk,
+      resets: s.resets,
+      queues: server.queueInfo.map((q) => ({
+        index: q.index,
+        num: q.num,
+        ready: q.ready,
+        broken: (s.broken & (1 << q.index)) !== 0,
+      })),
+      placement: this.placement(),
+    };
+  }
+
+  /**
+   * Sets the link up or down (VIRTIO_NET_S_LINK_UP, config interrupt):
+   * the netdev's carrier follows. VdevError before DRIVER_OK.
+   */
+  setLink(up: boolean): void {
+    try {
+      this.#server.setLink(up);
+    } catch (err) {
+      throw new VdevError(`mvnet ${this.name}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    this.#log(`mvnet: ${this.name} link ${up ? "up" : "down"}`);
+  }
+
+  /** Stops serving the control socket. */
+  async closeControl(): Promise<void> {
+    await this.#control?.close();
+    this.#control = null;
+  }
+
+  /** Serves the control socket (see `ctl_socket.ts`). */
+  async listen(): Promise<void> {
+    this.#control ??= await listenControl(this.name, {
+      root: this.#root,
+      handler: (req) => {
+        if (req.op === "set") this.setLink(req.link === "up");
+        return { ...this.report() };
+      },
+    });
   }
 
   /** The network interface, once virtio_net has probed. */
@@ -196,6 +279,7 @@ export class Mvnet {
   async stop(options: { keep?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    await this.closeControl();
     let firstError: unknown;
     try {
       if (!options.keep) await this.detach();
@@ -221,90 +305,6 @@ export class Mvnet {
     }
     this.#log(`mvnet: ${this.name} stopped`);
   }
-}
-
-/**
- * Rebinds vdpa device `name` to virtio_vdpa when another driver has it.
- * The sysfs writes wait for the drivers' remove/probe, which reset the
- * device and so wait for this process's replies: they are asynchronous.
- */
-async function preferVirtioVdpa(
-  name: string,
-  root: SysRoot,
-  log: (m: string) => void,
-): Promise<void> {
-  const bus = new VdpaBus(root);
-  const dev = bus.deviceDir(name);
-  const current = bus.driver(name);
-  if (current === "virtio_vdpa") return;
-  // virtio_vdpa not loaded: leave it as it is.
-  if (!bus.hasDriver("virtio_vdpa")) return;
-  try {
-    if (current !== undefined) {
-      await Deno.writeTextFile(`${dev}/driver/unbind`, name);
-    }
-    await Deno.writeTextFile(`${dev}/driver_override`, "virtio_vdpa");
-    await Deno.writeTextFile(`${bus.driverDir("virtio_vdpa")}/bind`, name);
-    log(`mvnet: moved ${name} from ${current ?? "no driver"} to virtio_vdpa`);
-  } catch (err) {
-    log(`mvnet: cannot bind ${name} to virtio_vdpa: ${messageOf(err)}`);
-  }
-}
-
-/** Destroys a device this process served (or found stale). */
-function destroyServed(name: string, root: SysRoot): Promise<void> {
-  return destroyDevice(name, { root, retryBusy: true, missingOk: true });
-}
-
-function openExisting(name: string, root: SysRoot): number {
-  try {
-    return openDevice(name, { root, nonblock: true });
-  } catch (err) {
-    if (errnoCode(err) === "EBUSY") {
-      const who = holders(name, { root }).map((h) =>
-        `${h.comm} (pid ${h.pid})`
-      );
-      throw new VdevError(
-        `VDUSE device ${name} is served by another process${
-          who.length ? `: ${who.join(", ")}` : ""
-        }; stop it first or use another name`,
-        { cause: err },
-      );
-    }
-    throw new VdevError(
-      `cannot open VDUSE device ${name}: ${messageOf(err)}`,
-      { cause: err },
-    );
-  }
-}
-
-/**
- * Cleans up a device left by a crashed daemon: serves it while detaching it
- * from the vdpa bus, then destroys it.
- */
-async function cleanupStale(
-  name: string,
-  root: SysRoot,
-  log: (m: string) => void,
-): Promise<void> {
-  const fd = openExisting(name, root);
-  const runner = new DatapathRunner({ worker: false, wakeFd: eventfd(), log });
-  const server = new VduseServer({
-    channel: vduseChannel(fd, { log }),
-    backend: runner.backend(fd),
-    log,
-  });
-  try {
-    server.start();
-    if (new VdpaBus(root).exists(name)) await vdpaDevDel(name);
-  } finally {
-    await server.stop();
-    await runner.close();
-    close(runner.wakeFd);
-    close(fd);
-  }
-  await destroyServed(name, root);
-  log(`mvnet: cleaned up stale device ${name} left by a previous run`);
 }
 
 /** Creates (or adopts), serves and attaches an mvnet device. */
@@ -339,10 +339,20 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
       `VDUSE is not available: ${VDUSE_CONTROL_PATH} is missing; load it with modprobe vduse (and vdpa, virtio_vdpa, virtio_net)`,
     );
   }
+  // Without flags, chosen from the online CPUs now and from the driver's
+  // interrupt masks at every DRIVER_OK.
+  const placer = new Placer(name, {
+    root,
+    irqCpus: options.irqCpus,
+    datapathCpus: options.datapathCpus,
+    worker: options.worker ?? true,
+    place: (cpus) => runner.place(cpus),
+    log,
+  });
   // Load the datapath worker before any device can send messages.
   const runner = new DatapathRunner({
     worker: options.worker ?? true,
-    cpus: options.datapathCpus,
+    cpus: placer.current.datapathCpus ?? undefined,
     wakeFd: eventfd(),
     log,
   });
@@ -351,6 +361,7 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
   let created = false;
   let fd = -1;
   let server: VduseServer | null = null;
+  let control: Mvnet | null = null;
   try {
     if (sysfs.exists(name)) {
       if (options.reconnect) adopted = true;
@@ -381,20 +392,11 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
     if (created && options.bounceSize !== undefined) {
       sysfs.setAttributes(name, { bounceSize: options.bounceSize });
     }
-    const irqCpus = options.irqCpus;
-    let irqFailed = false;
     server = new VduseServer({
       channel: vduseChannel(fd, { log }),
       backend: runner.backend(fd),
       log,
-      onDriverOk: irqCpus === undefined ? undefined : () => {
-        try {
-          sysfs.setIrqAffinity(name, { cpus: irqCpus });
-        } catch (err) {
-          if (!irqFailed) log(`mvnet: ${messageOf(err)}`);
-          irqFailed = true;
-        }
-      },
+      onDriverOk: () => placer.driverOk(),
     });
     if (adopted && server.adopt()) {
       log(`mvnet: adopted ${name}: serving its queues from their used index`);
@@ -408,12 +410,18 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
       fd,
       server,
       runner,
+      placer,
       log,
     });
+    if (options.control ?? true) {
+      await mv.listen();
+      control = mv;
+    }
     if (attach && !bus.exists(name)) await mv.attach();
     return mv;
   } catch (err) {
     // Roll back what this call did.
+    await control?.closeControl();
     if (server !== null) {
       try {
         if (created && bus.exists(name)) await vdpaDevDel(name);

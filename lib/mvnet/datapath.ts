@@ -369,6 +369,14 @@ export class DatapathRunner {
     return this.#ready;
   }
 
+  /**
+   * Moves the worker thread to `cpus` (before its next start: messages are
+   * handled in order). Nothing without a worker.
+   */
+  place(cpus: number[]): void {
+    this.#worker?.postMessage({ type: "place", cpus });
+  }
+
   /** True while a datapath runs. */
   get running(): boolean {
     return this.#running !== null;

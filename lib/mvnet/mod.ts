@@ -11,6 +11,12 @@
 
 export { DEFAULT_NAME, MVNET_QUEUE_SIZE, startMvnet } from "./daemon.ts";
 export type { Mvnet, MvnetOptions, MvnetStats } from "./daemon.ts";
+export { controlRequest, socketPath } from "./ctl_socket.ts";
+export type { ControlRequest } from "./ctl_socket.ts";
+export { formatReport, statusLine } from "./report.ts";
+export type { MvnetReport } from "./report.ts";
+export { choosePlacement, formatPlacement } from "./placement.ts";
+export type { Placement } from "./placement.ts";
 export { pktgenRun } from "./pktgen.ts";
 export type { PktgenResult } from "./pktgen.ts";
 export {

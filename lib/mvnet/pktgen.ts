@@ -75,7 +75,14 @@ export function parsePktgenResult(
 /** Runs pktgen once on `ifname` (thread kpktgend_0). */
 export async function pktgenRun(
   ifname: string,
-  options: { count: number; size: number; dstMac: string; root: SysRoot },
+  options: {
+    count: number;
+    size: number;
+    dstMac: string;
+    root: SysRoot;
+    /** The interface whose received frames count (default `ifname`: a loopback; the peer of a veth pair). */
+    rxIfname?: string;
+  },
 ): Promise<PktgenResult> {
   const { root } = options;
   put(root, "kpktgend_0", "rem_device_all");
@@ -90,13 +97,14 @@ export async function pktgenRun(
       "burst 1",
     ]
   ) put(root, ifname, line);
-  const rx0 = counter(root, ifname, "rx_packets");
+  const rxIf = options.rxIfname ?? ifname;
+  const rx0 = counter(root, rxIf, "rx_packets");
   await Deno.writeTextFile(root.path(`${PG}/pgctrl`), "start\n");
   // Let the last frames come back.
-  let rx1 = counter(root, ifname, "rx_packets");
+  let rx1 = counter(root, rxIf, "rx_packets");
   for (let i = 0; i < 20; i++) {
     await new Promise((r) => setTimeout(r, 50));
-    const now = counter(root, ifname, "rx_packets");
+    const now = counter(root, rxIf, "rx_packets");
     if (now === rx1 && now - rx0 >= options.count) break;
     if (now === rx1 && i >= 4) break;
     rx1 = now;
@@ -110,7 +118,7 @@ export async function pktgenRun(
   const r = parsePktgenResult(text);
   for (let i = 0; i < 20; i++) {
     await new Promise((r) => setTimeout(r, 50));
-    const now = counter(root, ifname, "rx_packets");
+    const now = counter(root, rxIf, "rx_packets");
     if (now === rx1 && i >= 2) break;
     rx1 = now;
   }

@@ -291,10 +291,8 @@ export function devGetFeatures(fd: number): bigint {
 }
 
 /**
- * VDUSE_DEV_SET_CONFIG: writes `data` into the config space at `offset`.
- * Not called yet: kept with {@linkcode devInjectConfigIrq} for config
- * changes of a served device (link status, MAC), which the vdpa/vduse issue
- * adds.
+ * VDUSE_DEV_SET_CONFIG: writes `data` into the config space at `offset`
+ * (mvnet's link state); EINVAL before the driver set DRIVER_OK.
  */
 export function devSetConfig(
   fd: number,
@@ -309,7 +307,7 @@ export function devSetConfig(
 
 /**
  * VDUSE_DEV_INJECT_CONFIG_IRQ: tells the driver the config changed (after
- * {@linkcode devSetConfig}; not called yet, see there).
+ * {@linkcode devSetConfig}).
  */
 export function devInjectConfigIrq(fd: number): void {
   call(fd, "DEV_INJECT_CONFIG_IRQ", null);

@@ -104,6 +104,7 @@ export function showObject(info: VduseInfo): Record<string, unknown> {
     state: info.state,
     served: info.state === "served",
     daemon: info.daemon,
+    daemon_status: info.daemonReport?.report ?? null,
   };
 }
 
@@ -197,6 +198,9 @@ export function showText(info: VduseInfo): string {
           : "a process not visible here"
       } serves it`,
     );
+    if (info.daemonReport) {
+      lines.push(`  daemon status: ${info.daemonReport.summary}`);
+    }
   } else if (info.state === "broken") {
     lines.push(
       "  daemon: none; the device is BROKEN (a message was not answered within msg_timeout): destroy and recreate it",

@@ -79,6 +79,11 @@ export interface VduseInfo {
    * "broken" (a message timed out; the kernel refuses its ioctls).
    */
   state: "served" | "unserved" | "broken";
+  /**
+   * What the serving daemon reports about the device (mvnet's control
+   * socket: link, driver status, counters), filled in by the caller.
+   */
+  daemonReport?: { summary: string; report: Record<string, unknown> };
 }
 
 /** What the vdpa netlink family reports about an attached device. */

@@ -15,6 +15,8 @@ export {
   createDev,
   destroyDev,
   devGetFeatures,
+  devInjectConfigIrq,
+  devSetConfig,
   iotlbGetFd,
   openDevice,
   readRequest,

@@ -192,7 +192,7 @@ Deno.test("mvnet run: SIGTERM detaches and destroys the device", async () => {
   const name = "e2e-term";
   const d = new Daemon([name, "--irq-cpus", "1", "--datapath-cpus", "0"]);
   await d.waitFor(/created/);
-  assert.match(d.out, /, interrupts on CPU 1, datapath on CPU 0;/);
+  await d.waitFor(/interrupts on CPU 1, datapath on CPU 0 \(both as given\)/);
   assertAllBack(await traffic(name), "before SIGTERM");
   assert.deepEqual(sysfs.irqAffinity(name), [[1], [1]]);
   // `vduse show` describes the served device from mvnet's record.
@@ -220,6 +220,10 @@ Deno.test("mvnet run: SIGINT stops it cleanly too", async () => {
   const name = "e2e-int";
   const d = new Daemon([name, "--stats-interval", "1"]);
   await d.waitFor(/created/);
+  // No flags: the chosen placement is printed.
+  await d.waitFor(
+    /e2e-int: interrupts on CPU \d+, datapath on CPU [\d,-]+ \(auto: /,
+  );
   d.child.kill("SIGINT");
   assert.equal((await d.done).code, 0, d.out);
   assert.ok(gone(name));
@@ -276,4 +280,119 @@ Deno.test("a second daemon for a served device is refused", async () => {
   d.child.kill("SIGTERM");
   assert.equal((await d.done).code, 0, d.out);
   assert.ok(gone(name));
+});
+
+/** Runs `vdevctl ARGS` to completion. */
+async function vdevctl(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const o = await new Deno.Command(VDEVCTL, { args, stdin: "null" }).output();
+  return {
+    code: o.code,
+    stdout: dec.decode(o.stdout),
+    stderr: dec.decode(o.stderr),
+  };
+}
+
+Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show report it", async () => {
+  const name = "e2e-link";
+  const mv = await startMvnet({ name, root });
+  try {
+    const netdev = await waitNetdev(mv);
+    await bringUp(netdev, { root });
+    const carrier = () =>
+      Deno.readTextFileSync(`/sys/class/net/${netdev}/carrier`).trim();
+    const ipLink = async () =>
+      dec.decode(
+        (await new Deno.Command("ip", { args: ["link", "show", netdev] })
+          .output()).stdout,
+      );
+    await until("carrier 1 at start", () => carrier() === "1" || undefined);
+    // No placement flags: interrupts on the last CPU of the driver's mask,
+    // the datapath thread on the others, applied at DRIVER_OK.
+    const cpus = onlineCpus(root);
+    const last = cpus[cpus.length - 1];
+    assert.deepEqual(mv.placement().irqCpus, [last]);
+    assert.deepEqual(mv.placement().datapathCpus, cpus.slice(0, -1));
+    assert.match(mv.placement().reason, /^auto/);
+    assert.deepEqual(sysfs.irqAffinity(name), [[last], [last]]);
+    const allowed = [...Deno.readDirSync("/proc/self/task")]
+      .map((t) => `/proc/self/task/${t.name}`)
+      .filter((t) => Deno.readTextFileSync(`${t}/comm`).startsWith("worker"))
+      .map((t) =>
+        /Cpus_allowed_list:\s*(\S+)/.exec(
+          Deno.readTextFileSync(`${t}/status`),
+        )?.[1]
+      );
+    assert.ok(
+      allowed.includes(formatCpuList(cpus.slice(0, -1))),
+      `a worker thread on the other CPUs (${allowed})`,
+    );
+    const down = await vdevctl(["mvnet", "set", name, "--link", "down"]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(down.stdout, `mvnet: ${name} link down\n`);
+    await until("carrier 0", () => carrier() === "0" || undefined);
+    assert.match(await ipLink(), /NO-CARRIER/);
+    const show = await vdevctl(["vduse", "show", name]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(
+      show.stdout,
+      /daemon status: mvnet: link down, driver running/,
+    );
+    const showJson = JSON.parse(
+      (await vdevctl(["vduse", "show", name, "--json"])).stdout,
+    );
+    assert.equal(showJson.daemon_status.link, "down");
+    const up = await vdevctl(["mvnet", "set", name, "--link", "up"]);
+    assert.equal(up.code, 0, up.stderr);
+    await until("carrier 1 again", () => carrier() === "1" || undefined);
+    assert.doesNotMatch(await ipLink(), /NO-CARRIER/);
+    assertAllBack(
+      await exchange(mv, netdev, { frames: 100, root }),
+      "after link up",
+    );
+    const st = await vdevctl(["mvnet", "stats", name, "--json"]);
+    assert.equal(st.code, 0, st.stderr);
+    const r = JSON.parse(st.stdout);
+    assert.equal(r.link, "up");
+    assert.equal(r.netdev, netdev);
+    assert.equal(r.driverOk, true);
+    assert.deepEqual(r.placement.irqCpus, [last]);
+    assert.ok(r.tx.frames >= 100 && r.rx.frames >= 100, st.stdout);
+    assert.ok(r.tx.bytes >= 100 * 60 && r.rx.bytes >= 100 * 60, st.stdout);
+    assert.deepEqual(r.drops, { noBuffer: 0, tooBig: 0 });
+    assert.deepEqual(
+      r.queues.map((
+        q: { index: number; ready: boolean },
+      ) => [q.index, q.ready]),
+      [[0, true], [1, true]],
+    );
+    const text = await vdevctl(["mvnet", "stats", name]);
+    assert.match(
+      text.stdout,
+      new RegExp(`^${name}: netdev ${netdev} .* link up\n`),
+    );
+    assert.match(text.stdout, /\n  rx: \d+ frames \d+ bytes\n/);
+  } finally {
+    await mv.stop();
+  }
+  const gone = await vdevctl(["mvnet", "stats", name]);
+  assert.notEqual(gone.code, 0);
+  assert.match(gone.stderr, /no mvnet daemon serves e2e-link/);
+});
+
+Deno.test("mvnet set --link before DRIVER_OK: refused with the reason (EINVAL)", async () => {
+  const name = "e2e-nolink";
+  const mv = await startMvnet({ name, root, attach: false });
+  try {
+    const r = await vdevctl(["mvnet", "set", name, "--link", "down"]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(
+      r.stderr,
+      /only while the driver runs the device \(DRIVER_OK.*EINVAL/,
+    );
+    assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
+  } finally {
+    await mv.stop();
+  }
 });

@@ -12,6 +12,7 @@ import {
   type VqInfo,
 } from "../../lib/vduse/mod.ts";
 import { ErrnoError } from "../../lib/sys/mod.ts";
+import { VdevError } from "../../lib/errors.ts";
 import { featureBit, VIRTIO_CONFIG_S, VIRTIO_F } from "../../lib/virtio/mod.ts";
 
 const S = VIRTIO_CONFIG_S;
@@ -118,6 +119,22 @@ class ScriptedChannel implements DeviceChannel {
 
   features(): bigint {
     return this.features_;
+  }
+
+  /** DEV_SET_CONFIG fails with this errno while set (the kernel's EINVAL). */
+  configErrno: number | null = null;
+  readonly configWrites: { offset: number; data: number[] }[] = [];
+
+  setConfig(offset: number, data: Uint8Array): void {
+    if (this.configErrno !== null) {
+      throw new ErrnoError("ioctl VDUSE_DEV_SET_CONFIG", this.configErrno);
+    }
+    this.events.push(`set_config ${offset}`);
+    this.configWrites.push({ offset, data: [...data] });
+  }
+
+  injectConfigIrq(): void {
+    this.events.push("config_irq");
   }
 
   close(): void {
@@ -433,4 +450,77 @@ Deno.test("stop ends the loop, stops the backend, closes the kicks and the chann
   channel.send({ kind: "get_vq_state", vqIndex: 0 });
   await new Promise((r) => setTimeout(r, 0));
   assert.equal(channel.responses.length, 1);
+});
+
+Deno.test("setLink: refused before DRIVER_OK (the kernel's EINVAL), nothing written", async () => {
+  const { channel, server, events } = setup();
+  server.start();
+  try {
+    channel.send({ kind: "set_status", status: FEATURES_OK });
+    await channel.replies(1);
+    assert.throws(
+      () => server.setLink(false),
+      (e: unknown) =>
+        e instanceof VdevError && /DRIVER_OK; status now 0xb/.test(e.message) &&
+        /EINVAL/.test(e.message),
+    );
+    assert.equal(server.linkUp, true);
+    assert.deepEqual(channel.configWrites, []);
+    assert.ok(!events.includes("config_irq"));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("setLink: status field (offset 6) written, then the config interrupt; kept across a reset", async () => {
+  const { channel, server, events } = setup();
+  server.start();
+  try {
+    channel.send({ kind: "set_status", status: DRIVER_OK });
+    await channel.replies(1);
+    events.length = 0;
+    server.setLink(false);
+    assert.deepEqual(events, ["set_config 6", "config_irq"]);
+    assert.deepEqual(channel.configWrites, [{ offset: 6, data: [0, 0] }]);
+    assert.equal(server.linkUp, false);
+    server.setLink(true);
+    assert.deepEqual(channel.configWrites[1], { offset: 6, data: [1, 0] });
+    assert.equal(server.linkUp, true);
+    // A reset and a new DRIVER_OK: the kernel keeps the config space, and
+    // so does the server's idea of the link.
+    server.setLink(false);
+    channel.send({ kind: "set_status", status: 0 });
+    channel.send({ kind: "set_status", status: DRIVER_OK });
+    await channel.replies(3);
+    assert.equal(server.linkUp, false);
+    // After a reset (no DRIVER_OK) it is refused again.
+    channel.send({ kind: "set_status", status: 0 });
+    await channel.replies(4);
+    assert.throws(() => server.setLink(true), VdevError);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("setLink: a kernel EINVAL (driver gone meanwhile) is the same one-line error", async () => {
+  const { channel, server } = setup();
+  server.start();
+  try {
+    channel.send({ kind: "set_status", status: DRIVER_OK });
+    await channel.replies(1);
+    channel.configErrno = 22;
+    assert.throws(
+      () => server.setLink(false),
+      (e: unknown) => e instanceof VdevError && /EINVAL/.test(e.message),
+    );
+    assert.equal(server.linkUp, true, "unchanged when the write failed");
+    channel.configErrno = 5; // EIO: anything else is reported as it is
+    assert.throws(
+      () => server.setLink(false),
+      (e: unknown) =>
+        e instanceof VdevError && /changing the link state/.test(e.message),
+    );
+  } finally {
+    await server.stop();
+  }
 });
