@@ -14,8 +14,10 @@ import {
   listJson,
   listText,
   listTypes,
+  type MdevctlCompat,
   type MdevListing,
   openMdev,
+  parseCompat,
   parseMdevUuid,
   typesJson,
   typesText,
@@ -35,6 +37,19 @@ export interface ListOptions {
   uuid?: string;
   /** -p. */
   parent?: string;
+  /** Whose output: mdevctl 1.2's (default) or 1.4's. */
+  compat?: MdevctlCompat;
+}
+
+/**
+ * The mdevctl release to imitate: `option` (`mdev --compat V`) if given,
+ * else `$VDEVCTL_MDEVCTL_COMPAT`, else 1.2.
+ */
+export function compatFrom(option?: string): MdevctlCompat {
+  return option !== undefined ? parseCompat(option, "--compat") : parseCompat(
+    Deno.env.get("VDEVCTL_MDEVCTL_COMPAT"),
+    "VDEVCTL_MDEVCTL_COMPAT",
+  );
 }
 
 /** `mdev list`: prints the listing, warnings, then fails on bad files. */
@@ -46,10 +61,13 @@ export function listAction(root: SysRoot, opts: ListOptions): void {
     : listActive(ctx, filter);
   write(
     Deno.stdout,
-    opts.dumpjson ? listJson(listing, { uuid: opts.uuid }) : listText(listing, {
-      defined: opts.defined === true,
-      verbose: opts.verbose === true,
-    }),
+    opts.dumpjson
+      ? listJson(listing, { uuid: opts.uuid, compat: opts.compat })
+      : listText(listing, {
+        defined: opts.defined === true,
+        verbose: opts.verbose === true,
+        compat: opts.compat,
+      }),
   );
   warn(listing.warnings);
   failWith(listing.problems);
@@ -58,11 +76,22 @@ export function listAction(root: SysRoot, opts: ListOptions): void {
 /** `mdev types`. */
 export function typesAction(
   root: SysRoot,
-  opts: { parent?: string; dumpjson?: boolean },
+  opts: { parent?: string; dumpjson?: boolean; compat?: MdevctlCompat },
 ): void {
   const types = listTypes(openMdev(root), opts.parent);
-  write(Deno.stdout, opts.dumpjson ? typesJson(types) : typesText(types));
+  const how = { compat: opts.compat };
+  write(
+    Deno.stdout,
+    opts.dumpjson ? typesJson(types, how) : typesText(types, how),
+  );
 }
+
+const LONG: Record<string, string> = {
+  "-p": "--parent",
+  "-u": "--uuid",
+  "-d": "--defined",
+  "-v": "--verbose",
+};
 
 /**
  * Runs `mdev list|types OPTIONS` (`args` start at the subcommand; `main.ts`
@@ -81,10 +110,15 @@ export function fastMdev(
     const v = args[j];
     return v === undefined || v.startsWith("-") ? undefined : v;
   };
+  const seen = new Set<string>();
   for (let j = 1; j < args.length; j++) {
     const a = args[j];
-    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const eq = a.startsWith("--") || /^-[pu]=/.test(a) ? a.indexOf("=") : -1;
     const name = eq > 0 ? a.slice(0, eq) : a;
+    // A repeated option is a usage error: commander's path reports it.
+    const key = LONG[name] ?? name;
+    if (seen.has(key)) return undefined;
+    seen.add(key);
     let v: string | undefined;
     if (
       name === "-p" || name === "--parent" || name === "-u" || name === "--uuid"
@@ -126,6 +160,7 @@ export function fastMdev(
     }
   }
   const root = resolveRoot(options.root);
+  opts.compat = compatFrom();
   if (sub === "list") listAction(root, opts);
   else typesAction(root, opts);
   return 0;

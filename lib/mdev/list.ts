@@ -26,8 +26,25 @@ export interface MdevContext {
   store: ConfigStore;
 }
 
-/** Opens sysfs and the definitions under `root`. */
+/**
+ * Opens sysfs and the definitions under `root`; a root other than `/` must
+ * be an existing directory (else a mistyped `--root` would look like an
+ * empty host, and `define` would create the whole tree under it).
+ */
 export function openMdev(root: SysRoot): MdevContext {
+  if (!root.isReal) {
+    let isDir = false;
+    try {
+      isDir = Deno.statSync(root.dir).isDirectory;
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) {
+      throw new VdevError(
+        `root ${root.dir} is not an existing directory: fix --root (or VDEVCTL_ROOT)`,
+      );
+    }
+  }
   return { sysfs: new MdevSysfs(root), store: new ConfigStore(root) };
 }
 
