@@ -55,7 +55,7 @@ export function compatFrom(option?: string): MdevctlCompat {
 /** `mdev list`: prints the listing, warnings, then fails on bad files. */
 export function listAction(root: SysRoot, opts: ListOptions): void {
   const ctx = openMdev(root);
-  const filter = { uuid: opts.uuid, parent: opts.parent };
+  const filter = { uuid: opts.uuid, parent: opts.parent, compat: opts.compat };
   const listing: MdevListing = opts.defined
     ? listDefined(ctx, filter)
     : listActive(ctx, filter);

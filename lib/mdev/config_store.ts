@@ -15,6 +15,7 @@ import {
 } from "../atomic_write.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import { genericError, isPermissionError, notRootError } from "./errors.ts";
+import { readAtMost } from "./sysfs.ts";
 import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "../root.ts";
 import { listDir } from "../sysfs_read.ts";
@@ -221,21 +222,12 @@ export function readLimitedText(
   if (st.isFile && st.size > limit) {
     throw new DefinitionError(`too large (${st.size} bytes, over ${limit})`);
   }
-  const file = Deno.openSync(path, { read: true });
-  const buf = new Uint8Array(limit + 1);
-  let len = 0;
-  try {
-    while (len < buf.length) {
-      const n = file.readSync(buf.subarray(len));
-      if (n === null || n === 0) break;
-      len += n;
-    }
-  } finally {
-    file.close();
+  const bytes = readAtMost(path, limit + 1);
+  if (bytes.length > limit) {
+    throw new DefinitionError(`too large (over ${limit} bytes)`);
   }
-  if (len > limit) throw new DefinitionError(`too large (over ${limit} bytes)`);
   try {
-    return decoder.decode(buf.subarray(0, len));
+    return decoder.decode(bytes);
   } catch {
     throw new DefinitionError("not UTF-8 text");
   }

@@ -82,6 +82,8 @@ export interface ListFilter {
   uuid?: string;
   /** Only this parent. */
   parent?: string;
+  /** List running devices as mdevctl 1.4 does (default 1.2). */
+  compat?: "1.2" | "1.4";
 }
 
 /** Compares as mdevctl (Rust) sorts strings: by code unit, not by locale. */
@@ -172,7 +174,12 @@ export function listActive(
     try {
       // One open instead of stat + open: ENOENT means "not defined".
       const def = ctx.store.readIfExists(act.parent, uuid);
-      if (def !== undefined) {
+      if (def !== undefined && filter.compat === "1.4") {
+        // 1.4 keeps the running type, and the attributes only a `get
+        // attributes` callout reports (none without callouts).
+        entry.defined = true;
+        entry.autostart = def.autostart;
+      } else if (def !== undefined) {
         entry.defined = true;
         if (def.type !== act.type) {
           warnings.push(

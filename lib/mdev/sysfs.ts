@@ -47,16 +47,12 @@ const decoder = new TextDecoder();
 export const ATTR_LIMIT = 64 << 10;
 
 /**
- * Reads a sysfs attribute, trimmed: only a regular file (checked before the
- * open, so that a FIFO cannot block it) and at most {@linkcode ATTR_LIMIT}
- * bytes (so that /dev/zero cannot grow it without bound).
+ * The first `max` bytes of file `path` (all of it when shorter): a read
+ * that a file without end (/dev/zero, a huge file) cannot grow past `max`.
  */
-function readText(path: string): string {
-  if (!Deno.statSync(path).isFile) {
-    throw new Error(`${path}: not a regular file`);
-  }
+export function readAtMost(path: string, max: number): Uint8Array {
   const file = Deno.openSync(path, { read: true });
-  const buf = new Uint8Array(ATTR_LIMIT + 1);
+  const buf = new Uint8Array(max);
   let len = 0;
   try {
     while (len < buf.length) {
@@ -67,10 +63,23 @@ function readText(path: string): string {
   } finally {
     file.close();
   }
-  if (len > ATTR_LIMIT) {
+  return buf.subarray(0, len);
+}
+
+/**
+ * Reads a sysfs attribute, trimmed: only a regular file (checked before the
+ * open, so that a FIFO cannot block it) and at most {@linkcode ATTR_LIMIT}
+ * bytes (so that /dev/zero cannot grow it without bound).
+ */
+function readText(path: string): string {
+  if (!Deno.statSync(path).isFile) {
+    throw new Error(`${path}: not a regular file`);
+  }
+  const bytes = readAtMost(path, ATTR_LIMIT + 1);
+  if (bytes.length > ATTR_LIMIT) {
     throw new Error(`${path}: larger than ${ATTR_LIMIT} bytes`);
   }
-  return decoder.decode(buf.subarray(0, len)).trim();
+  return decoder.decode(bytes).trim();
 }
 
 /**

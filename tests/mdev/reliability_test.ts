@@ -18,6 +18,7 @@ import { REPO, runVdevctl, snapshot, vdevctlArgv } from "./diff_helpers.ts";
 
 const MTTY_DEF = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70"; // mtty-2 on mtty, attrs x=1
 const NEW = "11111111-2222-4333-8444-555555555555";
+const DEFINE_NEW = ["define", "-u", NEW, "-p", "mtty", "-t", "mtty-1"];
 
 async function withTree(
   fn: (dir: string) => Promise<void> | void,
@@ -358,15 +359,7 @@ Deno.test("a --root that does not exist is refused, nothing created", async () =
   await withTree(async (dir) => {
     const missing = `${dir}/no-such-root`;
     for (
-      const args of [["list"], ["types"], [
-        "define",
-        "-u",
-        NEW,
-        "-p",
-        "mtty",
-        "-t",
-        "mtty-1",
-      ]]
+      const args of [["list"], ["types"], DEFINE_NEW]
     ) {
       const r = await runVdevctl(missing, args);
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
@@ -381,15 +374,11 @@ Deno.test("etc/mdevctl.d as a symlink loop: one named line, not an internal erro
     Deno.removeSync(`${dir}/etc/mdevctl.d`, { recursive: true });
     Deno.symlinkSync("mdevctl.d", `${dir}/etc/mdevctl.d`);
     for (
-      const args of [["list", "-d"], ["modify", "-u", MTTY_DEF, "-a"], [
-        "define",
-        "-u",
-        NEW,
-        "-p",
-        "mtty",
-        "-t",
-        "mtty-1",
-      ]]
+      const args of [
+        ["list", "-d"],
+        ["modify", "-u", MTTY_DEF, "-a"],
+        DEFINE_NEW,
+      ]
     ) {
       const r = await runVdevctl(dir, args);
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
