@@ -1,7 +1,8 @@
 /**
- * `vdevctl mdev`: mediated devices, a drop-in for mdevctl 1.2 (same flags,
- * same output, same /etc/mdevctl.d files), plus `mdev parents`. Argument
- * parsing and output only; the work is in lib/mdev/.
+ * `vdevctl mdev`: mediated devices, a drop-in for mdevctl 1.2 and 1.4 (same
+ * flags, same output, same /etc/mdevctl.d files), plus `mdev parents`.
+ * Argument parsing and output only; the work is in lib/mdev/. Options are
+ * parsed as strictly as mdevctl's clap does them ({@linkcode clapArgs}).
  *
  * @module
  */
@@ -15,6 +16,8 @@ import {
 import {
   defineDevice,
   listParents,
+  type MdevContext,
+  MDEVCTL_VERSIONS,
   modifyDevice,
   openMdev,
   parentsJson,
@@ -26,7 +29,113 @@ import {
   undefineDevice,
 } from "../lib/mdev/mod.ts";
 import { failWith, out, rootOf, warn } from "./context.ts";
-import { calloutsOf, listAction, typesAction } from "./mdev_fast.ts";
+import {
+  calloutsOf,
+  compatFrom,
+  listAction,
+  typesAction,
+} from "./mdev_fast.ts";
+import pkg from "../package.json" with { type: "json" };
+
+/** The mdevctl release to imitate for `cmd` (`--compat` or the environment). */
+function compatOf(cmd: CommandUnknownOpts) {
+  return compatFrom((cmd.optsWithGlobals() as { compat?: string }).compat);
+}
+
+/** The name clap prints for an option: `--uuid <UUID>`, `--auto`. */
+function clapName(opt: Option): string {
+  const value = /[<[][^>\]]*[>\]]/.exec(opt.flags)?.[0];
+  return `${opt.long ?? opt.short}${value ? ` ${value}` : ""}`;
+}
+
+/**
+ * The arguments of `cmd` as mdevctl's clap reads them, for commander: an
+ * option that takes a value and is followed by another option (or nothing)
+ * is refused ("a value is required", not the next flag as its value);
+ * `-u=UUID` is `-u UUID`; an option given twice is refused. Exit status 2,
+ * as mdevctl's. Everything after `--` is left alone.
+ */
+export function clapArgs(
+  cmd: CommandUnknownOpts,
+  args: readonly string[],
+): string[] {
+  const out: string[] = [];
+  const seen = new Set<Option>();
+  const fail = (msg: string) =>
+    cmd.error(`error: ${msg}`, { exitCode: 2, code: "vdevctl.usage" });
+  const once = (opt: Option) => {
+    if (seen.has(opt)) {
+      fail(`the argument '${clapName(opt)}' cannot be used multiple times`);
+    }
+    seen.add(opt);
+  };
+  const takesValue = (opt: Option) => opt.required || opt.optional;
+  const valueAt = (opt: Option, i: number): string => {
+    const v = args[i];
+    if (v === undefined || (v.length > 1 && v.startsWith("-"))) {
+      fail(`a value is required for '${clapName(opt)}' but none was supplied`);
+    }
+    return v;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (a.length < 2 || !a.startsWith("-")) {
+      out.push(a);
+    } else if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const opt = cmd.options.find((o) =>
+        o.long === (eq > 0 ? a.slice(0, eq) : a)
+      );
+      if (opt === undefined) {
+        out.push(a); // unknown: commander says so
+        continue;
+      }
+      once(opt);
+      out.push(a);
+      if (takesValue(opt) && eq < 0) out.push(valueAt(opt, ++i));
+    } else {
+      // Short options, possibly clustered (-dv) or with a value (-uX, -u=X).
+      for (let j = 1; j < a.length; j++) {
+        const opt = cmd.options.find((o) => o.short === `-${a[j]}`);
+        if (opt === undefined) {
+          out.push(`-${a.slice(j)}`);
+          break;
+        }
+        once(opt);
+        out.push(`-${a[j]}`);
+        if (takesValue(opt)) {
+          const rest = a.slice(j + 1).replace(/^=/, "");
+          out.push(rest !== "" ? rest : valueAt(opt, ++i));
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Makes `cmd` parse its options with {@linkcode clapArgs}. */
+function strict(cmd: CommandUnknownOpts): CommandUnknownOpts {
+  const parse = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args) => parse(clapArgs(cmd, args));
+  return cmd;
+}
+
+/**
+ * Runs a read-modify-write of definitions under the store's lock, so that
+ * concurrent define/modify/undefine never lose an update.
+ */
+function locked<T>(
+  cmd: CommandUnknownOpts,
+  fn: (ctx: MdevContext) => T,
+): T {
+  const ctx = openMdev(rootOf(cmd));
+  return ctx.store.locked(() => fn(ctx));
+}
 
 function uuidArg(value: string): string {
   const uuid = parseMdevUuid(value);
@@ -60,7 +169,7 @@ function listCommand(): CommandUnknownOpts {
     .addOption(uuidOption("list devices matching the UUID"))
     .option("-p, --parent <PARENT>", "list devices of this parent only")
     .action(async function (opts) {
-      await listAction(rootOf(this), opts);
+      await listAction(rootOf(this), { ...opts, compat: compatOf(this) });
     });
 }
 
@@ -71,7 +180,7 @@ function typesCommand(): CommandUnknownOpts {
     .option("--dumpjson", "output the types in JSON")
     .option("--json", "the same as --dumpjson")
     .action(function (opts) {
-      typesAction(rootOf(this), opts);
+      typesAction(rootOf(this), { ...opts, compat: compatOf(this) });
     });
 }
 
@@ -104,7 +213,7 @@ function startCommand(): CommandUnknownOpts {
       const root = rootOf(this);
       const started = await startDevice(openMdev(root), {
         ...opts,
-        callouts: calloutsOf(root),
+        callouts: calloutsOf(root, { compat: compatOf(this) }),
       });
       if (started.generated) out(`${started.uuid}\n`);
     });
@@ -119,7 +228,7 @@ function stopCommand(): CommandUnknownOpts {
       const root = rootOf(this);
       await stopDevice(openMdev(root), opts.uuid, {
         force: opts.force,
-        callouts: calloutsOf(root),
+        callouts: calloutsOf(root, { compat: compatOf(this) }),
       });
     });
 }
@@ -141,10 +250,11 @@ function defineCommand(): CommandUnknownOpts {
     .action(async function (opts) {
       needUuidOrParent(this, opts);
       const root = rootOf(this);
-      const defined = await defineDevice(openMdev(root), {
-        ...opts,
-        callouts: calloutsOf(root),
-      });
+      const callouts = calloutsOf(root, { compat: compatOf(this) });
+      const defined = await locked(
+        this,
+        (ctx) => defineDevice(ctx, { ...opts, callouts }),
+      );
       if (defined.generated) out(`${defined.uuid}\n`);
     });
 }
@@ -156,13 +266,16 @@ function undefineCommand(): CommandUnknownOpts {
     .option("-p, --parent <PARENT>", "only the definition on this parent")
     .option("-f, --force", "go ahead even when a callout script fails")
     .action(async function (opts) {
-      const root = rootOf(this);
-      const callouts = calloutsOf(root);
-      const res = await undefineDevice(openMdev(root), opts.uuid, {
-        parent: opts.parent,
-        force: opts.force,
-        callouts,
-      });
+      const callouts = calloutsOf(rootOf(this), { compat: compatOf(this) });
+      const res = await locked(
+        this,
+        (ctx) =>
+          undefineDevice(ctx, opts.uuid, {
+            parent: opts.parent,
+            force: opts.force,
+            callouts,
+          }),
+      );
       // mdevctl 1.2 exits 0 when a callout vetoes an undefine; 1.4 fails.
       if (callouts.version === "1.2") warn(res.vetoed);
       else if (res.vetoed.length > 0) {
@@ -211,11 +324,11 @@ function modifyCommand(): CommandUnknownOpts {
           },
         );
       }
-      const root = rootOf(this);
-      await modifyDevice(openMdev(root), opts.uuid, {
-        ...opts,
-        callouts: calloutsOf(root),
-      });
+      const callouts = calloutsOf(rootOf(this), { compat: compatOf(this) });
+      await locked(
+        this,
+        (ctx) => modifyDevice(ctx, opts.uuid, { ...opts, callouts }),
+      );
     });
 }
 
@@ -226,7 +339,7 @@ function startParentCommand(): CommandUnknownOpts {
     .action(async function (parent) {
       const root = rootOf(this);
       const res = await startParentMdevs(openMdev(root), parent, {
-        callouts: calloutsOf(root),
+        callouts: calloutsOf(root, { compat: compatOf(this) }),
       });
       warn(res.failures.map((f) => f.message));
       failWith(res.problems);
@@ -248,9 +361,23 @@ function parentsCommand(): CommandUnknownOpts {
 
 /** Builds the `mdev` command. */
 export function command(): CommandUnknownOpts {
-  const mdev = new Command("mdev").description(
-    "mediated devices (a drop-in mdevctl)",
-  );
+  let mdevctl = "1.2" as keyof typeof MDEVCTL_VERSIONS;
+  try {
+    mdevctl = compatFrom();
+  } catch {
+    // A bad value is reported by the command that prints output.
+  }
+  const mdev = new Command("mdev")
+    .description("mediated devices (a drop-in mdevctl)")
+    .version(
+      `vdevctl ${pkg.version} (mdevctl ${MDEVCTL_VERSIONS[mdevctl]})`,
+      "-V, --version",
+      "print vdevctl's version and the mdevctl version it is compatible with",
+    )
+    .option(
+      "--compat <VERSION>",
+      "print mdevctl 1.2's or 1.4's output (default: $VDEVCTL_MDEVCTL_COMPAT or 1.2)",
+    );
   for (
     const sub of [
       listCommand(),
@@ -264,7 +391,7 @@ export function command(): CommandUnknownOpts {
       parentsCommand(),
     ]
   ) {
-    mdev.addCommand(sub);
+    mdev.addCommand(strict(sub));
   }
   return mdev;
 }

@@ -16,8 +16,10 @@ import {
   listJson,
   listText,
   listTypes,
+  type MdevctlCompat,
   type MdevListing,
   openMdev,
+  parseCompat,
   parseMdevUuid,
   typesJson,
   typesText,
@@ -39,6 +41,19 @@ export interface ListOptions {
   uuid?: string;
   /** -p. */
   parent?: string;
+  /** Whose output: mdevctl 1.2's (default) or 1.4's. */
+  compat?: MdevctlCompat;
+}
+
+/**
+ * The mdevctl release to imitate: `option` (`mdev --compat V`) if given,
+ * else `$VDEVCTL_MDEVCTL_COMPAT`, else 1.2.
+ */
+export function compatFrom(option?: string): MdevctlCompat {
+  return option !== undefined ? parseCompat(option, "--compat") : parseCompat(
+    Deno.env.get("VDEVCTL_MDEVCTL_COMPAT"),
+    "VDEVCTL_MDEVCTL_COMPAT",
+  );
 }
 
 /**
@@ -46,10 +61,13 @@ export interface ListOptions {
  * (1.2 or 1.4) and the time limit `VDEVCTL_CALLOUT_TIMEOUT` (seconds);
  * scripts' stderr goes to stderr.
  */
-export function calloutsOf(root: SysRoot): Callouts {
+export function calloutsOf(
+  root: SysRoot,
+  options: { compat?: MdevctlCompat } = {},
+): Callouts {
   const secs = Number(Deno.env.get("VDEVCTL_CALLOUT_TIMEOUT") ?? "60");
   return new Callouts(root, {
-    version: Deno.env.get("VDEVCTL_MDEVCTL_COMPAT") === "1.4" ? "1.4" : "1.2",
+    version: options.compat ?? compatFrom(),
     timeoutMs: Number.isFinite(secs) && secs > 0 ? secs * 1000 : 60_000,
     report: (text) => write(Deno.stderr, text),
   });
@@ -61,18 +79,24 @@ export async function listAction(
   opts: ListOptions,
 ): Promise<void> {
   const ctx = openMdev(root);
-  const filter = { uuid: opts.uuid, parent: opts.parent };
+  const filter = { uuid: opts.uuid, parent: opts.parent, compat: opts.compat };
   const listing: MdevListing = opts.defined
     ? listDefined(ctx, filter)
     : listActive(ctx, filter);
-  if (!opts.defined) await addListedAttributes(listing, calloutsOf(root));
+  if (!opts.defined) {
+    await addListedAttributes(
+      listing,
+      calloutsOf(root, { compat: opts.compat }),
+    );
+  }
   write(
     Deno.stdout,
     opts.dumpjson || opts.json
-      ? listJson(listing, { uuid: opts.uuid })
+      ? listJson(listing, { uuid: opts.uuid, compat: opts.compat })
       : listText(listing, {
         defined: opts.defined === true,
         verbose: opts.verbose === true,
+        compat: opts.compat,
       }),
   );
   warn(listing.warnings);
@@ -82,14 +106,27 @@ export async function listAction(
 /** `mdev types`. */
 export function typesAction(
   root: SysRoot,
-  opts: { parent?: string; dumpjson?: boolean; json?: boolean },
+  opts: {
+    parent?: string;
+    dumpjson?: boolean;
+    json?: boolean;
+    compat?: MdevctlCompat;
+  },
 ): void {
   const types = listTypes(openMdev(root), opts.parent);
+  const how = { compat: opts.compat };
   write(
     Deno.stdout,
-    opts.dumpjson || opts.json ? typesJson(types) : typesText(types),
+    opts.dumpjson || opts.json ? typesJson(types, how) : typesText(types, how),
   );
 }
+
+const LONG: Record<string, string> = {
+  "-p": "--parent",
+  "-u": "--uuid",
+  "-d": "--defined",
+  "-v": "--verbose",
+};
 
 /**
  * Runs `mdev list|types OPTIONS` (`args` start at the subcommand; `main.ts`
@@ -108,10 +145,15 @@ export function fastMdev(
     const v = args[j];
     return v === undefined || v.startsWith("-") ? undefined : v;
   };
+  const seen = new Set<string>();
   for (let j = 1; j < args.length; j++) {
     const a = args[j];
-    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const eq = a.startsWith("--") || /^-[pu]=/.test(a) ? a.indexOf("=") : -1;
     const name = eq > 0 ? a.slice(0, eq) : a;
+    // A repeated option is a usage error: commander's path reports it.
+    const key = LONG[name] ?? name;
+    if (seen.has(key)) return undefined;
+    seen.add(key);
     let v: string | undefined;
     if (
       name === "-p" || name === "--parent" || name === "-u" || name === "--uuid"
@@ -154,6 +196,7 @@ export function fastMdev(
     }
   }
   const root = resolveRoot(options.root);
+  opts.compat = compatFrom();
   if (sub === "list") return listAction(root, opts).then(() => 0);
   typesAction(root, opts);
   return Promise.resolve(0);

@@ -205,7 +205,7 @@ function statsCommand(): CommandUnknownOpts {
       const r = await controlRequest(name, { op: "stats" }, {
         root: rootOf(cmd),
       }) as unknown as MvnetReport;
-      if (opts.json) console.log(JSON.stringify(r, null, 2));
+      if (opts.json) console.log(jsonText(r));
       else out(formatReport(r));
     });
 }

@@ -8,9 +8,14 @@
  * @module
  */
 
-import { atomicWriteFileSync } from "../atomic_write.ts";
+import {
+  atomicWriteFileSync,
+  processAlive,
+  tempFileWriter,
+} from "../atomic_write.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import { genericError, isPermissionError, notRootError } from "./errors.ts";
+import { readAtMost } from "./sysfs.ts";
 import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "../root.ts";
 import { listDir } from "../sysfs_read.ts";
@@ -183,8 +188,84 @@ function readDir(path: string): Deno.DirEntry[] | undefined {
   } catch (err) {
     const code = errnoCode(err);
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    if (isPermissionError(err)) throw notRootError(path, err);
-    throw err;
+    throw storeError(err, path, `reading ${path}`);
+  }
+}
+
+/** A file-system failure in the store as one line naming the path. */
+function storeError(err: unknown, path: string, action: string): VdevError {
+  if (err instanceof VdevError) return err;
+  return genericError(err, { object: "mdev definitions", path, action });
+}
+
+/** The most a definition or a --jsonfile may hold (mdevctl's are < 1 KiB). */
+export const DEFINITION_LIMIT = 1 << 20;
+
+/**
+ * Reads a regular file of at most `limit` bytes as UTF-8, or the process's
+ * own stdin when `path` names it (a pipe, as libvirt passes
+ * `--jsonfile=/dev/stdin`). Anything else (a FIFO, a device such as
+ * /dev/zero, a directory) is refused before it is opened, so that no input
+ * can block the read or grow it without bound.
+ */
+export function readLimitedText(
+  path: string,
+  options: { limit?: number; stdin?: boolean } = {},
+): string {
+  const limit = options.limit ?? DEFINITION_LIMIT;
+  const st = Deno.statSync(path);
+  if (!st.isFile && !(options.stdin && isStdin(st))) {
+    throw new DefinitionError(
+      `not a regular file (${st.isFifo ? "a FIFO" : kindOf(st)})`,
+    );
+  }
+  if (st.isFile && st.size > limit) {
+    throw new DefinitionError(`too large (${st.size} bytes, over ${limit})`);
+  }
+  const bytes = readAtMost(path, limit + 1);
+  if (bytes.length > limit) {
+    throw new DefinitionError(`too large (over ${limit} bytes)`);
+  }
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new DefinitionError("not UTF-8 text");
+  }
+}
+
+function kindOf(st: Deno.FileInfo): string {
+  if (st.isDirectory) return "a directory";
+  if (st.isCharDevice) return "a character device";
+  if (st.isBlockDevice) return "a block device";
+  if (st.isSocket) return "a socket";
+  return "not a file";
+}
+
+function isStdin(st: Deno.FileInfo): boolean {
+  try {
+    const fd0 = Deno.statSync("/proc/self/fd/0");
+    return fd0.dev === st.dev && fd0.ino === st.ino && !st.isDirectory &&
+      !st.isCharDevice;
+  } catch {
+    return false;
+  }
+}
+
+/** True for a temporary file of a writer that is no longer running. */
+function staleTemp(name: string): boolean {
+  const pid = tempFileWriter(name);
+  return pid !== undefined && !processAlive(pid);
+}
+
+/** Removes the temporary files of dead writers in `dir` (best effort). */
+function removeStaleTemps(dir: string, names: Iterable<string>): void {
+  for (const name of names) {
+    if (!staleTemp(name)) continue;
+    try {
+      Deno.removeSync(`${dir}/${name}`);
+    } catch {
+      // Read-only, or another cleaner was first.
+    }
   }
 }
 
@@ -228,7 +309,7 @@ export class ConfigStore {
     }
     let text: string;
     try {
-      text = readText(path);
+      text = readLimitedText(path);
     } catch (err) {
       const code = errnoCode(err);
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;
@@ -254,7 +335,8 @@ export class ConfigStore {
       } catch {
         continue;
       }
-      out.push([parent, listDir(`${this.base}/${parent}`)]);
+      const names = listDir(`${this.base}/${parent}`);
+      out.push([parent, names.filter((n) => tempFileWriter(n) === undefined)]);
     }
     return out;
   }
@@ -278,8 +360,13 @@ export class ConfigStore {
       const pdir = `${this.base}/${pent.name}`;
       const children = readDir(pdir);
       if (children === undefined) continue;
+      const temps: string[] = [];
       for (const cent of children) {
         if (!cent.isFile) continue;
+        if (tempFileWriter(cent.name) !== undefined) {
+          temps.push(cent.name); // a writer's, being renamed or left behind
+          continue;
+        }
         const path = `${pdir}/${cent.name}`;
         const uuid = parseMdevUuid(cent.name);
         if (uuid === undefined) {
@@ -291,7 +378,7 @@ export class ConfigStore {
         if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
         if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
         try {
-          const text = readText(path);
+          const text = readLimitedText(path);
           scan.definitions.push(
             parseDefinition(text, { parent: pent.name, uuid }),
           );
@@ -301,6 +388,7 @@ export class ConfigStore {
           scan.badParents.add(pent.name);
         }
       }
+      if (temps.length > 0) removeStaleTemps(pdir, temps);
     }
     scan.problems.sort();
     return scan;
@@ -322,7 +410,13 @@ export class ConfigStore {
         Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
         created = true;
       }
-      atomicWriteFileSync(path, definitionText(def), { mode: 0o644 });
+      if (!created) {
+        removeStaleTemps(dir, listDir(dir));
+      }
+      atomicWriteFileSync(path, definitionText(def), {
+        mode: 0o644,
+        keep: true,
+      });
     } catch (err) {
       if (created) {
         try {
@@ -338,6 +432,38 @@ export class ConfigStore {
         action: `writing ${path}`,
       });
     }
+  }
+
+  /**
+   * Runs `fn` holding the store's write lock: flock(2) on the
+   * /etc/mdevctl.d directory itself (created if missing), which the kernel
+   * releases when the holder exits or is killed. Every read-modify-write of
+   * a definition runs under it, so concurrent writers are serialized and
+   * none loses another's update.
+   */
+  locked<T>(fn: () => T): T {
+    let dir: Deno.FsFile;
+    try {
+      Deno.mkdirSync(this.base, { recursive: true, mode: 0o755 });
+      dir = Deno.openSync(this.base, { read: true });
+    } catch (err) {
+      throw storeError(err, this.base, `locking ${this.base}`);
+    }
+    // Closing the last descriptor releases the lock; an asynchronous `fn`
+    // (one that runs callout scripts) holds it until its promise settles.
+    let result: T;
+    try {
+      dir.lockSync(true);
+      result = fn();
+    } catch (err) {
+      dir.close();
+      throw err;
+    }
+    if (result instanceof Promise) {
+      return result.finally(() => dir.close()) as T;
+    }
+    dir.close();
+    return result;
   }
 
   /** Removes a definition file. */
@@ -361,15 +487,6 @@ function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
   } catch (err) {
     if (errnoCode(err) === "ENOENT") return undefined;
     throw err;
-  }
-}
-
-function readText(path: string): string {
-  const bytes = Deno.readFileSync(path);
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    throw new DefinitionError("not UTF-8 text");
   }
 }
 

@@ -1,5 +1,7 @@
 /**
- * mdevctl 1.2's output, byte for byte: `list` text (with "(defined)" /
+ * mdevctl's output, byte for byte (1.2's by default, 1.4's with
+ * `compat: "1.4"`: no extra newline after `list` and `types`, none at all
+ * after their JSON): `list` text (with "(defined)" /
  * "(active)" and the verbose attribute listing), `list --dumpjson` (the whole
  * hierarchy, or one device's config when a UUID selects exactly one),
  * `types` text and JSON; plus vdevctl's own `parents` output. Every string
@@ -9,8 +11,44 @@
  */
 
 import { definitionValue } from "./config_store.ts";
+import { VdevError } from "../errors.ts";
 import type { MdevEntry, MdevListing, ParentInfo } from "./list.ts";
 import type { MdevType } from "./sysfs.ts";
+
+/** The mdevctl release whose output is printed. */
+export type MdevctlCompat = "1.2" | "1.4";
+
+/** The `mdevctl --version` number of each compatible release. */
+export const MDEVCTL_VERSIONS: Readonly<Record<MdevctlCompat, string>> = {
+  "1.2": "1.2.0",
+  "1.4": "1.4.0",
+};
+
+/**
+ * The release named by `value` (from `source`, e.g. the environment
+ * variable or an option, for the message); 1.2 when undefined or empty.
+ */
+export function parseCompat(
+  value: string | undefined,
+  source: string,
+): MdevctlCompat {
+  if (value === undefined || value === "") return "1.2";
+  const v = value.replace(/\.0$/, "");
+  if (v === "1.2" || v === "1.4") return v;
+  throw new VdevError(
+    `${source} ${
+      JSON.stringify(value)
+    } is not a supported mdevctl version: use 1.2 or 1.4`,
+  );
+}
+
+/**
+ * What follows `list` and `types` output: 1.2 `println!`s it (an extra
+ * empty line after text, a newline after JSON), 1.4 `print!`s it.
+ */
+function trailer(compat: MdevctlCompat | undefined): string {
+  return compat === "1.4" ? "" : "\n";
+}
 
 function entryText(e: MdevEntry, opts: { defined: boolean; verbose: boolean }) {
   let out = `${e.uuid} ${e.parent} ${e.type} ${
@@ -34,7 +72,7 @@ function entryText(e: MdevEntry, opts: { defined: boolean; verbose: boolean }) {
 /** `list` / `list --defined` as text. */
 export function listText(
   listing: MdevListing,
-  opts: { defined: boolean; verbose: boolean },
+  opts: { defined: boolean; verbose: boolean; compat?: MdevctlCompat },
 ): string {
   let out = "";
   for (const entries of listing.parents.values()) {
@@ -43,13 +81,13 @@ export function listText(
       out += entryText(e, opts);
     }
   }
-  return out + "\n";
+  return out + trailer(opts.compat);
 }
 
 /** `list --dumpjson`: one device's config when `uuid` selects exactly one. */
 export function listJson(
   listing: MdevListing,
-  opts: { uuid?: string },
+  opts: { uuid?: string; compat?: MdevctlCompat },
 ): string {
   const count = [...listing.parents.values()].reduce((n, v) => n + v.length, 0);
   let value: unknown;
@@ -63,11 +101,14 @@ export function listJson(
     const first = listing.parents.values().next().value?.[0];
     value = first === undefined ? [] : definitionValue(first);
   }
-  return JSON.stringify(value, null, 2) + "\n";
+  return JSON.stringify(value, null, 2) + trailer(opts.compat);
 }
 
 /** `types` as text. */
-export function typesText(types: Map<string, MdevType[]>): string {
+export function typesText(
+  types: Map<string, MdevType[]>,
+  opts: { compat?: MdevctlCompat } = {},
+): string {
   let out = "";
   for (const [parent, list] of types) {
     out += `${parent}\n`;
@@ -79,11 +120,14 @@ export function typesText(types: Map<string, MdevType[]>): string {
       if (t.description !== "") out += `    Description: ${t.description}\n`;
     }
   }
-  return out + "\n";
+  return out + trailer(opts.compat);
 }
 
 /** `types --dumpjson`. */
-export function typesJson(types: Map<string, MdevType[]>): string {
+export function typesJson(
+  types: Map<string, MdevType[]>,
+  opts: { compat?: MdevctlCompat } = {},
+): string {
   const parents: Record<string, unknown[]> = {};
   for (const [parent, list] of types) {
     parents[parent] = list.map((t) => {
@@ -96,7 +140,8 @@ export function typesJson(types: Map<string, MdevType[]>): string {
       return { [t.id]: v };
     });
   }
-  return JSON.stringify(types.size === 0 ? [] : [parents], null, 2) + "\n";
+  return JSON.stringify(types.size === 0 ? [] : [parents], null, 2) +
+    trailer(opts.compat);
 }
 
 /** `parents` as text (vdevctl's own command). */

@@ -9,13 +9,15 @@
 
 import {
   checkDefinitionPlace,
+  DefinitionError,
   type MdevDefinition,
   parseDefinition,
+  readLimitedText,
 } from "./config_store.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import { attrError, createError, firstLine, genericError } from "./errors.ts";
 import { loadActive, type MdevContext, unknownParentError } from "./list.ts";
-import type { ActiveMdev } from "./sysfs.ts";
+import { type ActiveMdev, checkSysfsName } from "./sysfs.ts";
 import { newMdevUuid } from "./uuid.ts";
 
 function deviceName(dev: { uuid: string; parent: string; type: string }) {
@@ -33,6 +35,8 @@ export function createDevice(
   dev: Pick<MdevDefinition, "uuid" | "parent" | "type" | "attrs">,
 ): void {
   const { sysfs } = ctx;
+  checkSysfsName("parent", dev.parent);
+  checkSysfsName("type", dev.type);
   let existing: ActiveMdev | undefined;
   try {
     existing = sysfs.loadActive(dev.uuid);
@@ -148,12 +152,13 @@ export function readJsonFile(
 ): MdevDefinition {
   let text: string;
   try {
-    text = Deno.readTextFileSync(path);
+    text = readLimitedText(path, { stdin: true });
   } catch (err) {
+    const why = err instanceof DefinitionError
+      ? err.message
+      : `cannot read it (${errnoCode(err) ?? firstLine(messageOf(err))})`;
     throw new VdevError(
-      `--jsonfile ${path}: cannot read it (${
-        errnoCode(err) ?? firstLine(messageOf(err))
-      }): give the path of a JSON device description`,
+      `--jsonfile ${path}: ${why}: give the path of a JSON device description in a regular file`,
       { cause: err },
     );
   }
@@ -231,7 +236,11 @@ export function resolveStart(
     }
     if (req.type === undefined || req.parent === undefined) {
       throw new VdevError(
-        `mdev ${uuid} is not defined and not fully specified: give -p PARENT and -t TYPE (or define it first)`,
+        `${
+          generated
+            ? "no type given"
+            : `mdev ${uuid} is not defined and not fully specified`
+        }: give -p PARENT and -t TYPE (or define it first)`,
       );
     }
     dev = {
@@ -316,7 +325,9 @@ export function planDefinition(
     }
     if (type === undefined) {
       throw new VdevError(
-        `mdev ${uuid}: no type given and it is not running: add -t TYPE`,
+        generated
+          ? "no type given: add -t TYPE (or -u UUID of a running device)"
+          : `mdev ${uuid}: no type given and it is not running: add -t TYPE`,
       );
     }
     checkDefinitionPlace(parent, uuid);

@@ -26,8 +26,25 @@ export interface MdevContext {
   store: ConfigStore;
 }
 
-/** Opens sysfs and the definitions under `root`. */
+/**
+ * Opens sysfs and the definitions under `root`; a root other than `/` must
+ * be an existing directory (else a mistyped `--root` would look like an
+ * empty host, and `define` would create the whole tree under it).
+ */
 export function openMdev(root: SysRoot): MdevContext {
+  if (!root.isReal) {
+    let isDir = false;
+    try {
+      isDir = Deno.statSync(root.dir).isDirectory;
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) {
+      throw new VdevError(
+        `root ${root.dir} is not an existing directory: fix --root (or VDEVCTL_ROOT)`,
+      );
+    }
+  }
   return { sysfs: new MdevSysfs(root), store: new ConfigStore(root) };
 }
 
@@ -65,6 +82,8 @@ export interface ListFilter {
   uuid?: string;
   /** Only this parent. */
   parent?: string;
+  /** List running devices as mdevctl 1.4 does (default 1.2). */
+  compat?: "1.2" | "1.4";
 }
 
 /** Compares as mdevctl (Rust) sorts strings: by code unit, not by locale. */
@@ -155,7 +174,12 @@ export function listActive(
     try {
       // One open instead of stat + open: ENOENT means "not defined".
       const def = ctx.store.readIfExists(act.parent, uuid);
-      if (def !== undefined) {
+      if (def !== undefined && filter.compat === "1.4") {
+        // 1.4 keeps the running type, and the attributes only a `get
+        // attributes` callout reports (none without callouts).
+        entry.defined = true;
+        entry.autostart = def.autostart;
+      } else if (def !== undefined) {
         entry.defined = true;
         if (def.type !== act.type) {
           warnings.push(

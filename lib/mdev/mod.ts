@@ -13,8 +13,11 @@ export { ConfigStore } from "./config_store.ts";
 export {
   listJson,
   listText,
+  MDEVCTL_VERSIONS,
+  type MdevctlCompat,
   parentsJson,
   parentsText,
+  parseCompat,
   typesJson,
   typesText,
 } from "./format.ts";
@@ -38,6 +41,6 @@ export {
   listTypes,
   openMdev,
 } from "./list.ts";
-export type { MdevListing } from "./list.ts";
+export type { MdevContext, MdevListing } from "./list.ts";
 export { MdevSysfs } from "./sysfs.ts";
 export { parseMdevUuid } from "./uuid.ts";

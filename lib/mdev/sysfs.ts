@@ -12,6 +12,7 @@
  * @module
  */
 
+import { VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 
 /** A supported mdev type of a parent. */
@@ -42,8 +43,62 @@ export interface ActiveMdev {
 
 const decoder = new TextDecoder();
 
+/** The most a sysfs attribute is read (the kernel's are one page, 4 KiB). */
+export const ATTR_LIMIT = 64 << 10;
+
+/**
+ * The first `max` bytes of file `path` (all of it when shorter): a read
+ * that a file without end (/dev/zero, a huge file) cannot grow past `max`.
+ */
+export function readAtMost(path: string, max: number): Uint8Array {
+  const file = Deno.openSync(path, { read: true });
+  const buf = new Uint8Array(max);
+  let len = 0;
+  try {
+    while (len < buf.length) {
+      const n = file.readSync(buf.subarray(len));
+      if (n === null || n === 0) break;
+      len += n;
+    }
+  } finally {
+    file.close();
+  }
+  return buf.subarray(0, len);
+}
+
+/**
+ * Reads a sysfs attribute, trimmed: only a regular file (checked before the
+ * open, so that a FIFO cannot block it) and at most {@linkcode ATTR_LIMIT}
+ * bytes (so that /dev/zero cannot grow it without bound).
+ */
 function readText(path: string): string {
-  return decoder.decode(Deno.readFileSync(path)).trim();
+  if (!Deno.statSync(path).isFile) {
+    throw new Error(`${path}: not a regular file`);
+  }
+  const bytes = readAtMost(path, ATTR_LIMIT + 1);
+  if (bytes.length > ATTR_LIMIT) {
+    throw new Error(`${path}: larger than ${ATTR_LIMIT} bytes`);
+  }
+  return decoder.decode(bytes).trim();
+}
+
+/**
+ * Throws unless `name` can only name an entry of its directory (a parent of
+ * /sys/class/mdev_bus or a type of mdev_supported_types): not empty, not
+ * "." or "..", no "/". Names that climb out of the mdev tree would make a
+ * write to `create` land outside it.
+ */
+export function checkSysfsName(what: "parent" | "type", name: string): void {
+  if (
+    name === "" || name === "." || name === ".." || name.includes("/") ||
+    name.includes("\0")
+  ) {
+    throw new VdevError(
+      `mdev ${what} ${
+        JSON.stringify(name)
+      } is not a ${what} name (it is empty or contains "/" or ".."): see 'vdevctl mdev types'`,
+    );
+  }
 }
 
 function basename(path: string): string {
@@ -236,8 +291,13 @@ export class MdevSysfs {
     this.index = index;
   }
 
-  /** Creates device `uuid` by writing it to the type's `create`. */
+  /**
+   * Creates device `uuid` by writing it to the type's `create`; refuses a
+   * parent or type name that would leave the mdev tree.
+   */
   create(uuid: string, spec: { parent: string; type: string }): void {
+    checkSysfsName("parent", spec.parent);
+    checkSysfsName("type", spec.type);
     Deno.writeTextFileSync(
       `${this.typeDir(spec.parent, spec.type)}/create`,
       uuid,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { snakeCaseKeys } from "../json_keys.ts";
 import { formatCpuList } from "../cpu_list.ts";
 import { formatBytes } from "../cli_values.ts";
 import type { Holder } from "./holders.ts";
@@ -104,7 +105,9 @@ export function showObject(info: VduseInfo): Record<string, unknown> {
     state: info.state,
     served: info.state === "served",
     daemon: info.daemon,
-    daemon_status: info.daemonReport?.report ?? null,
+    daemon_status: info.daemonReport
+      ? snakeCaseKeys(info.daemonReport.report)
+      : null,
   };
 }
 

@@ -356,11 +356,11 @@ Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show r
     const r = JSON.parse(st.stdout);
     assert.equal(r.link, "up");
     assert.equal(r.netdev, netdev);
-    assert.equal(r.driverOk, true);
-    assert.deepEqual(r.placement.irqCpus, [last]);
+    assert.equal(r.driver_ok, true);
+    assert.deepEqual(r.placement.irq_cpus, [last]);
     assert.ok(r.tx.frames >= 100 && r.rx.frames >= 100, st.stdout);
     assert.ok(r.tx.bytes >= 100 * 60 && r.rx.bytes >= 100 * 60, st.stdout);
-    assert.deepEqual(r.drops, { noBuffer: 0, tooBig: 0 });
+    assert.deepEqual(r.drops, { no_buffer: 0, too_big: 0 });
     assert.deepEqual(
       r.queues.map((
         q: { index: number; ready: boolean },
@@ -372,7 +372,7 @@ Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show r
       text.stdout,
       new RegExp(`^${name}: netdev ${netdev} .* link up\n`),
     );
-    assert.match(text.stdout, /\n  rx: \d+ frames \d+ bytes\n/);
+    assert.match(text.stdout, /\n {2}rx: \d+ frames \d+ bytes\n/);
   } finally {
     await mv.stop();
   }

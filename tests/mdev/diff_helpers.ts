@@ -2,13 +2,16 @@
  * Runs Debian's real `mdevctl` and `vdevctl mdev` against the same fake tree:
  * mdevctl inside `unshare -m` with the tree's `sys` bind-mounted over /sys
  * and its `etc/mdevctl.d` over /etc/mdevctl.d (after making every mount
- * private), vdevctl with `--root`. Shared by the differential test and the
- * benchmark.
+ * private), vdevctl with `--root`. Debian 12's mdevctl 1.2 runs on the host,
+ * Debian 13's 1.4 from the cached peer root (`peerScript`), compared with
+ * vdevctl under `VDEVCTL_MDEVCTL_COMPAT=1.4`. Shared by the differential
+ * test and the benchmark.
  *
  * @module
  */
 
 import { type CommandResult, runCommand } from "../command_output.ts";
+import { type PeerRoot, peerRoot, peerScript } from "../../lib/sandbox/mod.ts";
 
 /** What one run printed and returned. */
 export type RunResult = CommandResult;
@@ -48,8 +51,63 @@ export function vdevctlArgv(tree: string, args: string[]): string[] {
 /** Runs `argv` and collects its output. */
 export const run: (
   argv: string[],
-  options?: { cwd?: string },
+  options?: { cwd?: string; env?: Record<string, string> },
 ) => Promise<RunResult> = runCommand;
+
+/** The mdevctl release a differential run compares with. */
+export type Peer = "1.2" | "1.4";
+
+let peer14: Promise<PeerRoot> | undefined;
+
+/** The Debian 13 peer root holding mdevctl 1.4 (made once per process). */
+export function mdevctl14Root(): Promise<PeerRoot> {
+  peer14 ??= peerRoot();
+  return peer14;
+}
+
+/**
+ * Runs the peer root's mdevctl 1.4 ARGS on `tree` (bind-mounted in a
+ * chroot); `options.share` is a host directory seen at the same path inside
+ * (for `--jsonfile` paths).
+ */
+export async function runMdevctl14(
+  tree: string,
+  args: string[],
+  options: { share?: string } = {},
+): Promise<RunResult> {
+  const binds: [string, string][] = [
+    [`${tree}/sys`, "/sys"],
+    [`${tree}/etc/mdevctl.d`, "/etc/mdevctl.d"],
+  ];
+  if (options.share) binds.push([options.share, options.share]);
+  const script = peerScript(await mdevctl14Root(), ["mdevctl", ...args], {
+    binds,
+  });
+  return run(["sh", "-c", script]);
+}
+
+/** Runs mdevctl `peer` on `tree` (`share`: see {@linkcode runMdevctl14}). */
+export function runPeer(
+  peer: Peer,
+  tree: string,
+  args: string[],
+  options: { share?: string } = {},
+): Promise<RunResult> {
+  return peer === "1.4"
+    ? runMdevctl14(tree, args, options)
+    : runMdevctl(tree, args);
+}
+
+/** Runs vdevctl mdev ARGS on `tree` with the output of mdevctl `peer`. */
+export function runVdevctlAs(
+  peer: Peer,
+  tree: string,
+  args: string[],
+): Promise<RunResult> {
+  return run(vdevctlArgv(tree, args), {
+    env: { VDEVCTL_MDEVCTL_COMPAT: peer },
+  });
+}
 
 /** Runs mdevctl ARGS on `tree`. */
 export function runMdevctl(

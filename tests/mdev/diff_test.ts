@@ -12,10 +12,11 @@ import assert from "node:assert/strict";
 import { type FakeTree, randomTree, Rng, writeFakeTree } from "./fake_tree.ts";
 import {
   findMdevctl,
+  type Peer,
   pool,
-  runMdevctl,
+  runPeer,
   type RunResult,
-  runVdevctl,
+  runVdevctlAs,
   snapshot,
 } from "./diff_helpers.ts";
 
@@ -80,28 +81,39 @@ function readCommands(tree: FakeTree, rng: Rng): string[][] {
   ];
 }
 
-for (const seed of SEEDS) {
-  Deno.test(`mdev diff: seed ${seed}: list and types match mdevctl`, async () => {
-    requireTools();
-    const rng = new Rng(seed);
-    const tree = randomTree(rng);
-    const dir = Deno.makeTempDirSync({ prefix: `mdev-diff-${seed}-` });
-    try {
-      writeFakeTree(dir, tree);
-      const cmds = readCommands(tree, rng);
-      const results = await pool(
-        cmds.map((args) => () =>
-          Promise.all([runMdevctl(dir, args), runVdevctl(dir, args)])
-        ),
-        2,
-      );
-      cmds.forEach((args, i) =>
-        same(`seed ${seed}: mdev ${args.join(" ")}`, ...results[i])
-      );
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
-  });
+const PEERS: { peer: Peer; seeds: number[] }[] = [
+  { peer: "1.2", seeds: SEEDS },
+  // mdevctl 1.4 from the Debian 13 peer root, vdevctl with COMPAT=1.4.
+  { peer: "1.4", seeds: SEEDS.slice(0, 12) },
+];
+
+for (const { peer, seeds } of PEERS) {
+  for (const seed of seeds) {
+    Deno.test(`mdev diff: seed ${seed}: list and types match mdevctl ${peer}`, async () => {
+      requireTools();
+      const rng = new Rng(seed);
+      const tree = randomTree(rng);
+      const dir = Deno.makeTempDirSync({ prefix: `mdev-diff-${seed}-` });
+      try {
+        writeFakeTree(dir, tree);
+        const cmds = readCommands(tree, rng);
+        const results = await pool(
+          cmds.map((args) => () =>
+            Promise.all([
+              runPeer(peer, dir, args),
+              runVdevctlAs(peer, dir, args),
+            ])
+          ),
+          2,
+        );
+        cmds.forEach((args, i) =>
+          same(`seed ${seed}: mdev ${args.join(" ")}`, ...results[i])
+        );
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    });
+  }
 }
 
 /** A define/modify/undefine session for a tree; `@FILE` is the jsonfile path. */
@@ -166,8 +178,13 @@ const JSONFILE = JSON.stringify({
   attrs: [{ k1: "v1" }, { k2: "two words" }],
 });
 
-for (const seed of SEEDS.slice(0, 6)) {
-  Deno.test(`mdev diff: seed ${seed}: define/modify/undefine write what mdevctl writes`, async () => {
+const WRITE_RUNS: [Peer, number][] = [
+  ...SEEDS.slice(0, 6).map((s): [Peer, number] => ["1.2", s]),
+  ...SEEDS.slice(0, 2).map((s): [Peer, number] => ["1.4", s]),
+];
+
+for (const [peer, seed] of WRITE_RUNS) {
+  Deno.test(`mdev diff: seed ${seed}: define/modify/undefine write what mdevctl ${peer} writes`, async () => {
     requireTools();
     const rng = new Rng(seed);
     const tree = randomTree(rng);
@@ -189,8 +206,8 @@ for (const seed of SEEDS.slice(0, 6)) {
       );
       for (const args of session) {
         const [ra, rb] = await Promise.all([
-          runMdevctl(a, args),
-          runVdevctl(b, args),
+          runPeer(peer, a, args, { share: base }),
+          runVdevctlAs(peer, b, args),
         ]);
         same(`seed ${seed}: mdev ${args.join(" ")}`, ra, rb);
       }
@@ -202,10 +219,10 @@ for (const seed of SEEDS.slice(0, 6)) {
       // Each tool reads what the other wrote.
       for (const args of [["list", "-d", "--dumpjson"], ["list", "-v"]]) {
         const [mOnV, vOnV, vOnM, mOnM] = await Promise.all([
-          runMdevctl(b, args),
-          runVdevctl(b, args),
-          runVdevctl(a, args),
-          runMdevctl(a, args),
+          runPeer(peer, b, args),
+          runVdevctlAs(peer, b, args),
+          runVdevctlAs(peer, a, args),
+          runPeer(peer, a, args),
         ]);
         same(`seed ${seed}: mdevctl reads vdevctl's files`, mOnV, vOnV);
         same(`seed ${seed}: vdevctl reads mdevctl's files`, mOnM, vOnM);

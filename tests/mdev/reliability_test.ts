@@ -1,0 +1,425 @@
+/**
+ * Issue 10's reliability items through `vdevctl mdev` on fake trees, with
+ * real concurrent processes: concurrent writers serialized, stale temporary
+ * files of dead writers cleaned and never listed, mode and owner kept, type
+ * and parent names that climb out of sysfs refused, strict option parsing
+ * (as mdevctl's clap), bounded reads of JSON files, definitions and sysfs
+ * attributes, a missing `--root`, errnos as one named line, no generated
+ * UUID in messages, and mdevctl 1.4's output switch.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { openMdev } from "../../lib/mdev/list.ts";
+import { SysRoot } from "../../lib/root.ts";
+import { tempExampleTree } from "./fake_tree.ts";
+import { REPO, runVdevctl, snapshot, vdevctlArgv } from "./diff_helpers.ts";
+
+const MTTY_DEF = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70"; // mtty-2 on mtty, attrs x=1
+const NEW = "11111111-2222-4333-8444-555555555555";
+const DEFINE_NEW = ["define", "-u", NEW, "-p", "mtty", "-t", "mtty-1"];
+
+async function withTree(
+  fn: (dir: string) => Promise<void> | void,
+): Promise<void> {
+  const dir = tempExampleTree();
+  try {
+    await fn(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** Runs vdevctl with a deadline: a hang is a failure, never a stuck test. */
+async function runBounded(
+  argv: string[],
+  options: { seconds?: number; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string; killed: boolean }> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, (options.seconds ?? 20) * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    killed,
+  };
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.split("\n").filter((l) => l !== "");
+  assert.equal(lines.length, 1, `one line on stderr: ${stderr}`);
+  assert.doesNotMatch(lines[0], /internal error/);
+  return lines[0];
+}
+
+function attrsOf(dir: string, parent: string, uuid: string): string[] {
+  const text = Deno.readTextFileSync(`${dir}/etc/mdevctl.d/${parent}/${uuid}`);
+  const json = JSON.parse(text) as { attrs: Record<string, string>[] };
+  return json.attrs.map((a) => Object.keys(a)[0]);
+}
+
+// ------------------------------------------------------ concurrent writers
+
+Deno.test("concurrent modify --addattr from 4 processes: every update is stored or refused", async () => {
+  await withTree(async (dir) => {
+    const names: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const batch = [0, 1, 2, 3].map((i) => `a${round}_${i}`);
+      names.push(...batch);
+      const results = await Promise.all(batch.map((n) =>
+        runVdevctl(dir, [
+          "modify",
+          "-u",
+          MTTY_DEF,
+          "--addattr",
+          n,
+          "--value",
+          "1",
+        ])
+      ));
+      for (const [i, r] of results.entries()) {
+        if (r.code !== 0) {
+          // Refused is allowed, but then it must say so and not be stored.
+          oneLine(r.stderr);
+          names.splice(names.indexOf(batch[i]), 1);
+        }
+      }
+    }
+    const stored = attrsOf(dir, "mtty", MTTY_DEF);
+    assert.deepEqual(
+      [...stored].sort(),
+      ["x", ...names].sort(),
+      "an update that exited 0 was lost",
+    );
+  });
+});
+
+Deno.test("two concurrent define of one UUID: one succeeds, the other is refused", async () => {
+  for (let round = 0; round < 4; round++) {
+    await withTree(async (dir) => {
+      const [a, b] = await Promise.all(
+        ["mtty-1", "mtty-2"].map((t) =>
+          runVdevctl(dir, ["define", "-u", NEW, "-p", "mtty", "-t", t])
+        ),
+      );
+      assert.deepEqual(
+        [a.code, b.code].sort(),
+        [0, 1],
+        `round ${round}: exits ${a.code}/${b.code}: ${a.stderr}${b.stderr}`,
+      );
+      const winner = a.code === 0 ? "mtty-1" : "mtty-2";
+      const text = Deno.readTextFileSync(`${dir}/etc/mdevctl.d/mtty/${NEW}`);
+      assert.equal(JSON.parse(text).mdev_type, winner);
+    });
+  }
+});
+
+// ---------------------------------------------- temporary files, mode, owner
+
+function deadPid(): number {
+  for (let pid = 4_000_000; pid > 1000; pid -= 7919) {
+    try {
+      Deno.statSync(`/proc/${pid}`);
+    } catch {
+      return pid;
+    }
+  }
+  throw new Error("no free pid");
+}
+
+Deno.test("stale temporary files of dead writers are not listed, not offered, and cleaned", async () => {
+  await withTree(async (dir) => {
+    const stale = `${dir}/etc/mdevctl.d/mtty/.${NEW}.${deadPid()}.k3j2.tmp`;
+    const live = `${dir}/etc/mdevctl.d/mtty/.${NEW}.${Deno.pid}.k3j3.tmp`;
+    Deno.writeTextFileSync(stale, '{"mdev_type":"mtty-1"');
+    Deno.writeTextFileSync(live, '{"mdev_type":"mtty-1"');
+    const list = await runVdevctl(dir, ["list", "-d"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stderr, "", "no warning for temporary files");
+    // What shell completion offers (lib/completion/values.ts's mdevUuids).
+    const offered = openMdev(new SysRoot(dir)).store.entryNames().flatMap((
+      [, names],
+    ) => names);
+    assert.ok(
+      offered.length > 0 && offered.every((u) => !u.startsWith(".")),
+      `completion offers ${offered}`,
+    );
+    const r = await runVdevctl(dir, ["modify", "-u", MTTY_DEF, "-a"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.throws(() => Deno.statSync(stale), "the dead writer's file stays");
+    assert.ok(Deno.statSync(live).isFile, "a live writer's file was removed");
+  });
+});
+
+Deno.test("modify keeps the definition file's mode and owner", async () => {
+  await withTree(async (dir) => {
+    const path = `${dir}/etc/mdevctl.d/mtty/${MTTY_DEF}`;
+    Deno.chmodSync(path, 0o600);
+    const owner = Deno.uid() === 0;
+    if (owner) Deno.chownSync(path, 1234, 4321);
+    const r = await runVdevctl(dir, ["modify", "-u", MTTY_DEF, "-m"]);
+    assert.equal(r.code, 0, r.stderr);
+    const st = Deno.statSync(path);
+    assert.equal((st.mode ?? 0) & 0o777, 0o600);
+    if (owner) assert.deepEqual([st.uid, st.gid], [1234, 4321]);
+    assert.equal(JSON.parse(Deno.readTextFileSync(path)).start, "manual");
+  });
+});
+
+// ----------------------------------------------- names that climb out of sysfs
+
+Deno.test("a type or parent that climbs out of the mdev tree is refused, nothing written", async () => {
+  await withTree(async (dir) => {
+    // Targets that look like a type directory, outside mdev_supported_types.
+    const sys = `${dir}/sys`;
+    const outside = Deno.realPathSync(
+      `${sys}/class/mdev_bus/mtty/mdev_supported_types/../../..`,
+    );
+    Deno.writeTextFileSync(`${outside}/available_instances`, "1\n");
+    Deno.mkdirSync(`${sys}/mdev_supported_types/mtty-1`, { recursive: true });
+    Deno.writeTextFileSync(
+      `${sys}/mdev_supported_types/mtty-1/available_instances`,
+      "1\n",
+    );
+    for (
+      const args of [
+        ["start", "-u", NEW, "-p", "mtty", "-t", "../../.."],
+        ["start", "-u", NEW, "-p", "../..", "-t", "mtty-1"],
+        ["start", "-u", NEW, "-p", "mtty", "-t", "a/b"],
+      ]
+    ) {
+      const r = await runVdevctl(dir, args);
+      assert.notEqual(r.code, 0, `${args.join(" ")} was accepted`);
+      oneLine(r.stderr);
+    }
+    // The same through a definition and start-parent-mdevs (the udev rule).
+    Deno.writeTextFileSync(
+      `${dir}/etc/mdevctl.d/mtty/${NEW}`,
+      JSON.stringify({ mdev_type: "../../..", start: "auto", attrs: [] }),
+    );
+    await runVdevctl(dir, ["start-parent-mdevs", "mtty"]);
+    assert.throws(() => Deno.statSync(`${outside}/create`), "create written");
+    assert.throws(
+      () => Deno.statSync(`${sys}/mdev_supported_types/mtty-1/create`),
+      "create written",
+    );
+  });
+});
+
+// ------------------------------------------------------- option parsing
+
+Deno.test("an option missing its value does not swallow the next flag (exit 2, nothing written)", async () => {
+  await withTree(async (dir) => {
+    const before = snapshot(dir);
+    for (
+      const args of [
+        ["define", "-u", NEW, "-p", "-a", "-t", "mtty-1"],
+        ["modify", "-u", MTTY_DEF, "--addattr", "x", "--value", "-m"],
+        ["define", "-u", NEW, "-u", NEW, "-p", "mtty", "-t", "mtty-1"],
+        ["define", "-u", NEW, "-p", "mtty", "-p", "mtty", "-t", "mtty-1"],
+        ["modify", "-u", MTTY_DEF, "-a", "-a"],
+        ["list", "-d", "-d"],
+        ["list", "-u", MTTY_DEF, "--uuid", MTTY_DEF],
+        ["types", "-p", "mtty", "-p", "mtty"],
+      ]
+    ) {
+      const r = await runVdevctl(dir, args);
+      assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code} ${r.stderr}`);
+      oneLine(r.stderr);
+    }
+    assert.deepEqual(snapshot(dir), before);
+  });
+});
+
+Deno.test("-u=UUID and --value=-x are accepted as mdevctl accepts them", async () => {
+  await withTree(async (dir) => {
+    const r = await runVdevctl(dir, [
+      "define",
+      `-u=${NEW}`,
+      "-p",
+      "mtty",
+      "-t=mtty-1",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const m = await runVdevctl(dir, [
+      "modify",
+      `-u=${NEW}`,
+      "--addattr=k",
+      "--value=-m",
+    ]);
+    assert.equal(m.code, 0, m.stderr);
+    const l = await runVdevctl(dir, ["list", "-d", "-v", `-u=${NEW}`]);
+    assert.equal(
+      l.stdout,
+      `${NEW} mtty mtty-1 manual\n  Attrs:\n    @{0}: {"k":"-m"}\n\n`,
+    );
+  });
+});
+
+Deno.test("mdev -V / --version prints vdevctl's version and the mdevctl version", async () => {
+  const pkg = JSON.parse(Deno.readTextFileSync(`${REPO}/package.json`));
+  for (const flag of ["-V", "--version"]) {
+    const r = await runBounded([`${REPO}/vdevctl`, "mdev", flag]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`vdevctl ${pkg.version}`), r.stdout);
+    assert.ok(r.stdout.includes("mdevctl 1.2.0"), r.stdout);
+  }
+  const r = await runBounded([`${REPO}/vdevctl`, "mdev", "-V"], {
+    env: { VDEVCTL_MDEVCTL_COMPAT: "1.4" },
+  });
+  assert.ok(r.stdout.includes("mdevctl 1.4.0"), r.stdout);
+});
+
+// ------------------------------------------------------------ bounded reads
+
+Deno.test("--jsonfile that is not UTF-8 is refused", async () => {
+  await withTree(async (dir) => {
+    const f = `${dir}/bad.json`;
+    Deno.writeFileSync(
+      f,
+      new Uint8Array([
+        ...new TextEncoder().encode('{"mdev_type":"mtty-1","start":"auto",'),
+        ...new TextEncoder().encode('"attrs":[{"k":"'),
+        0xff,
+        0xfe,
+        ...new TextEncoder().encode('"}]}'),
+      ]),
+    );
+    const r = await runVdevctl(dir, [
+      "define",
+      "-u",
+      NEW,
+      "-p",
+      "mtty",
+      "--jsonfile",
+      f,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(oneLine(r.stderr), /UTF-8/);
+    assert.throws(() => Deno.statSync(`${dir}/etc/mdevctl.d/mtty/${NEW}`));
+  });
+});
+
+Deno.test("a FIFO or /dev/zero as --jsonfile, definition or sysfs attribute: refused, no hang", async () => {
+  await withTree(async (dir) => {
+    const fifo = `${dir}/fifo`;
+    const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.equal(mk.code, 0);
+    for (const f of [fifo, "/dev/zero"]) {
+      const r = await runBounded(
+        vdevctlArgv(dir, ["define", "-u", NEW, "-p", "mtty", "--jsonfile", f]),
+      );
+      assert.equal(r.killed, false, `--jsonfile ${f} hangs`);
+      assert.equal(r.code, 1, r.stderr);
+      oneLine(r.stderr);
+    }
+    const big = `${dir}/big.json`;
+    Deno.writeTextFileSync(big, " ".repeat(2 << 20) + "{}");
+    const r = await runBounded(
+      vdevctlArgv(dir, ["define", "-u", NEW, "-p", "mtty", "--jsonfile", big]),
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(oneLine(r.stderr), /too large|larger/);
+    // A running device's definition file that is a FIFO (list -v reads it).
+    const def =
+      `${dir}/etc/mdevctl.d/mtty/b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f`;
+    Deno.removeSync(def);
+    await new Deno.Command("mkfifo", { args: [def] }).output();
+    const l = await runBounded(vdevctlArgv(dir, ["list", "-v"]));
+    assert.equal(l.killed, false, "list -v hangs on a FIFO definition");
+    // A sysfs attribute that is a FIFO.
+    const avail =
+      `${dir}/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/available_instances`;
+    Deno.removeSync(avail);
+    await new Deno.Command("mkfifo", { args: [avail] }).output();
+    const t = await runBounded(vdevctlArgv(dir, ["types"]));
+    assert.equal(t.killed, false, "types hangs on a FIFO attribute");
+    assert.notEqual(t.code, 0);
+    oneLine(t.stderr);
+  });
+});
+
+// ------------------------------------------------------- roots and errnos
+
+Deno.test("a --root that does not exist is refused, nothing created", async () => {
+  await withTree(async (dir) => {
+    const missing = `${dir}/no-such-root`;
+    for (
+      const args of [["list"], ["types"], DEFINE_NEW]
+    ) {
+      const r = await runVdevctl(missing, args);
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(oneLine(r.stderr), /no-such-root/);
+    }
+    assert.throws(() => Deno.statSync(missing), "the root was created");
+  });
+});
+
+Deno.test("etc/mdevctl.d as a symlink loop: one named line, not an internal error", async () => {
+  await withTree(async (dir) => {
+    Deno.removeSync(`${dir}/etc/mdevctl.d`, { recursive: true });
+    Deno.symlinkSync("mdevctl.d", `${dir}/etc/mdevctl.d`);
+    for (
+      const args of [
+        ["list", "-d"],
+        ["modify", "-u", MTTY_DEF, "-a"],
+        DEFINE_NEW,
+      ]
+    ) {
+      const r = await runVdevctl(dir, args);
+      assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(oneLine(r.stderr), /mdevctl\.d/);
+    }
+  });
+});
+
+Deno.test("messages do not name a generated UUID the user never gave", async () => {
+  await withTree(async (dir) => {
+    for (
+      const args of [["start", "-p", "mtty"], ["define", "-p", "mtty"]]
+    ) {
+      const r = await runVdevctl(dir, args);
+      assert.equal(r.code, 1, r.stderr);
+      const line = oneLine(r.stderr);
+      assert.doesNotMatch(line, /[0-9a-f]{8}-[0-9a-f]{4}-/, line);
+      assert.match(line, /-t TYPE/);
+    }
+  });
+});
+
+// ------------------------------------------------------------- 1.4 output
+
+Deno.test("VDEVCTL_MDEVCTL_COMPAT=1.4 (or --compat 1.4): list and types without the extra newline", async () => {
+  await withTree(async (dir) => {
+    const env = { VDEVCTL_MDEVCTL_COMPAT: "1.4" };
+    const l12 = await runBounded(vdevctlArgv(dir, ["list"]));
+    const l14 = await runBounded(vdevctlArgv(dir, ["list"]), { env });
+    assert.ok(l12.stdout.endsWith("\n\n"));
+    assert.equal(l14.stdout, l12.stdout.slice(0, -1));
+    const t12 = await runBounded(vdevctlArgv(dir, ["types"]));
+    const t14 = await runBounded(
+      [`${REPO}/vdevctl`, "--root", dir, "mdev", "--compat", "1.4", "types"],
+    );
+    assert.equal(t14.code, 0, t14.stderr);
+    assert.equal(t14.stdout, t12.stdout.slice(0, -1));
+    const bad = await runBounded(vdevctlArgv(dir, ["list"]), {
+      env: { VDEVCTL_MDEVCTL_COMPAT: "9" },
+    });
+    assert.notEqual(bad.code, 0);
+    assert.match(oneLine(bad.stderr), /VDEVCTL_MDEVCTL_COMPAT/);
+  });
+});
