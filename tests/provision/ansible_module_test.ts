@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { tempExampleTree } from "../mdev/fake_tree.ts";
 import { runCommand } from "../command_output.ts";
+import { ansibleApply } from "./ansible_run.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 const MODULE = `${REPO}dist/ansible/vdevctl_apply`;
@@ -123,24 +124,7 @@ Deno.test("ansible module: through Debian's ansible-core, changed then ok", asyn
   try {
     const src = `${root}/m.json`;
     Deno.writeTextFileSync(src, JSON.stringify(MANIFEST));
-    const run = () =>
-      runCommand([
-        "ansible",
-        "localhost",
-        "-M",
-        `${REPO}dist/ansible`,
-        "-m",
-        "vdevctl_apply",
-        "-a",
-        `src=${src} vdevctl=${VDEVCTL}`,
-      ], {
-        env: {
-          VDEVCTL_ROOT: root,
-          ANSIBLE_NOCOLOR: "1",
-          ANSIBLE_LOCALHOST_WARNING: "false",
-          ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3",
-        },
-      });
+    const run = () => ansibleApply(src, [], { env: { VDEVCTL_ROOT: root } });
     const first = await run();
     assert.equal(first.code, 0, first.stdout + first.stderr);
     assert.match(first.stdout, /^localhost \| CHANGED => \{/);
