@@ -18,6 +18,7 @@
 
 import { exampleTree, writeFakeTree } from "../tests/mdev/fake_tree.ts";
 import { findMdevctl, REPO } from "../tests/mdev/diff_helpers.ts";
+import { runCommand } from "../tests/command_output.ts";
 
 const RUNS = Number(Deno.args[0] ?? 3);
 const JSON_FILE = Deno.args[1];
@@ -30,21 +31,14 @@ const uuid = (i: number) =>
 /** Runs `argv`; returns the wall time in ms, or throws with its stderr. */
 async function time(argv: string[]): Promise<number> {
   const t0 = performance.now();
-  const r = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
+  const r = await runCommand(argv);
   const ms = performance.now() - t0;
-  if (r.code !== 0) {
-    throw new Error(
-      `${argv.slice(0, 4).join(" ")} ... exited ${r.code}: ${
-        new TextDecoder().decode(r.stderr).slice(0, 500)
-      }`,
-    );
-  }
-  return ms;
+  if (r.code === 0) return ms;
+  throw new Error(
+    `${argv.slice(0, 4).join(" ")} ... exited ${r.code}: ${
+      r.stderr.slice(0, 500)
+    }`,
+  );
 }
 
 function median(xs: number[]): number {
