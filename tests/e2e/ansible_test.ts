@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { runCommand } from "../command_output.ts";
+import { ansibleApply } from "../provision/ansible_run.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 const VDEVCTL = `${REPO}vdevctl`;
@@ -39,23 +40,7 @@ interface Run {
 
 /** Runs the module through `ansible localhost`; parses `localhost | STATUS => {...}`. */
 async function ansible(...extra: string[]): Promise<Run> {
-  const r = await runCommand([
-    "ansible",
-    "localhost",
-    "-M",
-    `${REPO}dist/ansible`,
-    "-m",
-    "vdevctl_apply",
-    "-a",
-    `src=${FILE} vdevctl=${VDEVCTL}`,
-    ...extra,
-  ], {
-    env: {
-      ANSIBLE_NOCOLOR: "1",
-      ANSIBLE_LOCALHOST_WARNING: "false",
-      ANSIBLE_PYTHON_INTERPRETER: "/usr/bin/python3",
-    },
-  });
+  const r = await ansibleApply(FILE, extra);
   const output = `${r.stdout}\n${r.stderr}`;
   const m = /^localhost \| ([A-Z!]+) => (\{.*\})\s*$/ms.exec(r.stdout);
   assert.ok(m, `no result from ansible (exit ${r.code}):\n${output}`);
