@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests compare against or need: the real mdevctl and
 # iproute2's vdpa for differential tests, gcc for the struct-layout test,
-# bash-completion, zsh and fish for the completion tests.
+# bash-completion, zsh and fish for the completion tests, ansible-core for
+# the provisioning Ansible module's test.
 # (The sandbox installs what it needs itself.)
 set -euo pipefail
 need=()
@@ -15,6 +16,8 @@ command -v man >/dev/null || need+=(man-db)
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
+# The Ansible module's e2e test runs Debian's ansible-core in the guest.
+command -v ansible >/dev/null || need+=(ansible-core)
 if [ ${#need[@]} -eq 0 ]; then
   echo "host packages: all present"
   exit 0

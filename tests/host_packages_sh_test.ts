@@ -72,7 +72,11 @@ Deno.test("host_packages.sh: waits for a busy apt lock, then updates and install
     completion = false;
   }
   const need = ["mdevctl", "iproute2", "gcc", "util-linux", "man-db"]
-    .concat(completion ? [] : ["bash-completion"], ["zsh", "fish"]);
+    .concat(completion ? [] : ["bash-completion"], [
+      "zsh",
+      "fish",
+      "ansible-core",
+    ]);
   assert.match(r.stdout, /^host packages: installing mdevctl iproute2 gcc /m);
   assert.match(
     r.stdout,
