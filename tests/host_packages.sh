@@ -15,6 +15,12 @@ command -v man >/dev/null || need+=(man-db)
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
+# The libvirt e2e test runs libvirtd's node-device driver over mdevctl
+# (without recommends: no QEMU, dnsmasq or firewall pulled in).
+lean=()
+[ -x /usr/sbin/libvirtd ] || lean+=(libvirt-daemon)
+command -v virsh >/dev/null || lean+=(libvirt-clients)
+need+=("${lean[@]}")
 if [ ${#need[@]} -eq 0 ]; then
   echo "host packages: all present"
   exit 0
@@ -44,4 +50,7 @@ apt_update() {
 }
 echo "host packages: installing ${need[*]} with apt-get"
 apt_update
-apt_get install -y -qq "${need[@]}" >/dev/null
+rest=()
+for p in "${need[@]}"; do [[ " ${lean[*]} " == *" $p "* ]] || rest+=("$p"); done
+[ ${#rest[@]} -eq 0 ] || apt_get install -y -qq "${rest[@]}" >/dev/null
+[ ${#lean[@]} -eq 0 ] || apt_get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
