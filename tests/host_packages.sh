@@ -18,6 +18,12 @@ command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 # The Ansible module's e2e test runs Debian's ansible-core in the guest.
 command -v ansible >/dev/null || need+=(ansible-core)
+# The libvirt e2e test runs libvirtd's node-device driver over mdevctl
+# (without recommends: no QEMU, dnsmasq or firewall pulled in).
+lean=()
+[ -x /usr/sbin/libvirtd ] || lean+=(libvirt-daemon)
+command -v virsh >/dev/null || lean+=(libvirt-clients)
+need+=("${lean[@]}")
 if [ ${#need[@]} -eq 0 ]; then
   echo "host packages: all present"
   exit 0
@@ -47,4 +53,7 @@ apt_update() {
 }
 echo "host packages: installing ${need[*]} with apt-get"
 apt_update
-apt_get install -y -qq "${need[@]}" >/dev/null
+rest=()
+for p in "${need[@]}"; do [[ " ${lean[*]} " == *" $p "* ]] || rest+=("$p"); done
+[ ${#rest[@]} -eq 0 ] || apt_get install -y -qq "${rest[@]}" >/dev/null
+[ ${#lean[@]} -eq 0 ] || apt_get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null

@@ -137,6 +137,10 @@ mount -t devtmpfs devtmpfs $N/dev
 mkdir -p $N/dev/pts $N/dev/shm
 mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts $N/dev/pts
 mount -t tmpfs -o mode=1777 shm $N/dev/shm
+# devtmpfs has no /dev/fd or /dev/std*: programs (libvirt's
+# --jsonfile=/dev/stdin) expect them.
+ln -s /proc/self/fd $N/dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do ln -s /proc/self/fd/\${i%%:*} $N/dev/\${i#*:}; done
 mount -t tmpfs -o mode=0755 run $N/run
 mkdir -p $N${CHROOT_JOB}
 mount --bind ${GUEST_JOB} $N${CHROOT_JOB}

@@ -61,4 +61,9 @@ Deno.test("initramfs: module order from --show-depends, init script content", ()
   );
   assert.match(init, /mount -t devtmpfs devtmpfs \$N\/dev/);
   assert.match(init, /ulimit -l unlimited/);
+  assert.match(init, /^ln -s \/proc\/self\/fd \$N\/dev\/fd$/m);
+  assert.match(
+    init,
+    /ln -s \/proc\/self\/fd\/\$\{i%%:\*\} \$N\/dev\/\$\{i#\*:\}/,
+  );
 });
