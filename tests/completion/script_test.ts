@@ -101,18 +101,21 @@ async function values(shell: Shell, line: string, root?: string) {
   return r.values;
 }
 
+/** Runs `vdevctl completion ARGS` from main.ts. */
+function completion(...args: string[]): Promise<CommandResult> {
+  return runCommand([
+    deno,
+    "run",
+    "-A",
+    `${repo}/main.ts`,
+    "completion",
+    ...args,
+  ]);
+}
+
 Deno.test("completions/ holds exactly what `vdevctl completion SHELL --program vdevctl` prints", async () => {
   for (const [shell, file] of Object.entries(SHIPPED)) {
-    const r = await runCommand([
-      deno,
-      "run",
-      "-A",
-      `${repo}/main.ts`,
-      "completion",
-      shell,
-      "--program",
-      "vdevctl",
-    ]);
+    const r = await completion(shell, "--program", "vdevctl");
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       Deno.readTextFileSync(`${repo}/completions/${file}`),
@@ -123,25 +126,11 @@ Deno.test("completions/ holds exactly what `vdevctl completion SHELL --program v
 });
 
 Deno.test("completion: an unknown shell is a one-line error; the default program is the launcher", async () => {
-  const bad = await runCommand([
-    deno,
-    "run",
-    "-A",
-    `${repo}/main.ts`,
-    "completion",
-    "tcsh",
-  ]);
+  const bad = await completion("tcsh");
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /tcsh/);
   assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
-  const r = await runCommand([
-    deno,
-    "run",
-    "-A",
-    `${repo}/main.ts`,
-    "completion",
-    "bash",
-  ]);
+  const r = await completion("bash");
   assert.match(r.stdout, new RegExp(`local prog='${repo}/vdevctl'`));
   assert.doesNotMatch(r.stdout, /\beval\b|compgen -W|readonly/);
 });
