@@ -168,6 +168,10 @@ export async function buildProgram(args: string[]): Promise<Command> {
     if (!cmd.description()) cmd.description(families[name].summary);
     program.addCommand(cmd);
   }
+  const { addVersionOptions } = await lazy<
+    typeof import("./commands/version.ts")
+  >("./commands/version.ts");
+  addVersionOptions(program);
   configureTree(program);
   return program;
 }
@@ -228,6 +232,10 @@ export async function main(
       if (code !== undefined) return code;
     }
     const program = await buildProgram(args);
+    const { printVersion } = await lazy<
+      typeof import("./commands/version.ts")
+    >("./commands/version.ts");
+    if (printVersion(program, args)) return 0;
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {

@@ -1,42 +1,62 @@
 /**
  * `vdevctl completion bash|zsh|fish` prints a completion script; the script
- * calls the hidden `vdevctl complete -- WORDS...`, which `main.ts` routes to
- * {@linkcode complete} with the whole command tree loaded.
+ * calls the hidden `PROGRAM complete -- WORDS...`, which `main.ts` routes to
+ * {@linkcode complete} with the command tree of the family being completed.
  *
  * @module
  */
 
 import { Argument, Command, type CommandUnknownOpts } from "commander";
 import {
+  COMMA_LISTS,
+  completeWords,
+  completionScript,
   completionSources,
+  formatCompletion,
   optionValue,
-  printCompletions,
-  printCompletionScript,
   SHELLS,
 } from "../lib/completion/mod.ts";
 import { resolveRoot } from "../lib/root.ts";
+import { out } from "./context.ts";
+
+/** The launcher beside main.ts: the program the scripts call by default. */
+const LAUNCHER = new URL("../vdevctl", import.meta.url).pathname;
 
 /** Builds the `completion` command. */
 export function command(): CommandUnknownOpts {
   return new Command("completion")
     .description("print a shell completion script (bash, zsh or fish)")
     .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
+    .option(
+      "--program <path>",
+      "the program the script calls (default: this vdevctl, by absolute path)",
+    )
     .addHelpText(
       "after",
       `
+The script calls the vdevctl it was generated from, so it works when
+vdevctl is not on PATH; --program vdevctl makes it call the one on PATH
+(the scripts in completions/ do).
+
 Examples:
   source <(vdevctl completion bash)
   vdevctl completion zsh > "\${fpath[1]}/_vdevctl"
   vdevctl completion fish > ~/.config/fish/completions/vdevctl.fish`,
     )
-    .action((shell) => printCompletionScript(shell));
+    .action((shell, opts) => {
+      out(completionScript(shell, { program: opts.program ?? LAUNCHER }));
+    });
 }
 
-/** Prints the candidates for `words` (what follows `vdevctl complete --`). */
+/** Prints the answer for `words` (what follows `vdevctl complete --`). */
 export function complete(
   program: CommandUnknownOpts,
   words: readonly string[],
 ): void {
-  const root = resolveRoot(optionValue(words, { long: "--root" }));
-  printCompletions(program, { words, sources: completionSources(root) });
+  const root = resolveRoot(optionValue(words.slice(0, -1), { long: "--root" }));
+  const completion = completeWords(program, words, {
+    sources: completionSources(root),
+    commaLists: COMMA_LISTS,
+  });
+  out(formatCompletion(completion));
 }

@@ -20,6 +20,10 @@ const steps: Step[] = [
   { name: "lint", cmd: [deno, "lint"] },
   { name: "check", cmd: [deno, "task", "-q", "check"] },
   { name: "unit and differential tests", cmd: [deno, "task", "-q", "test"] },
+  {
+    name: "not-root tests from a clone in a 0700 directory",
+    cmd: ["bash", "tests/private_clone.sh"],
+  },
   { name: "e2e suite in the sandbox", cmd: [deno, "task", "-q", "e2e"] },
 ];
 

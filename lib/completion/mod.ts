@@ -8,11 +8,14 @@
  * @module
  */
 
-export {
-  optionValue,
-  printCompletions,
-  printCompletionScript,
-  SHELLS,
-} from "./script.ts";
-export type { Candidate } from "./script.ts";
-export { completionSources } from "./values.ts";
+export { completionScript, optionValue, SHELLS } from "./script.ts";
+export type { Shell } from "./script.ts";
+export { completeWords, formatCompletion } from "./complete.ts";
+export type {
+  Candidate,
+  Completion,
+  CompletionKind,
+  ValueSource,
+  ValueSources,
+} from "./complete.ts";
+export { COMMA_LISTS, completionSources } from "./values.ts";

@@ -2,12 +2,14 @@
  * Live values for shell completion: mdev parents, types and UUIDs, VDUSE and
  * vDPA device names, sandbox modules. mdev values are read through the mdev
  * family's views (`MdevSysfs`, `ConfigStore`); everything is read
- * synchronously (tab's handlers are synchronous) and never throws.
+ * synchronously and never throws. Only well-formed UUIDs are offered (no
+ * `README`, no editor or temporary files in /etc/mdevctl.d).
  *
  * @module
  */
 
-import { type Candidate, optionValue, type ValueSources } from "./script.ts";
+import type { Candidate, ValueSources } from "./complete.ts";
+import { optionValue } from "./script.ts";
 import type { SysRoot } from "../root.ts";
 import { onlineCpus } from "../cpu_list.ts";
 import { vdpaArgCandidates } from "../vdpa/mod.ts";
@@ -36,17 +38,22 @@ export function mdevTypes(sysfs: MdevSysfs, parent?: string): Candidate[] {
   return out;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** mdev UUIDs: running devices and defined ones (of one parent or of all). */
 export function mdevUuids(
   mdev: { sysfs: MdevSysfs; store: ConfigStore },
   parent?: string,
 ): Candidate[] {
   const seen = new Map<string, string>();
-  for (const uuid of mdev.sysfs.activeNames().sort()) seen.set(uuid, "active");
+  for (const uuid of mdev.sysfs.activeNames().sort()) {
+    if (UUID.test(uuid)) seen.set(uuid, "active");
+  }
   for (
     const [p, names] of mdev.store.entryNames({ parent: parent || undefined })
   ) {
     for (const uuid of names) {
+      if (!UUID.test(uuid)) continue;
       seen.set(uuid, seen.has(uuid) ? "active, defined" : `defined on ${p}`);
     }
   }
@@ -66,6 +73,15 @@ export function onlineCpuCandidates(root: SysRoot): Candidate[] {
     return [];
   }
 }
+
+/** Keys of {@linkcode completionSources} whose values are comma lists. */
+export const COMMA_LISTS: ReadonlySet<string> = new Set([
+  "sandbox run --modules",
+  "sandbox shell --modules",
+  "vduse set --irq-cpus",
+  "mvnet run --irq-cpus",
+  "mvnet run --datapath-cpus",
+]);
 
 /** The live-value sources for every command that takes such values. */
 export function completionSources(root: SysRoot): ValueSources {
@@ -96,8 +112,10 @@ export function completionSources(root: SysRoot): ValueSources {
   sources["vduse set --irq-cpus"] = () => onlineCpuCandidates(root);
   sources["mvnet run --irq-cpus"] = () => onlineCpuCandidates(root);
   sources["mvnet run --datapath-cpus"] = () => onlineCpuCandidates(root);
-  sources["sandbox run --modules"] = () =>
-    LOADABLE_MODULES.map((m) => [m, "kernel module"]);
+  for (const sub of ["run", "shell"]) {
+    sources[`sandbox ${sub} --modules`] = () =>
+      LOADABLE_MODULES.map((m) => [m, "kernel module"]);
+  }
   sources["vdpa <args>"] = (words) => vdpaArgCandidates(root, words);
   return sources;
 }

@@ -1,111 +1,157 @@
 /**
  * The completion scripts (lib/completion/script.ts) through the real shells:
- * bash (with bash-completion), zsh and fish source the scripts shipped in
- * `completions/`, which call the launcher, which reads live values from the
- * example tree.
+ * bash (with bash-completion), zsh and fish source a generated script, which
+ * calls the launcher by absolute path (vdevctl is not on PATH), which reads
+ * live values from the example tree or a copy of it. Covers: no code runs
+ * from a file name or from the typed line, quoting, path options, comma
+ * lists, flags not offered twice, sourcing twice, real UUIDs only, and the
+ * time limit on a program stuck in a read.
  */
 
 import assert from "node:assert/strict";
 import { type CommandResult, runCommand } from "../command_output.ts";
+import { completionScript, type Shell } from "../../lib/completion/script.ts";
+import { tempExampleTree } from "../mdev/fake_tree.ts";
 
 const repo = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const deno = Deno.execPath();
 const sysroot = `${repo}/examples/sysroot`;
-const SCRIPTS = { bash: "vdevctl.bash", zsh: "_vdevctl", fish: "vdevctl.fish" };
+const SHIPPED = { bash: "vdevctl.bash", zsh: "_vdevctl", fish: "vdevctl.fish" };
+const SHELLS: Shell[] = ["bash", "zsh", "fish"];
+/** No vdevctl on it: the scripts must call the launcher by its path. */
+const PATH = "/usr/local/bin:/usr/bin:/bin";
 
-/** A PATH with `vdevctl` (the launcher) first. */
-function pathWithLauncher(): string {
-  const bin = Deno.makeTempDirSync({ prefix: "vdevctl-completion-" });
-  Deno.symlinkSync(`${repo}/vdevctl`, `${bin}/vdevctl`);
-  return `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
+const scratch = Deno.makeTempDirSync({ prefix: "vdevctl-completion-" });
+
+/** A script file for `shell` that calls `program` (default: the launcher). */
+function scriptFor(shell: Shell, program = `${repo}/vdevctl`): string {
+  const file = `${scratch}/${shell}-${program.replace(/\W/g, "_")}`;
+  Deno.writeTextFileSync(file, completionScript(shell, { program }));
+  return file;
 }
 
-const PATH = pathWithLauncher();
-
-function run(
-  cmd: string[],
-  env: Record<string, string> = {},
-): Promise<CommandResult> {
-  return runCommand(cmd, {
-    cwd: repo,
-    env: { PATH, VDEVCTL_ROOT: sysroot, ...env },
-  });
+interface Offer {
+  values: string[];
+  result: CommandResult;
+  ms: number;
 }
 
-/** Candidates a shell offers for `line` (the cursor at its end). */
-async function offered(shell: "bash" | "zsh" | "fish", line: string) {
-  const script = `completions/${SCRIPTS[shell]}`;
+/** Quotes for the harness's own shell code (single quotes). */
+const q = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+
+/** What `shell` offers for `line` (the cursor at its end). */
+async function offered(
+  shell: Shell,
+  line: string,
+  options: {
+    root?: string;
+    cwd?: string;
+    script?: string;
+    twice?: boolean;
+    limit?: number;
+  } = {},
+): Promise<Offer> {
+  const script = options.script ?? scriptFor(shell);
+  const source = `source ${q(script)}\n`.repeat(options.twice ? 2 : 1);
   const words = line.split(" ");
-  const quoted = words.map((w) => `'${w}'`).join(" ");
   let code: string;
   if (shell === "bash") {
-    // bash splits words at COMP_WORDBREAKS characters such as ":".
+    // bash splits words at COMP_WORDBREAKS characters such as ":" and "=".
     const bashWords = words.flatMap((w) =>
-      w.split(/(:)/).filter((p, _i, a) => p !== "" || a.length === 1)
+      w.split(/([:=])/).filter((p, _i, a) => p !== "" || a.length === 1)
     );
-    const bashQuoted = bashWords.map((w) => `'${w}'`).join(" ");
     code = `source /usr/share/bash-completion/bash_completion
-source ${script}
-COMP_WORDS=(${bashQuoted}); COMP_CWORD=${bashWords.length - 1}
-COMP_LINE='${line}'; COMP_POINT=\${#COMP_LINE}
-__vdevctl_complete 2>/dev/null; printf '%s\\n' "\${COMPREPLY[@]}"`;
+${source}COMP_WORDS=(${bashWords.map(q).join(" ")}); COMP_CWORD=${
+      bashWords.length - 1
+    }
+COMP_LINE=${q(line)}; COMP_POINT=\${#COMP_LINE}
+__vdevctl_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
   } else if (shell === "zsh") {
     // No terminal: stub the completion system's output functions.
     code = `compdef() { :; }
-_describe() { print -rl -- "\${completions[@]}" }
-compadd() { :; }
-source ${script}
-words=(${quoted}); CURRENT=${words.length}
-_vdevctl`;
+compadd() { while [[ $1 != -- ]]; do shift; done; shift; print -rl -- "$@"; }
+_files() { if [[ $1 == -/ ]]; then print DIRS; else print FILES; fi; }
+${source}words=(${words.map(q).join(" ")}); CURRENT=${words.length}
+_vdevctl || true`;
   } else {
-    code = `source ${script}; complete -C '${line}'`;
+    code = `${source}complete -C ${q(line)}`;
   }
-  const r = await run([shell, "-c", code]);
-  assert.equal(r.code, 0, `${shell}: ${r.stderr}`);
-  // zsh's _describe takes "value:description" with ":" in values escaped.
-  const value = (l: string) =>
-    shell === "zsh"
-      ? l.split(/(?<!\\):/)[0].replaceAll("\\:", ":")
-      : l.split("\t")[0];
-  return r.stdout.split("\n").filter((l) => l).map(value);
+  const started = performance.now();
+  // A hung script ends as exit 124 (a failure), not as a hung test.
+  const result = await runCommand(["timeout", "120", shell, "-c", code], {
+    cwd: options.cwd ?? scratch,
+    env: {
+      PATH,
+      VDEVCTL_ROOT: options.root ?? sysroot,
+      // Generous on a loaded machine (the first run compiles the program).
+      VDEVCTL_COMPLETE_TIMEOUT: String(options.limit ?? 60),
+    },
+  });
+  const ms = performance.now() - started;
+  const values = result.stdout.split("\n").filter((l) => l).map((l) =>
+    l.split("\t")[0]
+  );
+  return { values, result, ms };
 }
 
-Deno.test("completions/ holds exactly what `vdevctl completion SHELL` prints", async () => {
-  for (const [shell, file] of Object.entries(SCRIPTS)) {
-    const r = await run([deno, "run", "-A", "main.ts", "completion", shell]);
+async function values(shell: Shell, line: string, root?: string) {
+  const r = await offered(shell, line, { root });
+  assert.equal(r.result.code, 0, `${shell}: ${r.result.stderr}`);
+  assert.equal(r.result.stderr, "", `${shell} ${line}`);
+  return r.values;
+}
+
+/** Runs `vdevctl completion ARGS` from main.ts. */
+function completion(...args: string[]): Promise<CommandResult> {
+  return runCommand([
+    deno,
+    "run",
+    "-A",
+    `${repo}/main.ts`,
+    "completion",
+    ...args,
+  ]);
+}
+
+Deno.test("completions/ holds exactly what `vdevctl completion SHELL --program vdevctl` prints", async () => {
+  for (const [shell, file] of Object.entries(SHIPPED)) {
+    const r = await completion(shell, "--program", "vdevctl");
     assert.equal(r.code, 0, r.stderr);
-    const shipped = Deno.readTextFileSync(`${repo}/completions/${file}`);
     assert.equal(
-      shipped,
+      Deno.readTextFileSync(`${repo}/completions/${file}`),
       r.stdout,
-      `completions/${file} is stale: regenerate it with ./vdevctl completion ${shell}`,
+      `completions/${file} is stale: regenerate it with ./vdevctl completion ${shell} --program vdevctl`,
     );
   }
 });
 
-Deno.test("completion rejects an unknown shell with a one-line error", async () => {
-  const r = await run([deno, "run", "-A", "main.ts", "completion", "tcsh"]);
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /tcsh/);
-  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+Deno.test("completion: an unknown shell is a one-line error; the default program is the launcher", async () => {
+  const bad = await completion("tcsh");
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /tcsh/);
+  assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+  const r = await completion("bash");
+  assert.match(r.stdout, new RegExp(`local prog='${repo}/vdevctl'`));
+  assert.doesNotMatch(r.stdout, /\beval\b|compgen -W|readonly/);
 });
 
-for (const shell of ["bash", "zsh", "fish"] as const) {
-  Deno.test(`${shell}: command families, then live mdev values`, async () => {
-    const families = await offered(shell, "vdevctl ");
+for (const shell of SHELLS) {
+  Deno.test(`${shell}: families, then live mdev values, with vdevctl not on PATH`, async () => {
+    const families = await values(shell, "vdevctl ");
     for (const f of ["mdev", "vdpa", "vduse", "mvnet", "sandbox"]) {
       assert.ok(families.includes(f), `${f} missing in ${families}`);
     }
     assert.ok(!families.includes("complete"), "internal command offered");
-    const parents = await offered(shell, "vdevctl mdev start --parent ");
+    const parents = await values(shell, "vdevctl mdev start --parent ");
     assert.deepEqual(parents.sort(), ["0000:00:02.0", "mtty"]);
-    // A PCI parent completes whole; bash replaces only the text after the
-    // last ":" on the command line, so it is offered the rest.
-    const pci = await offered(shell, "vdevctl mdev start --parent 0000:0");
+    // bash replaces only the text after the last ":" of the word.
+    const pci = await values(shell, "vdevctl mdev start --parent 0000:0");
     assert.deepEqual(pci, [shell === "bash" ? "00:02.0" : "0000:00:02.0"]);
-    const types = await offered(shell, "vdevctl mdev start -p mtty --type ");
+    const eq = await values(shell, "vdevctl mdev start --parent=mt");
+    assert.deepEqual(eq, [shell === "bash" ? "mtty" : "--parent=mtty"]);
+    const types = await values(shell, "vdevctl mdev start -p mtty --type ");
     assert.deepEqual(types.sort(), ["mtty-1", "mtty-2"]);
-    const uuids = await offered(shell, "vdevctl mdev stop --uuid ");
+    const uuids = await values(shell, "vdevctl mdev stop --uuid ");
     const expected = new Set([
       ...Deno.readDirSync(`${sysroot}/sys/bus/mdev/devices`),
     ].map((e) => e.name));
@@ -116,7 +162,117 @@ for (const shell of ["bash", "zsh", "fish"] as const) {
       }
     }
     assert.deepEqual(uuids.sort(), [...expected].sort());
-    const cpus = await offered(shell, "vdevctl mvnet run --irq-cpus ");
+    const cpus = await values(shell, "vdevctl mvnet run --irq-cpus ");
     assert.deepEqual(cpus.sort(), ["0", "1", "2", "3"]);
   });
+
+  Deno.test(`${shell}: a file named $(touch PWNED) and a typed $(...) run nothing`, async () => {
+    const root = tempExampleTree();
+    const cwd = Deno.makeTempDirSync({ dir: scratch, prefix: "cwd-" });
+    try {
+      const bomb = "$(touch PWNED)";
+      Deno.writeTextFileSync(`${root}/etc/mdevctl.d/mtty/${bomb}`, "{}");
+      Deno.writeTextFileSync(`${root}/etc/mdevctl.d/mtty/\`touch PWNED3\``, "");
+      Deno.mkdirSync(`${root}/sys/class/mdev_bus/${bomb}`);
+      const lines = [
+        "vdevctl mdev stop --uuid ",
+        "vdevctl mdev start --parent ",
+        "vdevctl mdev start --parent $(touch PWNED2) --type ",
+        "vdevctl mdev start `touch PWNED4` ",
+        "vdevctl mdev start -p mtty -u $(touch${IFS}PWNED5)",
+      ];
+      const seen: string[][] = [];
+      for (const line of lines) {
+        const r = await offered(shell, line, { root, cwd });
+        assert.equal(r.result.code, 0, `${line}: ${r.result.stderr}`);
+        seen.push(r.values);
+      }
+      assert.deepEqual([...Deno.readDirSync(cwd)].map((e) => e.name), []);
+      // Only real UUIDs: no "$(touch PWNED)", no backquotes.
+      assert.ok(seen[0].length >= 4, `${seen[0]}`);
+      for (const v of seen[0]) assert.match(v, /^[0-9a-f-]{36}$/i);
+      // A parent with shell syntax in its name is offered quoted (bash
+      // inserts COMPREPLY as is; zsh's compadd and fish quote themselves).
+      const shown = shell === "bash" ? "\\$\\(touch\\ PWNED\\)" : bomb;
+      assert.ok(seen[1].includes(shown), `${seen[1]}`);
+    } finally {
+      Deno.removeSync(root, { recursive: true });
+    }
+  });
+
+  Deno.test(`${shell}: paths for --root and --jsonfile, comma lists, given flags not again, sourced twice`, async () => {
+    const cwd = Deno.makeTempDirSync({ dir: scratch, prefix: "paths-" });
+    Deno.writeTextFileSync(`${cwd}/dev.json`, "{}");
+    Deno.mkdirSync(`${cwd}/tree`);
+    const run = async (line: string, twice = false) => {
+      const r = await offered(shell, line, { cwd, twice });
+      assert.equal(r.result.code, 0, r.result.stderr);
+      assert.equal(r.result.stderr, "");
+      return r.values;
+    };
+    const files = await run("vdevctl mdev define --jsonfile ");
+    const dirs = await run("vdevctl --root ");
+    if (shell === "zsh") {
+      assert.deepEqual(files, ["FILES"]);
+      assert.deepEqual(dirs, ["DIRS"]);
+    } else {
+      const norm = (v: string[]) => v.map((p) => p.replace(/\/$/, "")).sort();
+      assert.deepEqual(norm(files), ["dev.json", "tree"]);
+      assert.deepEqual(norm(dirs), ["tree"]);
+    }
+    const modules = await run("vdevctl sandbox run --modules mtty,");
+    assert.ok(modules.includes("mtty,mdpy"), `${modules}`);
+    assert.ok(!modules.includes("mtty,mtty"), `${modules}`);
+    assert.ok(modules.every((m) => m.startsWith("mtty,")), `${modules}`);
+    const flags = await run("vdevctl mdev start -p mtty --", true);
+    assert.ok(flags.includes("--type"), `${flags}`);
+    assert.ok(!flags.includes("--parent"), `${flags}`);
+    const again = await run("vdevctl mdev start -p mtty -t mtty-1 --", true);
+    assert.ok(
+      !again.includes("--type") && again.includes("--uuid"),
+      `${again}`,
+    );
+  });
+
+  Deno.test(`${shell}: a program stuck in a read cannot hold the shell`, async () => {
+    const root = tempExampleTree();
+    const fifo =
+      `${root}/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/name`;
+    try {
+      Deno.removeSync(fifo);
+      const mk = await runCommand(["mkfifo", fifo]);
+      assert.equal(mk.code, 0, mk.stderr);
+      const r = await offered(shell, "vdevctl mdev start -p mtty -t ", {
+        root,
+        limit: 1,
+      });
+      assert.equal(r.result.code, 0, r.result.stderr);
+      assert.ok(r.ms < 8000, `${shell} waited ${r.ms} ms`);
+      assert.ok(!r.values.includes("mtty-1"), `${r.values}`);
+    } finally {
+      // Release the reader still blocked on the FIFO.
+      await runCommand(["timeout", "2", "sh", "-c", `: > '${fifo}'`]);
+      Deno.removeSync(root, { recursive: true });
+    }
+  });
 }
+
+Deno.test("a script for a program that is gone falls back to vdevctl on PATH", async () => {
+  const script = scriptFor("bash", `${scratch}/no/such/vdevctl`);
+  const bin = Deno.makeTempDirSync({ dir: scratch, prefix: "bin-" });
+  Deno.symlinkSync(`${repo}/vdevctl`, `${bin}/vdevctl`);
+  const code = `source /usr/share/bash-completion/bash_completion
+source ${q(script)}
+COMP_WORDS=(vdevctl mdev ''); COMP_CWORD=2; COMP_LINE='vdevctl mdev '; COMP_POINT=13
+__vdevctl_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  const r = await runCommand(["bash", "-c", code], {
+    env: { PATH: `${bin}:${PATH}`, VDEVCTL_ROOT: sysroot },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^start-parent-mdevs$/m);
+});
+
+Deno.test({
+  name: "cleanup",
+  fn: () => Deno.removeSync(scratch, { recursive: true }),
+});

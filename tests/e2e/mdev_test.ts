@@ -22,7 +22,7 @@ import {
   openMdev,
 } from "../../lib/mdev/mod.ts";
 import { SysRoot } from "../../lib/root.ts";
-import { runCommand } from "../command_output.ts";
+import { asNobodyArgv, runCommand } from "../command_output.ts";
 import { findMdevctl } from "../mdev/diff_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -337,16 +337,8 @@ Deno.test("e2e mdev: exhausted pools: ENOSPC (mtty), EUSERS (mdpy), and the CLI'
 Deno.test("e2e mdev: not root: one line naming the file, nothing created", async () => {
   mustHaveKernel();
   await stopAll();
-  const denoDir = Deno.makeTempDirSync({ prefix: "deno-nobody-" });
-  Deno.chmodSync(denoDir, 0o777);
-  const r = await run("setpriv", [
-    "--reuid=65534",
-    "--regid=65534",
-    "--clear-groups",
-    "env",
-    `DENO_DIR=${denoDir}`,
-    "HOME=/tmp",
-    VDEVCTL,
+  // From a copy nobody can reach: the clone may be in a 0700 directory.
+  const [setpriv, ...asNobody] = asNobodyArgv([
     "mdev",
     "start",
     "-u",
@@ -356,11 +348,11 @@ Deno.test("e2e mdev: not root: one line naming the file, nothing created", async
     "-t",
     "mtty-1",
   ]);
+  const r = await run(setpriv, asNobody);
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
     /^vdevctl: permission denied on \/sys\/\S+\/create \(running as uid 65534\): run vdevctl mdev as root\n$/,
   );
   assert.ok(!active(U[3]));
-  Deno.removeSync(denoDir, { recursive: true });
 });

@@ -1,0 +1,63 @@
+/**
+ * `-V`/`--version` on every command of the tree, with the lines of
+ * `lib/version.ts`. The flag names the command it is given to
+ * (`vdevctl mdev list -V` prints `mdevctl-list 1.2.0`), so it is looked for
+ * before commander parses: commander lets a parent's options match anywhere
+ * after it and would print the parent's line. `vdevctl vdpa` also takes
+ * iproute2's spellings `-Version` and `--V` ... `--Version`.
+ *
+ * @module
+ */
+
+import type { CommandUnknownOpts } from "commander";
+import { versionText } from "../lib/version.ts";
+import { out } from "./context.ts";
+
+/** Adds `-V, --version` to the help of `cmd` and of every command below it. */
+export function addVersionOptions(cmd: CommandUnknownOpts): void {
+  if (!cmd.options.some((o) => o.long === "--version")) {
+    cmd.option("-V, --version", "print the version and exit");
+  }
+  for (const sub of cmd.commands) addVersionOptions(sub);
+}
+
+/** iproute2's getopt_long spellings: `-V...` (a cluster) and `--V[ersion]`. */
+const IPROUTE2_VERSION = /^(?:-V.*|--V(?:e|er|ers|ersi|ersio|ersion)?)$/;
+
+/**
+ * The command path that `args` ask the version of (`[]` for `vdevctl -V`,
+ * `["mdev", "list"]` for `vdevctl mdev list --version`), or undefined when
+ * they do not ask for it. Arguments after `--` are never flags.
+ */
+export function versionPath(
+  program: CommandUnknownOpts,
+  args: readonly string[],
+): string[] | undefined {
+  let cmd = program;
+  const path: string[] = [];
+  for (const a of args) {
+    if (a === "--") return undefined;
+    if (a === "-V" || a === "--version") return path;
+    if (path[0] === "vdpa" && IPROUTE2_VERSION.test(a)) return path;
+    if (a.startsWith("-")) continue;
+    const sub = cmd.commands.find((c) =>
+      c.name() === a || c.aliases().includes(a)
+    );
+    if (sub) {
+      cmd = sub;
+      path.push(sub.name());
+    }
+  }
+  return undefined;
+}
+
+/** Prints the version line when `args` ask for it; true when they did. */
+export function printVersion(
+  program: CommandUnknownOpts,
+  args: readonly string[],
+): boolean {
+  const path = versionPath(program, args);
+  if (path === undefined) return false;
+  out(`${versionText(path)}\n`);
+  return true;
+}
