@@ -17,7 +17,6 @@ import {
   defineDevice,
   listParents,
   type MdevContext,
-  MDEVCTL_VERSIONS,
   modifyDevice,
   openMdev,
   parentsJson,
@@ -35,7 +34,6 @@ import {
   listAction,
   typesAction,
 } from "./mdev_fast.ts";
-import pkg from "../package.json" with { type: "json" };
 
 /** The mdevctl release to imitate for `cmd` (`--compat` or the environment). */
 function compatOf(cmd: CommandUnknownOpts) {
@@ -361,19 +359,8 @@ function parentsCommand(): CommandUnknownOpts {
 
 /** Builds the `mdev` command. */
 export function command(): CommandUnknownOpts {
-  let mdevctl = "1.2" as keyof typeof MDEVCTL_VERSIONS;
-  try {
-    mdevctl = compatFrom();
-  } catch {
-    // A bad value is reported by the command that prints output.
-  }
   const mdev = new Command("mdev")
     .description("mediated devices (a drop-in mdevctl)")
-    .version(
-      `vdevctl ${pkg.version} (mdevctl ${MDEVCTL_VERSIONS[mdevctl]})`,
-      "-V, --version",
-      "print vdevctl's version and the mdevctl version it is compatible with",
-    )
     .option(
       "--compat <VERSION>",
       "print mdevctl 1.2's or 1.4's output (default: $VDEVCTL_MDEVCTL_COMPAT or 1.2)",

@@ -13,7 +13,6 @@ import {
   formatDevVstatsShow,
   formatEmpty,
   formatMgmtdevShow,
-  type Iproute2Version,
   iproute2Version,
   openVdpa,
   parseVdpaArgs,
@@ -157,19 +156,15 @@ async function run(
   }
 }
 
-/** What `-V` prints: iproute2's line in the compat form. */
-function versionLine(version: Iproute2Version, compat: boolean): string {
-  return compat
-    ? `vdpa utility, iproute2-${version}.0\n`
-    : `vdevctl vdpa (iproute2 ${version} syntax and output)\n`;
-}
-
 /** Builds the `vdpa` command. */
 export function command(): CommandUnknownOpts {
   return new Command("vdpa")
     .description("vDPA management devices and devices (as iproute2's vdpa)")
     .usage("[-V] [-j|--json] [-p|--pretty] { mgmtdev | dev } COMMAND ...")
-    .option("-V, --Version", "print the iproute2 version followed and exit")
+    .option(
+      "-V, --Version",
+      "print the iproute2 version followed and exit (commands/version.ts)",
+    )
     .option("-j, --json", "JSON output")
     .option("-p, --pretty", "pretty JSON (with -j)")
     .option(
@@ -183,14 +178,9 @@ export function command(): CommandUnknownOpts {
     .argument("[args...]", "OBJECT COMMAND [ARGS], iproute2 keyword syntax")
     .addHelpText("after", HELP_AFTER)
     .action(async (args, opts, cmd) => {
-      const version = iproute2Version(
-        opts.iproute2,
-        Deno.env.get("VDEVCTL_IPROUTE2_COMPAT"),
-      );
-      if (opts.Version) {
-        out(versionLine(version, opts.iproute2Compat));
-        return;
-      }
+      // Refuses an unknown release; 6.1 and 6.15 print the same output
+      // (only -V differs: commands/version.ts).
+      iproute2Version(opts.iproute2, Deno.env.get("VDEVCTL_IPROUTE2_COMPAT"));
       await run(parseVdpaArgs(args), {
         json: opts.json ?? false,
         pretty: opts.pretty ?? false,

@@ -12,10 +12,13 @@
 import type { CommandUnknownOpts } from "commander";
 import { versionText } from "../lib/version.ts";
 import { out } from "./context.ts";
+import { compatFrom } from "./mdev_fast.ts";
+import { MDEVCTL_VERSIONS } from "../lib/mdev/mod.ts";
+import { iproute2Version } from "../lib/vdpa/mod.ts";
 
 /** Adds `-V, --version` to the help of `cmd` and of every command below it. */
 export function addVersionOptions(cmd: CommandUnknownOpts): void {
-  if (!cmd.options.some((o) => o.long === "--version")) {
+  if (!cmd.options.some((o) => o.long === "--version" || o.short === "-V")) {
     cmd.option("-V, --version", "print the version and exit");
   }
   for (const sub of cmd.commands) addVersionOptions(sub);
@@ -51,13 +54,38 @@ export function versionPath(
   return undefined;
 }
 
-/** Prints the version line when `args` ask for it; true when they did. */
+/** The value of `--NAME V` or `--NAME=V` in `args` (before `--`). */
+function optionIn(args: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    if (args[i] === name) value = args[i + 1];
+    else if (args[i].startsWith(`${name}=`)) {
+      value = args[i].slice(name.length + 1);
+    }
+  }
+  return value;
+}
+
+/**
+ * Prints the version line when `args` ask for it; true when they did. The
+ * peer lines follow the releases chosen for the run: `mdev --compat` or
+ * VDEVCTL_MDEVCTL_COMPAT, `vdpa --iproute2` or VDEVCTL_IPROUTE2_COMPAT, and
+ * `--no-iproute2-compat`.
+ */
 export function printVersion(
   program: CommandUnknownOpts,
   args: readonly string[],
 ): boolean {
   const path = versionPath(program, args);
   if (path === undefined) return false;
-  out(`${versionText(path)}\n`);
+  const mdevctl = MDEVCTL_VERSIONS[compatFrom(optionIn(args, "--compat"))];
+  const iproute2 = `${
+    iproute2Version(
+      optionIn(args, "--iproute2"),
+      Deno.env.get("VDEVCTL_IPROUTE2_COMPAT"),
+    )
+  }.0`;
+  const iproute2Compat = !args.includes("--no-iproute2-compat");
+  out(`${versionText(path, { mdevctl, iproute2, iproute2Compat })}\n`);
   return true;
 }

@@ -159,6 +159,10 @@ function familyPage(
     }.`,
     `Global options (such as \\fB\\-\\-root\\fR) are described in`,
     ".BR vdevctl (8).",
+    // The family's own options (mdev's --compat, -V), before its commands.
+    ...(subcommands(fam).length > 0 && optionItems(fam).length > 0
+      ? [".SH OPTIONS", ...optionItems(fam)]
+      : []),
     ".SH COMMANDS",
     ...(subcommands(fam).length > 0
       ? subcommands(fam).flatMap(commandSection)

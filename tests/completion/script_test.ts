@@ -234,7 +234,23 @@ for (const shell of SHELLS) {
     );
   });
 
-  Deno.test(`${shell}: a program stuck in a read cannot hold the shell`, async () => {
+  Deno.test(`${shell}: a program that hangs cannot hold the shell`, async () => {
+    // A program stuck for good (a read the kernel never answers): the
+    // script's time limit gives up and offers nothing.
+    const hang = `${scratch}/hang-${shell}`;
+    Deno.writeTextFileSync(hang, "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    const r = await offered(shell, "vdevctl mdev start -p mtty -t ", {
+      script: scriptFor(shell, hang),
+      limit: 1,
+    });
+    assert.equal(r.result.code, 0, r.result.stderr);
+    assert.ok(r.ms < 8000, `${shell} waited ${r.ms} ms`);
+    assert.deepEqual(r.values, []);
+  });
+
+  Deno.test(`${shell}: a FIFO in sysfs does not stall the answer`, async () => {
+    // vdevctl reads sysfs attributes only from regular files, with a size
+    // limit: the FIFO's type is still offered, without its description.
     const root = tempExampleTree();
     const fifo =
       `${root}/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/name`;
@@ -244,14 +260,10 @@ for (const shell of SHELLS) {
       assert.equal(mk.code, 0, mk.stderr);
       const r = await offered(shell, "vdevctl mdev start -p mtty -t ", {
         root,
-        limit: 1,
       });
       assert.equal(r.result.code, 0, r.result.stderr);
-      assert.ok(r.ms < 8000, `${shell} waited ${r.ms} ms`);
-      assert.ok(!r.values.includes("mtty-1"), `${r.values}`);
+      assert.deepEqual(r.values.sort(), ["mtty-1", "mtty-2"]);
     } finally {
-      // Release the reader still blocked on the FIFO.
-      await runCommand(["timeout", "2", "sh", "-c", `: > '${fifo}'`]);
       Deno.removeSync(root, { recursive: true });
     }
   });

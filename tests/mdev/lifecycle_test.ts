@@ -21,7 +21,7 @@ import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
 import { parseMdevUuid } from "../../lib/mdev/uuid.ts";
 import { SysRoot } from "../../lib/root.ts";
 import { type FakeTree, tempExampleTree as tree } from "./fake_tree.ts";
-import { REPO, run, runVdevctl, snapshot } from "./diff_helpers.ts";
+import { run, runVdevctl, snapshot } from "./diff_helpers.ts";
 import { asNobodyArgv } from "../command_output.ts";
 
 const U1 = "11111111-2222-4333-8444-555555555555";
