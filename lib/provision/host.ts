@@ -16,6 +16,7 @@ import type { SysRoot } from "../root.ts";
 import {
   bindVdpaDevice,
   formatMgmtdevHandle,
+  VDPA_BUS_DRIVERS,
   VdpaBus,
   vdpaDevAdd,
   vdpaDevConfigShow,
@@ -35,7 +36,6 @@ import {
 import {
   type HostFacts,
   type MdevItem,
-  VDPA_DRIVERS,
   type VdpaItem,
   type VduseItem,
 } from "./manifest.ts";
@@ -78,7 +78,7 @@ export class SystemHost {
     return {
       mdevParents: this.mdev.sysfs.parentNames(),
       mgmtdevs: this.mgmtdevs(),
-      vdpaDrivers: VDPA_DRIVERS.filter((d) => bus.hasDriver(d)),
+      vdpaDrivers: VDPA_BUS_DRIVERS.filter((d) => bus.hasDriver(d)),
       vduseLoaded: new VduseSysfs(this.root).loaded(),
     };
   }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { VDPA_BUS_DRIVERS } from "../vdpa/mod.ts";
+import { VDPA_BUS_DRIVERS, type VdpaBusDriver } from "../vdpa/mod.ts";
 import { VdevError } from "../errors.ts";
 import { formatMac, parseMacAddress, parseUnicastMac } from "../mac.ts";
 import { parseMdevUuid } from "../mdev/mod.ts";
@@ -47,9 +47,6 @@ export interface VduseItem {
   queue_size: number;
 }
 
-/** The vDPA bus drivers a device can be bound to (the vdpa family's list). */
-export const VDPA_DRIVERS = VDPA_BUS_DRIVERS;
-
 /** A vDPA device. */
 export interface VdpaItem {
   /** Device name. */
@@ -63,7 +60,7 @@ export interface VdpaItem {
   /** Maximum virtqueue pairs. */
   max_vqp?: number;
   /** The vdpa bus driver to bind it to (any when absent). */
-  driver?: typeof VDPA_DRIVERS[number];
+  driver?: VdpaBusDriver;
 }
 
 /** The desired state; a kind that is absent is not managed at all. */
@@ -249,7 +246,7 @@ function vdpaItem(v: unknown, path: string): VdpaItem {
     mac: mac(o, path, parseMacAddress),
     mtu: int(o, "mtu", { path, min: 68, max: 65535 }),
     max_vqp: int(o, "max_vqp", { path, min: 1, max: 0x7fff }),
-    driver: choice(o, "driver", { path, values: VDPA_DRIVERS }),
+    driver: choice(o, "driver", { path, values: VDPA_BUS_DRIVERS }),
   };
   if (/[\s/]/.test(item.name)) {
     fail(`${path}.name`, "no '/' or spaces in a vdpa device name");

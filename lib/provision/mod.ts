@@ -23,7 +23,6 @@ export {
   KINDS,
   mergeManifests,
   parseManifest,
-  VDPA_DRIVERS,
 } from "./manifest.ts";
 export type {
   HostFacts,
