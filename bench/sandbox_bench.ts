@@ -10,7 +10,8 @@
  * @module
  */
 
-import { type Progress, sandboxRun } from "../lib/sandbox/mod.ts";
+import { sandboxRun } from "../lib/sandbox/mod.ts";
+import type { Progress } from "../lib/progress.ts";
 
 const WARM_TARGET_SEC = 6;
 const COLD_TARGET_SEC = 90;
@@ -30,6 +31,9 @@ class BootClock implements Progress {
       this.commandStarted = performance.now();
     }
     this.#booting = false;
+  }
+  note(line: string): void {
+    console.error(line);
   }
 }
 

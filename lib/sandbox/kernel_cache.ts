@@ -36,7 +36,7 @@ import {
   createProgress,
   type Progress,
   type ProgressMode,
-} from "./progress.ts";
+} from "../progress.ts";
 
 /** Options of {@linkcode kernelCache}. */
 export interface KernelCacheOptions extends CacheDirOptions {

@@ -21,7 +21,7 @@ import { aptUpdate } from "./host_packages.ts";
 import type { KernelPaths } from "./kernel_layout.ts";
 import { OUT_OF_TREE_SOURCES } from "./modules.ts";
 import { logTail, runTool, shQuote } from "./process.ts";
-import type { Progress } from "./progress.ts";
+import type { Progress } from "../progress.ts";
 
 function packageNotFound(what: string): VdevError {
   return new VdevError(

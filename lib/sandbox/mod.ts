@@ -28,7 +28,6 @@ export { DEFAULT_MEMORY_MIB } from "./qemu.ts";
 export { kernelCache, type KernelCacheOptions } from "./kernel_cache.ts";
 export type { KernelPaths } from "./kernel_layout.ts";
 export type { CacheDirOptions } from "./cache_dir.ts";
-export type { Progress, ProgressMode } from "./progress.ts";
 export {
   E2E_MODULES,
   LOADABLE_MODULES,

@@ -26,7 +26,7 @@ import {
   createProgress,
   type Progress,
   type ProgressMode,
-} from "./progress.ts";
+} from "../progress.ts";
 import {
   bootGuest,
   classifyOutcome,
