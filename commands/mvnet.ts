@@ -25,6 +25,7 @@ import {
   startMvnet,
 } from "../lib/mvnet/mod.ts";
 import { parseCount, parseSize } from "../lib/cli_values.ts";
+import { createProgress } from "../lib/progress.ts";
 
 function formatStats(s: MvnetStats, netdev: string | undefined): string {
   return `mvnet: ${netdev ?? "-"} tx ${s.txPackets} rx ${s.rxPackets} ` +
@@ -149,7 +150,13 @@ function smokeCommand(): CommandUnknownOpts {
     .option("--name <name>", "device name", "mvnet-smoke")
     .option("--json", "print the result as JSON")
     .option("--no-worker", "run the datapath on the main thread")
+    .option("-q, --quiet", "no progress display (shown only on a terminal)")
     .action(async (opts, cmd) => {
+      // Progress only on a terminal: piped or --json output stays clean.
+      const progress = createProgress(
+        opts.quiet || !Deno.stderr.isTerminal() ? "none" : "tty",
+        { prefix: "vdevctl mvnet smoke", summaries: false },
+      );
       const size = opts.size === "mixed"
         ? "mixed" as const
         : parseCount(opts.size, "--size", { min: 60, max: 1514 });
@@ -159,6 +166,7 @@ function smokeCommand(): CommandUnknownOpts {
         name: opts.name,
         worker: opts.worker,
         root: rootOf(cmd),
+        progress,
       });
       if (opts.json) console.log(jsonText(result));
       else console.log(formatSmoke(result));

@@ -13,6 +13,7 @@ import {
   InvalidArgumentError,
 } from "commander";
 import {
+  DEFAULT_BOOT_TIMEOUT_SEC,
   DEFAULT_MEMORY_MIB,
   DEFAULT_TIMEOUT_SEC,
   kernelCache,
@@ -70,7 +71,7 @@ export function command(): CommandUnknownOpts {
     )
     .option(
       "-t, --timeout <seconds>",
-      "time limit for boot and command",
+      `time limit for CMD, counted from its start in the guest (booting has its own limit of ${DEFAULT_BOOT_TIMEOUT_SEC} s)`,
       positiveInt("--timeout"),
       DEFAULT_TIMEOUT_SEC,
     )
@@ -109,11 +110,12 @@ export function command(): CommandUnknownOpts {
       positiveInt("--memory"),
       DEFAULT_MEMORY_MIB,
     )
+    .option("-q, --quiet", "no progress display")
     .action(async (opts) => {
       const code = await sandboxShell({
         modules: opts.modules,
         memoryMiB: opts.memory,
-        progress: "auto",
+        progress: opts.quiet ? "none" : "auto",
       });
       Deno.exit(code);
     });
@@ -123,8 +125,12 @@ export function command(): CommandUnknownOpts {
       "download and build the kernel cache now (--update: newest version)",
     )
     .option("--update", "ask apt for a newer kernel even if one is cached")
+    .option("-q, --quiet", "no progress display")
     .action(async (opts) => {
-      const k = await kernelCache({ update: opts.update, progress: "auto" });
+      const k = await kernelCache({
+        update: opts.update,
+        progress: opts.quiet ? "none" : "auto",
+      });
       console.log(`Linux ${k.version} (${k.kver}) ready in ${k.dir}`);
     });
 

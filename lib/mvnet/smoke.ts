@@ -15,6 +15,7 @@ import { type Mvnet, type MvnetStats, startMvnet } from "./daemon.ts";
 import type { SysRoot } from "../root.ts";
 import { readAttr } from "../sysfs_read.ts";
 import { parseUnicastMac } from "../mac.ts";
+import type { Progress } from "../progress.ts";
 
 /** The EtherType of smoke frames (IEEE local experimental 1). */
 export const SMOKE_ETHERTYPE = 0x88b5;
@@ -45,8 +46,10 @@ export interface SmokeOptions {
   worker?: boolean;
   /** System root. */
   root: SysRoot;
-  /** Progress and diagnostics (default: stderr). */
+  /** Diagnostics (default: the progress display's notes, or stderr). */
   log?: (message: string) => void;
+  /** Shows the steps and the frames sent and back so far (default: none). */
+  progress?: Progress;
 }
 
 /** Latency percentiles in microseconds. */
@@ -227,8 +230,12 @@ export async function exchange(
   let last = 0;
   let oldest = 0;
   const fds = [[sock.fd, POLL.IN]] as const;
+  const progress = options.progress;
+  let shown = 0;
   try {
+    progress?.step(`waiting for ${netdev} to pass traffic`);
     await warmUp(sock, { dst, src });
+    progress?.step(`${netdev}:`);
     let lastActivity = performance.now();
     for (;;) {
       // Send while the window allows.
@@ -286,6 +293,15 @@ export async function exchange(
           inflight--;
         }
       }
+      if (progress && now - shown >= 100) {
+        shown = now;
+        progress.update(
+          received / n,
+          `sent ${next}/${n}, back ${received}, lost ${lost}${
+            corrupted ? `, corrupted ${corrupted}` : ""
+          }`,
+        );
+      }
       if (next >= n) {
         if (received + lost + corrupted >= n && lost === 0) break;
         // The rest is presumed lost and nothing came back for a while.
@@ -299,6 +315,7 @@ export async function exchange(
       }
     }
   } finally {
+    progress?.done();
     sock.close();
   }
   const lat = Float64Array.from(latency).sort();
@@ -399,30 +416,39 @@ export function waitNetdev(mv: Mvnet, timeoutMs = 15_000): Promise<string> {
 export async function runSmoke(
   options: SmokeOptions,
 ): Promise<SmokeResult> {
-  const log = options.log ?? ((m: string) => console.error(m));
+  const progress = options.progress;
+  const log = options.log ??
+    ((m: string) => progress ? progress.note(m) : console.error(m));
   const frames = options.frames ?? 1000;
   if (!Number.isInteger(frames) || frames < 1) {
     throw new VdevError(`mvnet smoke: --frames ${frames} must be at least 1`);
   }
+  const name = options.name ?? "mvnet-smoke";
+  progress?.step(`starting ${name}`);
   const mv = await startMvnet({
-    name: options.name ?? "mvnet-smoke",
+    name,
     worker: options.worker,
     root: options.root,
     log,
-  });
+  }).finally(() => progress?.done());
   let result: SmokeResult | undefined;
   let failure: unknown;
   try {
+    progress?.step(`waiting for the network interface of ${name}`);
     const netdev = await waitNetdev(mv);
+    progress?.step(`bringing ${netdev} up`);
     await bringUp(netdev, { root: options.root });
-    result = await exchange(mv, netdev, options);
+    result = await exchange(mv, netdev, { ...options, log });
   } catch (err) {
     failure = err;
   }
   try {
+    progress?.step(`stopping ${name}`);
     await mv.stop();
   } catch (err) {
     failure ??= err;
+  } finally {
+    progress?.done();
   }
   if (failure !== undefined) {
     if (failure instanceof VdevError) throw failure;

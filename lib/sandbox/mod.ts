@@ -14,6 +14,7 @@
  */
 
 export {
+  DEFAULT_BOOT_TIMEOUT_SEC,
   DEFAULT_TIMEOUT_SEC,
   REPO_ROOT,
   sandboxClean,

@@ -24,12 +24,15 @@ import { resolveRoot } from "../../lib/root.ts";
 import { formatCpuList, onlineCpus } from "../../lib/cpu_list.ts";
 import { VduseSysfs } from "../../lib/vduse/mod.ts";
 import { VdpaBus } from "../../lib/vdpa/mod.ts";
+import { displayColumns } from "../../lib/progress.ts";
+import { schemaValidator } from "../schema/validate.ts";
 
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const root = resolveRoot();
 const bus = new VdpaBus(root);
 const sysfs = new VduseSysfs(root);
 const dec = new TextDecoder();
+const { validate } = schemaValidator();
 
 function assertAllBack(r: SmokeResult, what: string): void {
   assert.equal(
@@ -105,7 +108,13 @@ Deno.test("mvnet smoke: every frame comes back byte-identical (--json)", async (
     stdin: "null",
   }).output();
   const stdout = dec.decode(out.stdout);
-  assert.equal(out.code, 0, `${stdout}\n${dec.decode(out.stderr)}`);
+  const stderr = dec.decode(out.stderr);
+  assert.equal(out.code, 0, `${stdout}\n${stderr}`);
+  // Not a terminal: no progress, nothing but the JSON.
+  assert.ok(
+    !(stdout + stderr).includes("\r") && !stderr.includes("\x1b"),
+    JSON.stringify(stderr),
+  );
   // --json keys are snake_case (lib/json_keys.ts).
   const r = JSON.parse(stdout) as SmokeResult & {
     latency_us: { p50: number };
@@ -116,6 +125,58 @@ Deno.test("mvnet smoke: every frame comes back byte-identical (--json)", async (
   assert.ok(r.sizes.min === 60 && r.sizes.max === 1514, "varied sizes");
   assert.ok(r.pps > 0 && r.latency_us.p50 > 0);
   assert.ok(r.stats !== null && r.stats.rx_dropped === 0);
+  assert.ok(gone("mvnet-smoke"), "smoke tore its device down");
+});
+
+/** `vdevctl ARGS` on a pseudo-terminal `cols` wide (`script` from util-linux). */
+async function onTerminal(args: string[], cols: number) {
+  const quoted = args.map((a) => `'${a}'`).join(" ");
+  const out = await new Deno.Command("script", {
+    args: [
+      "-qfec",
+      `stty cols ${cols} rows 24; exec ${VDEVCTL} ${quoted}`,
+      "/dev/null",
+    ],
+    stdin: "null",
+  }).output();
+  return { code: out.code, text: dec.decode(out.stdout) };
+}
+
+/**
+ * The rows a progress display drew in place: what follows each erase-line
+ * up to the next carriage return (lines ended by a newline are notes and
+ * results, not redraws).
+ */
+function drawnRows(text: string): string[] {
+  return text.split("\x1b[2K").slice(1)
+    .filter((chunk) => !chunk.includes("\n"))
+    .map((chunk) => chunk.replace(/\r$/, ""))
+    .filter((row) => row !== "");
+}
+
+Deno.test("mvnet smoke on an 80-column terminal: frames sent/back redrawn in place, no row wider; -q shows none", async () => {
+  const r = await onTerminal(["mvnet", "smoke", "--frames", "5000"], 80);
+  assert.equal(r.code, 0, r.text);
+  const rows = drawnRows(r.text);
+  assert.ok(
+    rows.some((row) => /\[[#.]+\] +\d+% .*sent \d+\/5000, back \d+/.test(row)),
+    `a progress row with the counts: ${JSON.stringify(r.text.slice(0, 2000))}`,
+  );
+  for (const row of rows) {
+    assert.ok(displayColumns(row) < 80, `${displayColumns(row)}: ${row}`);
+  }
+  // The line is cleared before the result: the report starts a clean row.
+  assert.ok(
+    r.text.includes("\x1b[2Kmvnet smoke: mvnet-smoke ("),
+    JSON.stringify(r.text.slice(-1000)),
+  );
+  assert.match(r.text, /: 5000\/5000 frames back byte-identical/);
+  assert.match(r.text, /\nPASS\r?\n/);
+
+  const q = await onTerminal(["mvnet", "smoke", "--frames", "200", "-q"], 80);
+  assert.equal(q.code, 0, q.text);
+  assert.ok(!q.text.includes("\x1b[2K"), JSON.stringify(q.text));
+  assert.match(q.text, /200\/200 frames back byte-identical/);
   assert.ok(gone("mvnet-smoke"), "smoke tore its device down");
 });
 
@@ -354,6 +415,7 @@ Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show r
     const st = await vdevctl(["mvnet", "stats", name, "--json"]);
     assert.equal(st.code, 0, st.stderr);
     const r = JSON.parse(st.stdout);
+    validate("mvnet-stats", r);
     assert.equal(r.link, "up");
     assert.equal(r.netdev, netdev);
     assert.equal(r.driver_ok, true);

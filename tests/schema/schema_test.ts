@@ -2,7 +2,9 @@
  * The JSON Schemas in schemas/ against real outputs: the CLI on the example
  * tree and on the fake trees the family tests build (mdev, vduse), the
  * iproute2 goldens recorded on the real kernel (vdpa), the sandbox's real
- * cache, and mvnet's result in the e2e suite (tests/e2e/install_test.ts).
+ * cache, and mvnet's smoke result and stats in the e2e suite
+ * (tests/e2e/install_test.ts, tests/e2e/mvnet_test.ts; the stats also over
+ * the control socket in tests/mvnet/report_test.ts).
  * `--json` and `--dumpjson` print the same bytes; our own keys are
  * snake_case (`propertyNames` in the schemas); the validator is ajv.
  */
@@ -24,10 +26,12 @@ async function vdevctl(root: string, args: string[]): Promise<string> {
 }
 
 Deno.test("every schema compiles, names its command, and is used by a test", () => {
-  assert.ok(names.length >= 11);
+  assert.ok(names.length >= 12);
   const tests = [
     Deno.readTextFileSync(new URL(import.meta.url)),
     Deno.readTextFileSync(`${REPO}/tests/e2e/install_test.ts`),
+    Deno.readTextFileSync(`${REPO}/tests/e2e/mvnet_test.ts`),
+    Deno.readTextFileSync(`${REPO}/tests/mvnet/report_test.ts`),
   ].join("\n");
   for (const n of names) {
     assert.ok(tests.includes(`"${n}"`), `schema ${n} is validated by a test`);
