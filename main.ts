@@ -19,6 +19,11 @@ import {
 interface CommandModule {
   /** `name`: the family word, for a module that provides several. */
   command: (name: string) => CommandUnknownOpts;
+  /**
+   * For a family with its own keyword syntax (vdpa): the help of the words
+   * after the family, or undefined when they name no command.
+   */
+  keywordHelp?: (words: readonly string[]) => string | undefined;
 }
 
 /** A top-level command family, loaded on demand to keep start-up fast. */
@@ -154,7 +159,7 @@ export async function buildProgram(args: string[]): Promise<Command> {
       "Linux virtual devices: mdev, vDPA, VDUSE, and a virtio-net loopback",
     )
     .option(
-      "--root <dir>",
+      "--root <DIR>",
       "resolve every system path under DIR (default: $VDEVCTL_ROOT or /)",
     )
     .exitOverride();
@@ -177,12 +182,64 @@ export async function buildProgram(args: string[]): Promise<Command> {
 }
 
 /**
+ * `vdevctl help WORDS...`: the help of the command the words name, however
+ * deep (`help mdev list`, `help sandbox run`), and for vdpa's keyword syntax
+ * (`help vdpa dev add`). Words that name no command are a usage error
+ * (exit status 2) that says where the commands are listed.
+ */
+export async function helpFor(words: readonly string[]): Promise<number> {
+  const program = await buildProgram([...words]);
+  let cmd: CommandUnknownOpts = program;
+  for (let i = 0; i < words.length; i++) {
+    const sub = cmd.commands.find((c) =>
+      c.name() === words[i] || c.aliases().includes(words[i])
+    );
+    if (sub !== undefined && sub.name() !== "help") {
+      cmd = sub;
+      continue;
+    }
+    const family = i > 0 && cmd.commands.length === 0
+      ? await families[words[0]]?.load()
+      : undefined;
+    const text = family?.keywordHelp?.(words.slice(1));
+    if (text === undefined) {
+      const known = words.slice(0, i).join(" ");
+      throw new VdevError(
+        `help: no command '${words.join(" ")}': see 'vdevctl help${
+          known ? ` ${known}` : ""
+        }' for the commands`,
+        { exitCode: 2 },
+      );
+    }
+    writeAll(Deno.stdout, personalize(text));
+    return 0;
+  }
+  cmd.outputHelp();
+  return 0;
+}
+
+/**
+ * Defaults are shown as they are typed, `(default: 1000)`, not as
+ * commander's JSON `(default: "1000")`.
+ */
+function unquoteDefault(
+  o: { defaultValue?: unknown; defaultValueDescription?: string },
+): void {
+  if (typeof o.defaultValue === "string" && o.defaultValue !== "") {
+    o.defaultValueDescription ??= o.defaultValue;
+  }
+}
+
+/**
  * Every command, however deep, reports usage errors the same way: one line
  * `vdevctl: ...` on stderr and a CommanderError (exit status 2) instead of
- * commander's own `process.exit`. `addCommand` does not pass these settings
- * down, so they are applied to the whole tree.
+ * commander's own `process.exit`, and shows its defaults unquoted.
+ * `addCommand` does not pass these settings down, so they are applied to the
+ * whole tree.
  */
 function configureTree(cmd: CommandUnknownOpts): void {
+  for (const opt of cmd.options) unquoteDefault(opt);
+  for (const arg of cmd.registeredArguments) unquoteDefault(arg);
   cmd.exitOverride().configureOutput({
     writeOut: (s) => writeAll(Deno.stdout, personalize(s)),
     writeErr: (s) => writeAll(Deno.stderr, personalize(s)),
@@ -221,6 +278,10 @@ export async function main(
       >("./commands/completion.ts");
       complete(program, words);
       return 0;
+    }
+    const word = familyWord(args);
+    if (word.family === "help") {
+      return await helpFor(args.slice(word.index + 1));
     }
     const fast = fastMdevArgs(args);
     if (fast !== undefined) {

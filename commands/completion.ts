@@ -26,9 +26,9 @@ const LAUNCHER = new URL("../vdevctl", import.meta.url).pathname;
 export function command(): CommandUnknownOpts {
   return new Command("completion")
     .description("print a shell completion script (bash, zsh or fish)")
-    .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
+    .addArgument(new Argument("<SHELL>", "the shell").choices(SHELLS))
     .option(
-      "--program <path>",
+      "--program <PATH>",
       "the program the script calls (default: this vdevctl, by absolute path)",
     )
     .addHelpText(

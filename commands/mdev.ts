@@ -200,7 +200,7 @@ function startCommand(): CommandUnknownOpts {
     )
     .addOption(uuidOption("UUID of the device (printed when generated)"))
     .option("-p, --parent <PARENT>", "parent of the device")
-    .option("-t, --type <type>", "mdev type of the device")
+    .option("-t, --type <TYPE>", "mdev type of the device")
     .addOption(
       new Option("--jsonfile <JSONFILE>", "device description in JSON")
         .conflicts("type"),
@@ -239,7 +239,7 @@ function defineCommand(): CommandUnknownOpts {
     .addOption(uuidOption("UUID of the device (printed when generated)"))
     .option("-a, --auto", "start the device automatically with its parent")
     .option("-p, --parent <PARENT>", "parent of the device")
-    .option("-t, --type <type>", "mdev type of the device")
+    .option("-t, --type <TYPE>", "mdev type of the device")
     .addOption(
       new Option("--jsonfile <JSONFILE>", "device description in JSON")
         .conflicts(["type", "auto"]),
@@ -287,9 +287,9 @@ function modifyCommand(): CommandUnknownOpts {
     .description("modify a definition (running devices stay as they are)")
     .addOption(uuidOption("UUID of the device").makeOptionMandatory())
     .option("-p, --parent <PARENT>", "parent, when the UUID is defined twice")
-    .option("-t, --type <type>", "new mdev type")
+    .option("-t, --type <TYPE>", "new mdev type")
     .addOption(
-      new Option("--addattr <attr_name>", "add an attribute").conflicts(
+      new Option("--addattr <ATTR_NAME>", "add an attribute").conflicts(
         "delattr",
       ),
     )
@@ -298,7 +298,7 @@ function modifyCommand(): CommandUnknownOpts {
       new Option("-i, --index <INDEX>", "position of the attribute")
         .argParser(indexArg),
     )
-    .option("--value <attr_value>", "value of the --addattr attribute")
+    .option("--value <ATTR_VALUE>", "value of the --addattr attribute")
     .option("-a, --auto", "start automatically with the parent")
     .addOption(
       new Option("-m, --manual", "start manually only").conflicts("auto"),
@@ -316,7 +316,7 @@ function modifyCommand(): CommandUnknownOpts {
     .action(async function (opts) {
       if (opts.addattr !== undefined && opts.value === undefined) {
         this.error(
-          "error: --addattr <attr_name> requires --value <attr_value>",
+          "error: --addattr <ATTR_NAME> requires --value <ATTR_VALUE>",
           {
             exitCode: 2,
           },
@@ -333,7 +333,7 @@ function modifyCommand(): CommandUnknownOpts {
 function startParentCommand(): CommandUnknownOpts {
   return new Command("start-parent-mdevs")
     .description("start every auto-start device defined for PARENT (udev)")
-    .argument("<parent>", "parent device")
+    .argument("<PARENT>", "parent device")
     .action(async function (parent) {
       const root = rootOf(this);
       const res = await startParentMdevs(openMdev(root), parent, {

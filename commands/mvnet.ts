@@ -39,32 +39,32 @@ function runCommand(): CommandUnknownOpts {
     .description(
       "create a VDUSE net device, attach it to vDPA and loop every frame it transmits back as received, until SIGINT/SIGTERM",
     )
-    .argument("[name]", "device name (VDUSE and vdpa)", DEFAULT_NAME)
-    .option("--mac <mac>", "MAC address (default: derived from the name)")
-    .option("--mtu <n>", "MTU offered to the driver", "1500")
+    .argument("[NAME]", "device name (VDUSE and vdpa)", DEFAULT_NAME)
+    .option("--mac <MAC>", "MAC address (default: derived from the name)")
+    .option("--mtu <MTU>", "MTU offered to the driver", "1500")
     .option(
-      "--queue-size <n>",
+      "--queue-size <N>",
       "maximum virtqueue size (power of two)",
       String(MVNET_QUEUE_SIZE),
     )
     .option(
-      "--irq-cpus <list>",
+      "--irq-cpus <CPUS>",
       "CPUs the queues' interrupt callbacks (the driver's RX/TX processing) run on, e.g. 1 (default: chosen at every DRIVER_OK: the last CPU of the driver's mask, off the datapath's)",
       (v) => parseCpuList(v, "--irq-cpus"),
     )
     .option(
-      "--datapath-cpus <list>",
+      "--datapath-cpus <CPUS>",
       "CPUs the datapath thread runs on, e.g. 0 (default: the online CPUs but the interrupts')",
       (v) => parseCpuList(v, "--datapath-cpus"),
     )
     .option(
-      "--bounce-size <bytes>",
-      "VDUSE bounce buffer size (K/M/G suffixes; default: the kernel's 64M)",
+      "--bounce-size <SIZE>",
+      "VDUSE bounce buffer size, K/M/G suffixes (default: the kernel's 64M)",
     )
     .option("--no-attach", "do not attach to the vdpa bus")
     .option(
-      "--stats-interval <s>",
-      "print counters every S seconds (0: never)",
+      "--stats-interval <SECONDS>",
+      "print counters every SECONDS seconds (0: never)",
       "0",
     )
     .option(
@@ -145,12 +145,16 @@ function smokeCommand(): CommandUnknownOpts {
     .description(
       "end-to-end self-test: start mvnet, send frames through its netdev over AF_PACKET, check every one comes back byte-identical",
     )
-    .option("--frames <n>", "number of frames", "1000")
-    .option("--size <bytes|mixed>", "frame size (60..1514) or mixed", "mixed")
-    .option("--name <name>", "device name", "mvnet-smoke")
+    .option("--frames <N>", "number of frames", "1000")
+    .option(
+      "--size <SIZE>",
+      "frame size in bytes (60..1514), or mixed",
+      "mixed",
+    )
+    .option("--name <NAME>", "device name", "mvnet-smoke")
     .option("--json", "print the result as JSON")
     .option("--no-worker", "run the datapath on the main thread")
-    .option("-q, --quiet", "no progress display (shown only on a terminal)")
+    .option("-q, --quiet", "no progress display (shown on a terminal only)")
     .action(async (opts, cmd) => {
       // Progress only on a terminal: piped or --json output stays clean.
       const progress = createProgress(
@@ -183,9 +187,9 @@ function setCommand(): CommandUnknownOpts {
     .description(
       "change a running mvnet device through its daemon's control socket",
     )
-    .argument("[name]", "device name", DEFAULT_NAME)
+    .argument("[NAME]", "device name", DEFAULT_NAME)
     .requiredOption(
-      "--link <state>",
+      "--link <STATE>",
       "up or down: VIRTIO_NET_S_LINK_UP in the config space; the netdev's carrier follows (only once the driver runs the device)",
       (v) => {
         if (v !== "up" && v !== "down") {
@@ -207,7 +211,7 @@ function statsCommand(): CommandUnknownOpts {
     .description(
       "live counters of a running mvnet device (frames and bytes per direction, drops, queue state, placement) from its daemon",
     )
-    .argument("[name]", "device name", DEFAULT_NAME)
+    .argument("[NAME]", "device name", DEFAULT_NAME)
     .option("--json", "print JSON")
     .action(async (name, opts, cmd) => {
       const r = await controlRequest(name, { op: "stats" }, {

@@ -55,7 +55,7 @@ const ETC_HELP = "the host's manifests, /etc/vdevctl/*.json";
 
 function applyCommand(): CommandUnknownOpts {
   return new Command("apply")
-    .argument("[files...]", FILES_HELP)
+    .argument("[FILES...]", FILES_HELP)
     .option("--etc", ETC_HELP)
     .description(
       "make the host match a manifest: plan, apply in dependency order, verify, roll back on failure",
@@ -94,7 +94,7 @@ function applyCommand(): CommandUnknownOpts {
 
 function diffCommand(): CommandUnknownOpts {
   return new Command("diff")
-    .argument("[files...]", FILES_HELP)
+    .argument("[FILES...]", FILES_HELP)
     .option("--etc", ETC_HELP)
     .description("print the plan, one line per action, in apply's order")
     .option("--prune", "include removals of unlisted devices")
@@ -113,7 +113,7 @@ function diffCommand(): CommandUnknownOpts {
 
 function assertCommand(): CommandUnknownOpts {
   return new Command("assert")
-    .argument("[files...]", FILES_HELP)
+    .argument("[FILES...]", FILES_HELP)
     .option("--etc", ETC_HELP)
     .description(
       "exit 0 when the host matches the manifest, 1 with the differences",

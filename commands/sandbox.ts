@@ -63,26 +63,26 @@ export function command(): CommandUnknownOpts {
     .description(
       "run CMD as root in a fresh guest (same working directory); prints its output and exits with its status",
     )
-    .argument("<cmd...>", "command and arguments (after --)")
+    .argument("<CMD...>", "command and arguments (after --)")
     .option(
-      "-m, --modules <list>",
+      "-m, --modules <MODULES>",
       "modules to load first, comma-separated (e.g. mtty,vdpa_sim_net)",
       moduleList,
     )
     .option(
-      "-t, --timeout <seconds>",
+      "-t, --timeout <SECONDS>",
       `time limit for CMD, counted from its start in the guest (booting has its own limit of ${DEFAULT_BOOT_TIMEOUT_SEC} s)`,
       positiveInt("--timeout"),
       DEFAULT_TIMEOUT_SEC,
     )
     .option(
-      "--memory <MiB>",
+      "--memory <MIB>",
       "guest memory",
       positiveInt("--memory"),
       DEFAULT_MEMORY_MIB,
     )
     .option("-e, --env <KEY=VALUE>", "set a variable (repeatable)", envPair)
-    .option("-C, --cwd <dir>", "working directory in the guest")
+    .option("-C, --cwd <DIR>", "working directory in the guest")
     .option("-q, --quiet", "no progress display")
     .action(async (cmd, opts) => {
       const r = await sandboxRun(cmd, {
@@ -100,12 +100,12 @@ export function command(): CommandUnknownOpts {
   sandbox.command("shell")
     .description("interactive shell in a fresh guest on the serial console")
     .option(
-      "-m, --modules <list>",
+      "-m, --modules <MODULES>",
       "modules to load first, comma-separated",
       moduleList,
     )
     .option(
-      "--memory <MiB>",
+      "--memory <MIB>",
       "guest memory",
       positiveInt("--memory"),
       DEFAULT_MEMORY_MIB,

@@ -28,6 +28,7 @@ import {
   vdpaDevShow,
   vdpaDevVstatsShow,
   type VdpaFormatOptions,
+  type VdpaHelpTopic,
   vdpaMgmtdevShow,
   type VdpaReply,
   type VdpaSession,
@@ -156,6 +157,31 @@ async function run(
   }
 }
 
+/** The help topic of each keyword command (`vdevctl help vdpa dev add`). */
+const HELP_PATHS: Readonly<Record<string, VdpaHelpTopic>> = {
+  "mgmtdev": "mgmtdev",
+  "mgmtdev show": "mgmtdev",
+  "dev": "dev",
+  "dev show": "dev",
+  "dev add": "add",
+  "dev set": "set",
+  "dev del": "dev",
+  "dev bind": "bind",
+  "dev config": "config",
+  "dev config show": "config",
+  "dev vstats": "vstats",
+  "dev vstats show": "vstats",
+};
+
+/**
+ * The usage of the keyword command `words` (`["dev", "add"]`), for
+ * `vdevctl help vdpa ...`; undefined when there is no such command.
+ */
+export function keywordHelp(words: readonly string[]): string | undefined {
+  const topic = HELP_PATHS[words.join(" ")];
+  return topic === undefined ? undefined : VDPA_HELP[topic];
+}
+
 /** Builds the `vdpa` command. */
 export function command(): CommandUnknownOpts {
   return new Command("vdpa")
@@ -168,14 +194,14 @@ export function command(): CommandUnknownOpts {
     .option("-j, --json", "JSON output")
     .option("-p, --pretty", "pretty JSON (with -j)")
     .option(
-      "--iproute2 <version>",
-      "the iproute2 whose output to follow: 6.1 (default) or 6.15 (or VDEVCTL_IPROUTE2_COMPAT)",
+      "--iproute2 <VERSION>",
+      "the iproute2 whose output to follow: 6.1 or 6.15 (default: $VDEVCTL_IPROUTE2_COMPAT or 6.1)",
     )
     .option(
       "--no-iproute2-compat",
       "fix iproute2 6.1's output quirks instead of reproducing them",
     )
-    .argument("[args...]", "OBJECT COMMAND [ARGS], iproute2 keyword syntax")
+    .argument("[ARGS...]", "OBJECT COMMAND [ARGS], iproute2 keyword syntax")
     .addHelpText("after", HELP_AFTER)
     .action(async (args, opts, cmd) => {
       // Refuses an unknown release; 6.1 and 6.15 print the same output

@@ -41,32 +41,32 @@ function createCommand(): CommandUnknownOpts {
     .description(
       "create a VDUSE device (nobody serves it until a datapath such as mvnet opens it)",
     )
-    .argument("<name>", "device name (also the vdpa device name)")
-    .requiredOption("--type <type>", "net or blk")
-    .option("--mac <mac>", "net: MAC address (offers MAC)")
+    .argument("<NAME>", "device name (also the vdpa device name)")
+    .requiredOption("--type <TYPE>", "net or blk")
+    .option("--mac <MAC>", "net: MAC address (offers MAC)")
     .option(
-      "--mtu <n>",
+      "--mtu <MTU>",
       "net: MTU (offers MTU)",
       (v) => parseCount(v, "--mtu", { min: 68, max: 65535 }),
     )
     .option(
-      "--queues <n>",
+      "--queues <N>",
       "net: queue pairs (1 only: no control queue); blk: request queues",
       (v) => parseCount(v, "--queues", { min: 1, max: 65535 }),
     )
     .option(
-      "--queue-size <n>",
-      `max size of every virtqueue, a power of two (default ${DEFAULT_QUEUE_SIZE})`,
+      "--queue-size <N>",
+      `max size of every virtqueue, a power of two (default: ${DEFAULT_QUEUE_SIZE})`,
       (v) => parseCount(v, "--queue-size", { min: 1, max: MAX_QUEUE_SIZE }),
     )
     .option(
-      "--features <hex>",
+      "--features <HEX>",
       "offered feature word, replacing the defaults (net: VERSION_1 ACCESS_PLATFORM STATUS; blk: VERSION_1 ACCESS_PLATFORM)",
       parseFeatures,
     )
     .option(
-      "--capacity <size>",
-      "blk: capacity, bytes or with K/M/G/T (default 1G)",
+      "--capacity <SIZE>",
+      "blk: capacity, bytes or with K/M/G/T (default: 1G)",
       (v) => parseSize(v, "--capacity"),
     )
     .action(function (name, opts) {
@@ -86,7 +86,7 @@ function createCommand(): CommandUnknownOpts {
 function destroyCommand(): CommandUnknownOpts {
   return new Command("destroy")
     .description("destroy a VDUSE device (detached and not served)")
-    .argument("<name>", "device name")
+    .argument("<NAME>", "device name")
     .action(async function (name) {
       await destroyDevice(name, { root: rootOf(this) });
     });
@@ -109,7 +109,7 @@ function showCommand(): CommandUnknownOpts {
     .description(
       "show a VDUSE device: features, config, queues, sysfs attributes, vdpa attachment, daemon",
     )
-    .argument("<name>", "device name")
+    .argument("<NAME>", "device name")
     .option("--json", "output JSON")
     .action(async function (name, opts) {
       const root = rootOf(this);
@@ -137,24 +137,24 @@ function showCommand(): CommandUnknownOpts {
 function setCommand(): CommandUnknownOpts {
   return new Command("set")
     .description("set sysfs attributes of a VDUSE device")
-    .argument("<name>", "device name")
+    .argument("<NAME>", "device name")
     .option(
-      "--bounce-size <size>",
+      "--bounce-size <SIZE>",
       "bounce buffer size, 1M..1G, before the first attach",
       (v) => parseSize(v, "--bounce-size"),
     )
     .option(
-      "--msg-timeout <seconds>",
+      "--msg-timeout <SECONDS>",
       "seconds each message waits for the daemon (0: forever)",
       (v) => parseCount(v, "--msg-timeout", { min: 0, max: 0xffffffff }),
     )
     .option(
-      "--irq-cpus <list>",
+      "--irq-cpus <CPUS>",
       "CPUs the queues' interrupt callbacks run on, e.g. 1 or 0,2-3 (the driver resets this when it probes)",
       (v) => parseCpuList(v, "--irq-cpus"),
     )
     .option(
-      "--queue <n>",
+      "--queue <INDEX>",
       "with --irq-cpus: only this queue",
       (v) => parseCount(v, "--queue", { min: 0, max: 0xffff }),
     )

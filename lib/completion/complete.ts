@@ -27,7 +27,7 @@ export type ValueSource = (words: readonly string[]) => Candidate[];
 
 /**
  * Where live values go: `"mdev start --parent"` for an option (long name),
- * `"vduse destroy <name>"` for a positional argument.
+ * `"vduse destroy <NAME>"` for a positional argument.
  */
 export type ValueSources = Record<string, ValueSource>;
 

@@ -105,9 +105,9 @@ export function completionSources(root: SysRoot): ValueSources {
   for (const sub of ["list", "start", "stop", "define", "undefine", "modify"]) {
     sources[`mdev ${sub} --uuid`] = uuids;
   }
-  sources["mdev start-parent-mdevs <parent>"] = parents;
+  sources["mdev start-parent-mdevs <PARENT>"] = parents;
   for (const sub of ["destroy", "show", "set"]) {
-    sources[`vduse ${sub} <name>`] = () => vduseNames(vduse);
+    sources[`vduse ${sub} <NAME>`] = () => vduseNames(vduse);
   }
   sources["vduse set --irq-cpus"] = () => onlineCpuCandidates(root);
   sources["mvnet run --irq-cpus"] = () => onlineCpuCandidates(root);

@@ -37,7 +37,7 @@ Deno.test("mdev parents, types and UUIDs of examples/sysroot, described and sort
     ],
   );
   assert.deepEqual(
-    values(dir, "mdev start-parent-mdevs <parent>", ["mdev"]),
+    values(dir, "mdev start-parent-mdevs <PARENT>", ["mdev"]),
     [[GPU, "mdev parent"], ["mtty", "mdev parent"]],
   );
   assert.deepEqual(values(dir, "mdev start --type", ["mdev", "start", "-t"]), [

@@ -213,7 +213,7 @@ Deno.test("undefine, modify and stop of unknown devices fail with one line", asy
   });
   await fails(["modify", "-u", RUNNING, "--addattr", "a"], {
     code: 2,
-    stderr: /--addattr <attr_name> requires --value/,
+    stderr: /--addattr <ATTR_NAME> requires --value/,
   });
   await fails(["modify", "-u", RUNNING, "--delattr", "-i", "3"], {
     code: 1,
