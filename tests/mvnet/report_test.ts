@@ -51,32 +51,19 @@ Deno.test("mvnet stats --json through the control socket matches mvnet-stats", a
     root: new SysRoot(dir),
     handler: () => ({ ...report(netdev) }),
   });
+  const stats = (...args: string[]) =>
+    runCommand([VDEVCTL, "--root", dir, "mvnet", "stats", "mv0", ...args]);
   try {
     for (const nd of ["eth0", null]) {
       netdev = nd;
-      const r = await runCommand([
-        VDEVCTL,
-        "--root",
-        dir,
-        "mvnet",
-        "stats",
-        "mv0",
-        "--json",
-      ]);
+      const r = await stats("--json");
       assert.equal(r.code, 0, r.stderr);
       const json = JSON.parse(r.stdout);
       validate("mvnet-stats", json);
       assert.equal(json.driver_ok_count, 1);
       assert.deepEqual(json.drops, { no_buffer: 2, too_big: 0 });
       assert.equal(json.netdev, nd);
-      const text = await runCommand([
-        VDEVCTL,
-        "--root",
-        dir,
-        "mvnet",
-        "stats",
-        "mv0",
-      ]);
+      const text = await stats();
       assert.equal(text.stdout, formatReport(report(nd)));
     }
   } finally {
