@@ -225,14 +225,7 @@ class TtyProgress implements Progress {
     if (this.#label === "") return;
     clearInterval(this.#timer);
     const secs = ((performance.now() - this.#started) / 1000).toFixed(1);
-    const summary = this.options.summaries
-      ? `${
-        fitColumns(
-          `${this.options.prefix}: ${this.#label} (${secs} s)`,
-          this.#width(),
-        )
-      }\n`
-      : "";
+    const summary = this.options.summaries ? `${this.#summary(secs)}\n` : "";
     this.writer.write(`\r\x1b[2K${summary}`);
     this.#label = "";
   }
@@ -242,8 +235,14 @@ class TtyProgress implements Progress {
     this.#draw();
   }
 
-  #width(): number {
-    return Math.max(1, (this.writer.columns() ?? 80) - 1);
+  /** `PREFIX: LABEL (S s)` in the width, the label cut first. */
+  #summary(secs: string): string {
+    const width = Math.max(1, (this.writer.columns() ?? 80) - 1);
+    const tail = ` (${secs} s)`;
+    const head = `${this.options.prefix}: ${this.#label}`;
+    const room = width - displayColumns(tail);
+    if (displayColumns(head) <= room) return head + tail;
+    return room >= 8 ? fitColumns(head, room) + tail : fitColumns(head, width);
   }
 
   #draw(): void {

@@ -107,6 +107,11 @@ Deno.test("the tty renderer never draws a row wider than the terminal, and follo
     if (r === "vdevctl: a diagnostic") continue;
     assert.ok(displayColumns(r) < 80, `${displayColumns(r)}: ${r}`);
   }
+  // The summary of a long step keeps its time.
+  assert.ok(
+    drawn.some((r) => /^vdevctl test: downloading.* \(\d+\.\d s\)$/.test(r)),
+    term.out,
+  );
   // After the resize to 40 columns, rows fit 40.
   const after = term.out.slice(term.out.indexOf("日本語"));
   for (const r of rows(after)) {

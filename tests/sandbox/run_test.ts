@@ -1,8 +1,9 @@
 /**
  * lib/sandbox/run.ts: the job scripts (quoting, environment, working
  * directory, modules) and a few real boots (exit status and byte-exact
- * output, modules and writes staying in the guest, the time limit). Real
- * boots cost seconds of the shared cores: keep them few.
+ * output, modules and writes staying in the guest, the time limit, the
+ * progress line on a 40-column pseudo-terminal). Real boots cost seconds of
+ * the shared cores: keep them few.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { EXIT_TIMEOUT } from "../../lib/sandbox/qemu.ts";
 import { kernelPathsOf } from "../../lib/sandbox/kernel_layout.ts";
 import { configScript, runScript, sandboxRun } from "../../lib/sandbox/run.ts";
 import { VdevError } from "../../lib/errors.ts";
+import { displayColumns } from "../../lib/progress.ts";
 
 Deno.test("job scripts: quoting, environment, working directory, modules", () => {
   const run = runScript(["printf", "%s\\n", "a b", "it's"], {
@@ -96,4 +98,29 @@ Deno.test("real boot: a command that outlives --timeout gives the time-limit err
   );
   // Killed well before the command's own 600 s.
   assert.ok(performance.now() - started < 300_000);
+});
+
+Deno.test("real boot on a 40-column terminal: vdevctl sandbox run's progress rows fit, the guest's output follows", async () => {
+  const vdevctl = new URL("../../vdevctl", import.meta.url).pathname;
+  const out = await new Deno.Command("script", {
+    args: [
+      "-qfec",
+      `stty cols 40 rows 24; exec '${vdevctl}' sandbox run -- echo guest-says-hi`,
+      "/dev/null",
+    ],
+    stdin: "null",
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, text);
+  // deno-lint-ignore no-control-regex
+  const rows = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").split(/\r\n|\r|\n/);
+  assert.ok(
+    rows.some((r) => /^[|/\\-] booting Linux 6\.12/.test(r)),
+    `a spinner row for the boot: ${JSON.stringify(text.slice(0, 600))}`,
+  );
+  for (const r of rows) {
+    assert.ok(displayColumns(r) < 40, `${displayColumns(r)} columns: ${r}`);
+  }
+  assert.ok(rows.includes("guest-says-hi"), JSON.stringify(text.slice(-600)));
 });
