@@ -154,7 +154,8 @@ function vduseChecks(
     name: VDUSE_CONTROL_PATH,
     status: exists ? "ok" : "missing",
     detail: exists ? "present" : "no such device",
-    ...(exists ? {} : { fix: "modprobe vduse" }),
+    // The module's own fix: modprobe, or a kernel that has it.
+    ...(exists ? {} : { fix: checks[0].fix ?? "modprobe vduse" }),
   });
   if (!exists) return checks;
   const canOpen = writable(control, options.access);
@@ -234,6 +235,13 @@ const NEEDS: Record<
   },
 };
 
+/** Fills in each check's `neededBy` from {@linkcode NEEDS}. */
+function markNeeds(checks: Check[]): void {
+  for (const c of checks) {
+    c.neededBy = DOCTOR_FAMILIES.filter((f) => NEEDS[f].needs.includes(c.id));
+  }
+}
+
 function summarize(family: DoctorFamily, checks: Check[]): FamilySummary {
   const { needs, core, hint } = NEEDS[family];
   const bad = (c: Check) => c.status === "missing";
@@ -276,6 +284,7 @@ export async function diagnose(
   checks.push(...vdpaChecks(index, { probe, access, askKernel }));
   checks.push(...vduseChecks(root, index, { probe, access, askKernel }));
   checks.push(moduleCheck(index, "virtio_net", { family: "mvnet" }));
+  markNeeds(checks);
   const families = DOCTOR_FAMILIES.map((f) => summarize(f, checks));
   return { kernel, checks, families, ok: families.every((f) => f.works) };
 }

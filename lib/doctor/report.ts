@@ -35,6 +35,8 @@ export interface Check {
   detail: string;
   /** The command (or step) that fixes it, when not ok. */
   fix?: string;
+  /** The families that cannot work without it (none: optional). */
+  neededBy?: DoctorFamily[];
 }
 
 /** Whether one family can work here. */
@@ -64,9 +66,12 @@ export interface DoctorReport {
 /** One check as a line: `missing  vduse  module vduse: available, not loaded; fix: modprobe vduse`. */
 export function checkLine(check: Check): string {
   const fix = check.fix && check.status !== "ok" ? `; fix: ${check.fix}` : "";
+  const optional = check.status === "missing" && check.neededBy?.length === 0
+    ? " (optional)"
+    : "";
   return `${check.status.padEnd(8)} ${
     check.family.padEnd(6)
-  } ${check.name}: ${check.detail}${fix}`;
+  } ${check.name}${optional}: ${check.detail}${fix}`;
 }
 
 /** One family's summary line: `vduse: ok`, or `vduse: cannot work: HINT`. */

@@ -70,7 +70,7 @@ export function vdpaChecks(
         name,
         status: "missing",
         detail: error ?? "not registered",
-        fix: "modprobe vdpa",
+        fix: checks[0].fix ?? "modprobe vdpa",
       });
     } else {
       const ops = family.ops.map((o) => o.cmd);

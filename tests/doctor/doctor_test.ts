@@ -202,6 +202,22 @@ Deno.test("a module the kernel was not built with: what to get instead of modpro
       check(report, "module:vdpa_sim_net").fix ?? "",
       /linux-source/,
     );
+    // Which families need a check, in the JSON and as "(optional)" in the text.
+    assert.deepEqual(check(report, "module:vdpa_sim_net").neededBy, []);
+    assert.deepEqual(check(report, "module:virtio_net").neededBy, ["mvnet"]);
+    assert.deepEqual(check(report, "module:vduse").neededBy, [
+      "vduse",
+      "mvnet",
+    ]);
+    const text = reportText(report);
+    assert.match(
+      text,
+      /^missing {2}vdpa {3}module vdpa_sim_net \(optional\): not built for /m,
+    );
+    assert.match(
+      text,
+      /^missing {2}mvnet {2}module virtio_net: not built for /m,
+    );
     // mvnet needs virtio_net; vdpa does not need the simulator.
     assert.deepEqual(works(report), {
       mdev: true,
