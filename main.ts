@@ -79,6 +79,10 @@ const families: Record<string, Family> = {
     summary: "check that the host matches a manifest",
     load: () => lazy<CommandModule>("./commands/provision.ts"),
   },
+  doctor: {
+    summary: "what this host needs for each family, and how to get it",
+    load: () => lazy<CommandModule>("./commands/doctor.ts"),
+  },
   completion: {
     summary: "shell completion scripts for bash, zsh and fish",
     load: () => lazy<CommandModule>("./commands/completion.ts"),

@@ -16,6 +16,7 @@ import {
 import {
   defineDevice,
   listParents,
+  MDEV_MISSING,
   type MdevContext,
   modifyDevice,
   openMdev,
@@ -27,6 +28,7 @@ import {
   stopDevice,
   undefineDevice,
 } from "../lib/mdev/mod.ts";
+import { VdevError } from "../lib/errors.ts";
 import { failWith, out, rootOf, warn } from "./context.ts";
 import {
   calloutsOf,
@@ -352,7 +354,9 @@ function parentsCommand(): CommandUnknownOpts {
     .option("-p, --parent <PARENT>", "this parent only")
     .option("--json", "output in JSON")
     .action(function (opts) {
-      const parents = listParents(openMdev(rootOf(this)), opts.parent);
+      const ctx = openMdev(rootOf(this));
+      if (!ctx.sysfs.present()) throw new VdevError(MDEV_MISSING);
+      const parents = listParents(ctx, opts.parent);
       out(opts.json ? parentsJson(parents) : parentsText(parents));
     });
 }

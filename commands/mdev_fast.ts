@@ -16,14 +16,17 @@ import {
   listJson,
   listText,
   listTypes,
+  MDEV_MISSING,
   type MdevctlCompat,
   type MdevListing,
+  type MdevSysfs,
   openMdev,
   parseCompat,
   parseMdevUuid,
   typesJson,
   typesText,
 } from "../lib/mdev/mod.ts";
+import { personalize } from "../lib/personality.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
 import { failWith, warn, write } from "./context.ts";
 
@@ -73,12 +76,29 @@ export function calloutsOf(
   });
 }
 
+/**
+ * On a host without mdev, `list` and `types` print what mdevctl prints
+ * (nothing, exit 0: scripts and libvirt rely on it), and tell a person at a
+ * terminal what `vdevctl doctor` tells: the same line, on stderr only when
+ * stderr is a terminal.
+ */
+export function hintIfMissing(
+  sysfs: MdevSysfs,
+  options: { terminal?: boolean } = {},
+): boolean {
+  const terminal = options.terminal ?? Deno.stderr.isTerminal();
+  if (!terminal || sysfs.present()) return false;
+  write(Deno.stderr, personalize(`vdevctl: ${MDEV_MISSING}\n`));
+  return true;
+}
+
 /** `mdev list`: prints the listing, warnings, then fails on bad files. */
 export async function listAction(
   root: SysRoot,
   opts: ListOptions,
 ): Promise<void> {
   const ctx = openMdev(root);
+  hintIfMissing(ctx.sysfs);
   const filter = { uuid: opts.uuid, parent: opts.parent, compat: opts.compat };
   const listing: MdevListing = opts.defined
     ? listDefined(ctx, filter)
@@ -113,7 +133,9 @@ export function typesAction(
     compat?: MdevctlCompat;
   },
 ): void {
-  const types = listTypes(openMdev(root), opts.parent);
+  const ctx = openMdev(root);
+  hintIfMissing(ctx.sysfs);
+  const types = listTypes(ctx, opts.parent);
   const how = { compat: opts.compat };
   write(
     Deno.stdout,

@@ -21,4 +21,9 @@ export { MANIFEST_NAME, parseManifest } from "./manifest.ts";
 export type { Manifest, ManifestEntry } from "./manifest.ts";
 export { manPages, roffText, sectionOf } from "./manpage.ts";
 export type { ManPage, ManPageOptions } from "./manpage.ts";
-export { MDEV_RULE_NAME, mdevctlRules, mdevRule } from "./udev.ts";
+export {
+  MDEV_RULE_NAME,
+  mdevctlRules,
+  mdevRule,
+  UDEV_RULE_DIRS,
+} from "./udev.ts";

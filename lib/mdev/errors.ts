@@ -8,6 +8,13 @@
 
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 
+/**
+ * What a host without mdev lacks and how to get it: the one text that
+ * `vdevctl doctor` and the mdev commands print.
+ */
+export const MDEV_MISSING =
+  "mdev is not available: /sys/class/mdev_bus is missing; load a parent driver (a vGPU driver, or modprobe mtty to try)";
+
 /** What was being done when a system call failed. */
 export interface FailureContext {
   /** The object, e.g. "mdev 1234... (type mtty-1 on mtty)". */

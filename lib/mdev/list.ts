@@ -13,7 +13,12 @@ import {
   problemText,
 } from "./config_store.ts";
 import { messageOf, VdevError } from "../errors.ts";
-import { firstLine, isPermissionError, notRootError } from "./errors.ts";
+import {
+  firstLine,
+  isPermissionError,
+  MDEV_MISSING,
+  notRootError,
+} from "./errors.ts";
 import { type ActiveMdev, MdevSysfs, type MdevType } from "./sysfs.ts";
 import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "../root.ts";
@@ -326,6 +331,11 @@ export function unknownParentError(
   ctx: MdevContext,
   parent: string,
 ): VdevError {
+  if (!ctx.sysfs.present()) {
+    return new VdevError(
+      `mdev parent ${parent} does not exist: ${MDEV_MISSING}`,
+    );
+  }
   const similar = ctx.sysfs.parentNames().find((n) =>
     n.toLowerCase() === parent.toLowerCase()
   );

@@ -34,6 +34,7 @@ export type { CalloutRequest } from "./actions.ts";
 export { Callouts } from "./callouts.ts";
 export type { CalloutOptions, CalloutVersion } from "./callouts.ts";
 export { createDevice } from "./lifecycle.ts";
+export { MDEV_MISSING } from "./errors.ts";
 export {
   listActive,
   listDefined,

@@ -139,6 +139,18 @@ export class MdevSysfs {
     this.deviceBase = root.path("/sys/bus/mdev/devices");
   }
 
+  /**
+   * True when the kernel has mdev (the mdev module registers the
+   * `mdev_bus` class): without it there are no parents and no devices.
+   */
+  present(): boolean {
+    try {
+      return Deno.statSync(this.parentBase).isDirectory;
+    } catch {
+      return false;
+    }
+  }
+
   /** Parent names in directory order; [] when there is no mdev_bus class. */
   parentNames(): string[] {
     return dirNames(this.parentBase);

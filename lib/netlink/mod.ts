@@ -13,5 +13,5 @@ export { attrRecord, decodeAttrs, encodeAttrs } from "./attrs.ts";
 export type { Attr, AttrInput, AttrTable, AttrValue } from "./attrs.ts";
 export { decodeGenl, NetlinkError } from "./message.ts";
 export type { NlMsg } from "./message.ts";
-export { GenlSocket, NetlinkTransportError } from "./socket.ts";
-export type { FamilyInfo } from "./socket.ts";
+export { GENL_OP_FLAGS, GenlSocket, NetlinkTransportError } from "./socket.ts";
+export type { FamilyDescription, FamilyInfo, FamilyOp } from "./socket.ts";

@@ -17,7 +17,14 @@
  */
 
 import { check, close, libc, POLL, pollAsync } from "../sys/mod.ts";
-import { attrRecord, type AttrTable, encodeAttrs, nlAlign } from "./attrs.ts";
+import {
+  type Attr,
+  attrRecord,
+  type AttrTable,
+  decodeAttrs,
+  encodeAttrs,
+  nlAlign,
+} from "./attrs.ts";
 import {
   decodeGenl,
   encodeGenlRequest,
@@ -46,6 +53,35 @@ export const CTRL_ATTRS: AttrTable = {
   6: { name: "OPS", type: "nested" },
   7: { name: "MCAST_GROUPS", type: "nested" },
 };
+
+/** One entry of CTRL_ATTR_OPS (CTRL_ATTR_OP_*). */
+const CTRL_OP_ATTRS: AttrTable = {
+  1: { name: "ID", type: "u32" },
+  2: { name: "FLAGS", type: "u32" },
+};
+
+/** GENL_* op flags (include/uapi/linux/genetlink.h). */
+export const GENL_OP_FLAGS = {
+  ADMIN_PERM: 0x01,
+  CMD_CAP_DO: 0x02,
+  CMD_CAP_DUMP: 0x04,
+  CMD_CAP_HASPOL: 0x08,
+  UNS_ADMIN_PERM: 0x10,
+} as const;
+
+/** A command a generic-netlink family implements. */
+export interface FamilyOp {
+  /** Command number. */
+  readonly cmd: number;
+  /** GENL_* flags ({@linkcode GENL_OP_FLAGS}). */
+  readonly flags: number;
+}
+
+/** A resolved family with the commands the kernel implements for it. */
+export interface FamilyDescription extends FamilyInfo {
+  /** The family's commands (CTRL_ATTR_OPS). */
+  readonly ops: readonly FamilyOp[];
+}
 
 /**
  * An asynchronous request that could not be sent or got no reply in time:
@@ -272,6 +308,16 @@ export class GenlSocket {
    * with code ENOENT when the kernel has no such family (module not loaded).
    */
   resolveFamily(name: string): FamilyInfo {
+    const { id, version } = this.describeFamily(name);
+    return { name, id, version };
+  }
+
+  /**
+   * Resolves family `name` as {@linkcode GenlSocket.resolveFamily} does and
+   * also returns the commands the kernel implements for it (CTRL_ATTR_OPS:
+   * each op's command number and GENL_* flags, e.g. GENL_ADMIN_PERM).
+   */
+  describeFamily(name: string): FamilyDescription {
     const [reply] = this.request({
       family: CTRL_FAMILY,
       cmd: NL.CTRL_CMD_GETFAMILY,
@@ -283,10 +329,23 @@ export class GenlSocket {
     if (typeof rec.FAMILY_ID !== "number") {
       throw new Error(`generic netlink family ${name}: reply without an id`);
     }
+    const ops: FamilyOp[] = [];
+    if (Array.isArray(rec.OPS)) {
+      for (const entry of rec.OPS as readonly Attr[]) {
+        if (!(entry.value instanceof Uint8Array)) continue;
+        const op = attrRecord(decodeAttrs(entry.value, CTRL_OP_ATTRS));
+        if (typeof op.ID !== "number") continue;
+        ops.push({
+          cmd: op.ID,
+          flags: typeof op.FLAGS === "number" ? op.FLAGS : 0,
+        });
+      }
+    }
     return {
       name,
       id: rec.FAMILY_ID,
       version: typeof rec.VERSION === "number" ? rec.VERSION : 1,
+      ops,
     };
   }
 }

@@ -24,6 +24,7 @@ export {
   closeVdpa,
   devAddAttrs,
   openVdpa,
+  VDPA_FAMILY_MISSING,
   vdpaDevAdd,
   vdpaDevConfigShow,
   vdpaDevDel,
@@ -50,4 +51,4 @@ export {
 export type { VdpaFormatOptions } from "./format.ts";
 export { IPROUTE2_VERSIONS, iproute2Version } from "./iproute2_version.ts";
 export type { Iproute2Version } from "./iproute2_version.ts";
-export { VDPA_ATTRS, VDPA_CMD } from "./uapi.ts";
+export { VDPA_ATTRS, VDPA_CMD, VDPA_GENL_NAME } from "./uapi.ts";

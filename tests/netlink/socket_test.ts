@@ -4,6 +4,7 @@ import { decodeGenl, NetlinkError } from "../../lib/netlink/message.ts";
 import {
   CTRL_ATTRS,
   CTRL_FAMILY,
+  GENL_OP_FLAGS,
   GenlSocket,
 } from "../../lib/netlink/socket.ts";
 import { NL } from "../../lib/netlink/uapi.ts";
@@ -80,6 +81,25 @@ Deno.test("host kernel: concurrent async requests on one socket take turns", asy
     );
     await pending;
     assert.equal(s.resolveFamily("nlctrl").id, NL.GENL_ID_CTRL);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("host kernel: describeFamily lists the controller's own commands and flags", () => {
+  const s = GenlSocket.open();
+  try {
+    const ctrl = s.describeFamily("nlctrl");
+    assert.equal(ctrl.id, NL.GENL_ID_CTRL);
+    const getFamily = ctrl.ops.find((o) => o.cmd === NL.CTRL_CMD_GETFAMILY);
+    assert.ok(getFamily, JSON.stringify(ctrl.ops));
+    // GETFAMILY can be done and dumped, by anyone.
+    assert.equal(
+      getFamily.flags & (GENL_OP_FLAGS.CMD_CAP_DO | GENL_OP_FLAGS.CMD_CAP_DUMP),
+      GENL_OP_FLAGS.CMD_CAP_DO | GENL_OP_FLAGS.CMD_CAP_DUMP,
+    );
+    assert.equal(getFamily.flags & GENL_OP_FLAGS.ADMIN_PERM, 0);
+    assert.equal(new Set(ctrl.ops.map((o) => o.cmd)).size, ctrl.ops.length);
   } finally {
     s.close();
   }

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { runCommand } from "../command_output.ts";
 import { randomTree, Rng, writeFakeTree } from "../mdev/fake_tree.ts";
 import { fakeTree, recordVnet0 } from "../vduse/fake_tree.ts";
+import { fakeHost } from "../doctor/fake_host.ts";
 import { schemaValidator } from "./validate.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -181,4 +182,26 @@ Deno.test("sandbox status --json", async () => {
   assert.equal(r.code, 0, r.stderr);
   validate("sandbox-status", JSON.parse(r.stdout));
   validate("sandbox-status", { cache_dir: "/c", kernels: [], total_bytes: 0 });
+});
+
+Deno.test("doctor --json on the fake host, a bare tree and this host", async () => {
+  const host = fakeHost();
+  const bare = await Deno.makeTempDir({ prefix: "vdevctl-schema-" });
+  try {
+    for (const root of [host, bare, "/"]) {
+      const r = await runCommand([
+        `${REPO}/vdevctl`,
+        "--root",
+        root,
+        "doctor",
+        "--json",
+      ]);
+      const report = JSON.parse(r.stdout);
+      validate("doctor", report);
+      assert.equal(r.code, report.ok ? 0 : 1, r.stderr);
+    }
+  } finally {
+    Deno.removeSync(host, { recursive: true });
+    Deno.removeSync(bare, { recursive: true });
+  }
 });
