@@ -17,26 +17,15 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { runCommand } from "../command_output.ts";
+import { ok, sh, VDEVCTL, vdevctl } from "./provision_cli.ts";
 import { bringUp, exchange } from "../../lib/mvnet/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";
 import { VdpaBus } from "../../lib/vdpa/mod.ts";
 
-const REPO = new URL("../..", import.meta.url).pathname;
-const VDEVCTL = `${REPO}vdevctl`;
 const MV = { name: "pmv0", mac: "52:54:00:00:00:12" };
 const PIDFILE = "/run/vdevctl/mvnet/pmv0.pid";
 const root = resolveRoot();
 const bus = new VdpaBus(root);
-
-const vdevctl = (...args: string[]) => runCommand([VDEVCTL, ...args]);
-const sh = (script: string) => runCommand(["sh", "-c", script]);
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await vdevctl(...args);
-  assert.equal(r.code, 0, `vdevctl ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 function write(name: string, doc: unknown): string {
   const path = `/tmp/${name}.json`;
