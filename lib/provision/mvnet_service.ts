@@ -128,10 +128,12 @@ export class MvnetServices {
   readonly program: string;
   readonly #log: (message: string) => void;
   readonly #cleanup: (name: string) => Promise<void>;
+  readonly #netdevMs: number;
 
   /**
    * Opens the services under `root`. `options.cleanup` replaces what
-   * removes the VDUSE device a dead daemon left (mvnet's `cleanupStale`).
+   * removes the VDUSE device a dead daemon left (mvnet's `cleanupStale`),
+   * `options.netdevTimeoutMs` {@linkcode NETDEV_TIMEOUT_MS}.
    */
   constructor(
     root: SysRoot,
@@ -139,6 +141,7 @@ export class MvnetServices {
       program?: string;
       log?: (message: string) => void;
       cleanup?: (name: string) => Promise<void>;
+      netdevTimeoutMs?: number;
     } = {},
   ) {
     this.root = root;
@@ -147,6 +150,7 @@ export class MvnetServices {
     this.#log = options.log ?? ((m) => console.error(m));
     this.#cleanup = options.cleanup ??
       ((name) => cleanupStale(name, root, this.#log));
+    this.#netdevMs = options.netdevTimeoutMs ?? NETDEV_TIMEOUT_MS;
   }
 
   #file(name: string, ext: "pid" | "env" | "log" | "sock"): string {
@@ -223,9 +227,10 @@ export class MvnetServices {
     return [...out.values()];
   }
 
-  /** True while the daemon of `name` runs (as its service says). */
-  running(name: string): boolean {
-    return this.read().find((c) => c.name === name)?.running ?? false;
+  /** True while the supervised process of `name` runs. */
+  #processRuns(name: string): boolean {
+    const pid = this.pid(name);
+    return pid !== undefined && this.isDaemon(pid, name);
   }
 
   /**
@@ -245,7 +250,7 @@ export class MvnetServices {
       await waitUntil(() => {
         const netdev = new VdpaBus(this.root).netdev(item.name);
         if (netdev !== undefined) return netdev;
-        if (!systemd && !this.running(item.name)) {
+        if (!systemd && !this.#processRuns(item.name)) {
           throw new VdevError(
             `mvnet ${item.name}: the daemon exited before its netdev appeared: ${
               this.#lastLine(item.name)
@@ -254,10 +259,10 @@ export class MvnetServices {
         }
         return undefined;
       }, {
-        ms: NETDEV_TIMEOUT_MS,
+        ms: this.#netdevMs,
         what: () =>
           `mvnet ${item.name}: no netdev after ${
-            NETDEV_TIMEOUT_MS / 1000
+            this.#netdevMs / 1000
           } s (is virtio_net loaded? see ${where})`,
       });
     } catch (err) {
@@ -298,10 +303,11 @@ export class MvnetServices {
   #spawn(item: MvnetItem): void {
     const argv = processArgv(item, { program: this.program, root: this.root });
     const pidFile = this.#file(item.name, "pid");
-    const old = this.pid(item.name);
-    if (old !== undefined && this.isDaemon(old, item.name)) {
+    if (this.#processRuns(item.name)) {
       throw new VdevError(
-        `mvnet ${item.name}: its daemon already runs (pid ${old}): stop it first`,
+        `mvnet ${item.name}: its daemon already runs (pid ${
+          this.pid(item.name)
+        }): stop it first`,
       );
     }
     // Its own session (no terminal's SIGHUP), no stdin, output appended to

@@ -35,6 +35,7 @@ const FAKE_MVNET = `#!/bin/sh
 root=$2 name=$5
 dev="$root/sys/bus/vdpa/devices/$name"
 case $name in bad*) echo "mvnet: VDUSE is not available"; exit 1;; esac
+case $name in slow*) trap 'echo stopped; exit 0' TERM; while :; do sleep 0.05; done;; esac
 trap 'rm -rf "$dev" "$root/sys/class/vduse/$name"; echo stopped; exit 0' TERM
 mkdir -p "$root/sys/class/vduse/$name"
 mkdir -p "$dev/virtio7/net/fk$name"
@@ -48,6 +49,8 @@ class MvnetHost extends FakeHost {
   cleaned: string[] = [];
   /** FAKE_MVNET's path. */
   readonly program: string;
+  /** How long apply waits for a netdev. */
+  netdevTimeoutMs = 60_000;
 
   constructor() {
     super();
@@ -61,6 +64,7 @@ class MvnetHost extends FakeHost {
     return new MvnetServices(this.root, {
       program: this.program,
       log: () => {},
+      netdevTimeoutMs: this.netdevTimeoutMs,
       // What cleanupStale does to a dead daemon's device, in the tree.
       cleanup: (name) => {
         this.cleaned.push(name);
@@ -234,6 +238,22 @@ Deno.test(
       },
     );
     assert.deepEqual(h.mvnetServices().read(), [], "stale pid file left");
+  }),
+);
+
+Deno.test(
+  "mvnet: a daemon without a netdev in time fails the step and is stopped",
+  withHost(async (h) => {
+    h.netdevTimeoutMs = 1500;
+    await assert.rejects(
+      applyManifest(h, manifest({ mvnet: [{ name: "slow0" }] })),
+      /\(mvnet-start\): mvnet slow0: no netdev after 1\.5 s \(is virtio_net loaded\? see \S+\/run\/vdevctl\/mvnet\/slow0\.log\); undid 0 step\(s\)/,
+    );
+    assert.deepEqual(h.mvnetServices().read(), [], "pid file left");
+    await until(
+      "the log",
+      () => Deno.readTextFileSync(h.file("slow0", "log")).includes("stopped"),
+    );
   }),
 );
 
