@@ -120,7 +120,7 @@ export class SystemHost {
     return {
       state: {
         mdev: this.readMdev(warnings),
-        vduse: this.readVduse(warnings).filter((d) => !own.has(d.name)),
+        vduse: this.readVduse(warnings, own).filter((d) => !own.has(d.name)),
         vdpa: this.readVdpa(warnings).filter((d) =>
           d.mgmtdev !== "vduse" || !own.has(d.name)
         ),
@@ -185,14 +185,19 @@ export class SystemHost {
     );
   }
 
-  /** The VDUSE devices, as their records describe them. */
-  readVduse(warnings: string[]): VduseItem[] {
+  /**
+   * The VDUSE devices, as their records describe them, but the mvnet
+   * daemons' (`mvnet`, default: read).
+   */
+  readVduse(
+    warnings: string[],
+    mvnet: ReadonlySet<string> = new Set(this.readMvnet().map((m) => m.name)),
+  ): VduseItem[] {
     const sysfs = new VduseSysfs(this.root);
     const records = new VduseRecords(this.root);
     const out: VduseItem[] = [];
-    const own = new Set(this.readMvnet().map((m) => m.name));
     for (const name of sysfs.names()) {
-      if (own.has(name)) continue;
+      if (mvnet.has(name)) continue;
       const r = records.read(name);
       if (!r) {
         warnings.push(

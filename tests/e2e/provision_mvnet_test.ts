@@ -21,11 +21,13 @@ import { ok, sh, VDEVCTL, vdevctl } from "./provision_cli.ts";
 import { bringUp, exchange } from "../../lib/mvnet/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";
 import { VdpaBus } from "../../lib/vdpa/mod.ts";
+import { schemaValidator } from "../schema/validate.ts";
 
 const MV = { name: "pmv0", mac: "52:54:00:00:00:12" };
 const PIDFILE = "/run/vdevctl/mvnet/pmv0.pid";
 const root = resolveRoot();
 const bus = new VdpaBus(root);
+const { validate } = schemaValidator();
 
 function write(name: string, doc: unknown): string {
   const path = `/tmp/${name}.json`;
