@@ -1,7 +1,7 @@
 /**
  * `vdevctl apply | diff | export | assert`: declarative provisioning of
- * mdev, VDUSE and vDPA devices from a manifest. Argument handling and
- * output only; the work is in lib/provision/.
+ * mdev, VDUSE, vDPA devices and mvnet daemons from a manifest. Argument
+ * handling and output only; the work is in lib/provision/.
  *
  * @module
  */

@@ -9,9 +9,15 @@
  * @module
  */
 
-export { DEFAULT_NAME, MVNET_QUEUE_SIZE, startMvnet } from "./daemon.ts";
+export {
+  DEFAULT_NAME,
+  macForName,
+  MVNET_QUEUE_SIZE,
+  startMvnet,
+} from "./daemon.ts";
+export { cleanupStale } from "./device_ops.ts";
 export type { Mvnet, MvnetOptions, MvnetStats } from "./daemon.ts";
-export { controlRequest, socketPath } from "./ctl_socket.ts";
+export { CONTROL_DIR, controlRequest, socketPath } from "./ctl_socket.ts";
 export type { ControlRequest } from "./ctl_socket.ts";
 export { formatReport, statusLine } from "./report.ts";
 export type { MvnetReport } from "./report.ts";

@@ -59,6 +59,10 @@ export async function runStep(host: SystemHost, s: Step): Promise<void> {
       return await host.vdpaAdd(s.item);
     case "vdpa-del":
       return await host.vdpaDel(s.previous.name);
+    case "mvnet-start":
+      return await host.mvnetStart(s.item);
+    case "mvnet-stop":
+      return await host.mvnetStop(s.name);
     case "vdpa-bind": {
       const driver = VDPA_BUS_DRIVERS.find((d) => d === s.driver);
       if (driver === undefined) {

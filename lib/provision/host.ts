@@ -2,7 +2,8 @@
  * The host that provisioning reads and changes, through the families'
  * faces: mdevs through `MdevSysfs` and mdevctl's own definition files
  * (`ConfigStore`), VDUSE devices through their lifecycle and records, vDPA
- * devices through the vdpa netlink client and `VdpaBus`. Tests subclass
+ * devices through the vdpa netlink client and `VdpaBus`, mvnet daemons as
+ * services (`mvnet_service.ts`). Tests subclass
  * {@linkcode SystemHost} to simulate the kernel parts a fake tree lacks.
  *
  * @module
@@ -36,10 +37,12 @@ import {
 import {
   type HostFacts,
   type MdevItem,
+  type MvnetItem,
   type VdpaItem,
   type VduseItem,
 } from "./manifest.ts";
-import type { HostState, MdevCurrent } from "./plan.ts";
+import type { HostState, MdevCurrent, MvnetCurrent } from "./plan.ts";
+import { MvnetServices } from "./mvnet_service.ts";
 
 /** The sysfs tree and definitions store of the mdev family. */
 export type MdevContext = ReturnType<typeof openMdev>;
@@ -66,10 +69,20 @@ export class SystemHost {
   /** The mdev family's view of the root. */
   readonly mdev: MdevContext;
 
-  /** Opens the host under `root`; `options.mdev` replaces the mdev view. */
-  constructor(root: SysRoot, options: { mdev?: MdevContext } = {}) {
+  /** What a supervised mvnet daemon runs (default: this checkout's launcher). */
+  readonly mvnetProgram?: string;
+
+  /**
+   * Opens the host under `root`; `options.mdev` replaces the mdev view,
+   * `options.mvnetProgram` the program supervised mvnet daemons run.
+   */
+  constructor(
+    root: SysRoot,
+    options: { mdev?: MdevContext; mvnetProgram?: string } = {},
+  ) {
     this.root = root;
     this.mdev = options.mdev ?? openMdev(root);
+    this.mvnetProgram = options.mvnetProgram;
   }
 
   /** Parents, management devices and drivers present. */
@@ -96,17 +109,45 @@ export class SystemHost {
     }
   }
 
-  /** Every device the host has. */
+  /**
+   * Every device the host has; an mvnet daemon's VDUSE and vDPA devices
+   * are part of its `mvnet` entry, not `vduse` or `vdpa` ones.
+   */
   read(): HostRead {
     const warnings: string[] = [];
+    const mvnet = this.readMvnet();
+    const own = new Set(mvnet.map((m) => m.name));
     return {
       state: {
         mdev: this.readMdev(warnings),
-        vduse: this.readVduse(warnings),
-        vdpa: this.readVdpa(warnings),
+        vduse: this.readVduse(warnings, own).filter((d) => !own.has(d.name)),
+        vdpa: this.readVdpa(warnings).filter((d) =>
+          d.mgmtdev !== "vduse" || !own.has(d.name)
+        ),
+        mvnet,
       },
       warnings,
     };
+  }
+
+  /** The mvnet daemons as services. */
+  readMvnet(): MvnetCurrent[] {
+    return this.mvnetServices().read();
+  }
+
+  /** The mvnet service manager of this root (tests replace it). */
+  mvnetServices(): MvnetServices {
+    return new MvnetServices(this.root, { program: this.mvnetProgram });
+  }
+
+  /** Starts `item`'s daemon and waits for its netdev. */
+  async mvnetStart(item: MvnetItem): Promise<void> {
+    await this.mvnetServices().start(item);
+  }
+
+  /** Stops daemon `name`; waits until its VDUSE device is gone. */
+  async mvnetStop(name: string): Promise<void> {
+    await this.mvnetServices().stop(name);
   }
 
   /** The mdevs: mdevctl's definitions merged with the running devices. */
@@ -144,12 +185,19 @@ export class SystemHost {
     );
   }
 
-  /** The VDUSE devices, as their records describe them. */
-  readVduse(warnings: string[]): VduseItem[] {
+  /**
+   * The VDUSE devices, as their records describe them, but the mvnet
+   * daemons' (`mvnet`, default: read).
+   */
+  readVduse(
+    warnings: string[],
+    mvnet: ReadonlySet<string> = new Set(this.readMvnet().map((m) => m.name)),
+  ): VduseItem[] {
     const sysfs = new VduseSysfs(this.root);
     const records = new VduseRecords(this.root);
     const out: VduseItem[] = [];
     for (const name of sysfs.names()) {
+      if (mvnet.has(name)) continue;
       const r = records.read(name);
       if (!r) {
         warnings.push(

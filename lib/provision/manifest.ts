@@ -1,6 +1,6 @@
 /**
- * The provisioning manifest: one JSON document with `mdev`, `vduse` and
- * `vdpa` arrays, the desired state of a host. {@linkcode parseManifest}
+ * The provisioning manifest: one JSON document with `mdev`, `vduse`,
+ * `vdpa` and `mvnet` arrays, the desired state of a host. {@linkcode parseManifest}
  * checks its shape and values (unknown keys are errors; every error is one
  * line naming the JSON path and the fix) using the families' own parsers;
  * {@linkcode checkManifest} checks it against the host's facts (parents,
@@ -16,6 +16,7 @@ import { VdevError } from "../errors.ts";
 import { formatMac, parseMacAddress, parseUnicastMac } from "../mac.ts";
 import { parseMdevUuid } from "../mdev/mod.ts";
 import { buildSpec, DEFAULT_QUEUE_SIZE } from "../vduse/mod.ts";
+import { macForName, MVNET_QUEUE_SIZE } from "../mvnet/mod.ts";
 
 /** An mdev: defined (mdevctl's own file) and started, or not. */
 export interface MdevItem {
@@ -63,6 +64,23 @@ export interface VdpaItem {
   driver?: VdpaBusDriver;
 }
 
+/**
+ * A served mvnet loopback device: its daemon (`vdevctl mvnet run NAME`)
+ * runs as a managed service (a systemd unit, or a supervised process) and
+ * owns a VDUSE device and the vDPA device on it, both named NAME (which
+ * are therefore not `vduse[]` or `vdpa[]` entries).
+ */
+export interface MvnetItem {
+  /** Device name (VDUSE, vdpa and service instance). */
+  name: string;
+  /** MAC address (canonical; default: derived from the name). */
+  mac: string;
+  /** MTU offered to the driver (`mvnet run --mtu`). */
+  mtu: number;
+  /** Maximum virtqueue size (`mvnet run --queue-size`). */
+  queue_size: number;
+}
+
 /** The desired state; a kind that is absent is not managed at all. */
 export interface Manifest {
   /** mdevs. */
@@ -71,10 +89,12 @@ export interface Manifest {
   vduse?: VduseItem[];
   /** vDPA devices. */
   vdpa?: VdpaItem[];
+  /** mvnet daemons. */
+  mvnet?: MvnetItem[];
 }
 
 /** The kinds of device a manifest holds, in the order they are listed. */
-export const KINDS = ["mdev", "vduse", "vdpa"] as const;
+export const KINDS = ["mdev", "vduse", "vdpa", "mvnet"] as const;
 
 /** One kind of device. */
 export type Kind = typeof KINDS[number];
@@ -168,6 +188,7 @@ function array(doc: Json, key: Kind): unknown[] | undefined {
 const MDEV_KEYS = ["uuid", "parent", "type", "start", "attrs", "state"];
 const VDUSE_KEYS = ["name", "type", "mac", "mtu", "queue_size"];
 const VDPA_KEYS = ["name", "mgmtdev", "mac", "mtu", "max_vqp", "driver"];
+const MVNET_KEYS = ["name", "mac", "mtu", "queue_size"];
 
 function mdevItem(v: unknown, path: string): MdevItem {
   const o = object(v, path, MDEV_KEYS);
@@ -223,8 +244,13 @@ function vduseItem(v: unknown, path: string): VduseItem {
     queue_size: int(o, "queue_size", { path, min: 1, max: 32768 }) ??
       DEFAULT_QUEUE_SIZE,
   };
+  vduseChecks(item, path);
+  return dropUndefined(item);
+}
+
+/** The VDUSE family's own checks: name, type/field combinations, sizes. */
+function vduseChecks(item: VduseItem, path: string): void {
   try {
-    // The VDUSE family's own checks: name, type/field combinations, sizes.
     buildSpec(item.name, {
       type: item.type,
       mac: item.mac,
@@ -235,7 +261,26 @@ function vduseItem(v: unknown, path: string): VduseItem {
     if (!(err instanceof VdevError)) throw err;
     fail(path, err.message.replace(/^cannot create VDUSE device \S+: /, ""));
   }
-  return dropUndefined(item);
+}
+
+function mvnetItem(v: unknown, path: string): MvnetItem {
+  const o = object(v, path, MVNET_KEYS);
+  const name = string(o, "name", path);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    fail(
+      `${path}.name`,
+      'use letters, digits, ".", "_" and "-" (a letter or digit first)',
+    );
+  }
+  const item: MvnetItem = {
+    name,
+    mac: mac(o, path, parseUnicastMac) ?? macForName(name),
+    mtu: int(o, "mtu", { path, min: 68, max: 65535 }) ?? 1500,
+    queue_size: int(o, "queue_size", { path, min: 1, max: 32768 }) ??
+      MVNET_QUEUE_SIZE,
+  };
+  vduseChecks({ ...item, type: "net" }, path);
+  return item;
 }
 
 function vdpaItem(v: unknown, path: string): VdpaItem {
@@ -288,6 +333,19 @@ function unique(m: Manifest): void {
   check((m.mdev ?? []).map((d) => d.uuid), { kind: "mdev", key: "uuid" });
   check((m.vduse ?? []).map((d) => d.name), { kind: "vduse", key: "name" });
   check((m.vdpa ?? []).map((d) => d.name), { kind: "vdpa", key: "name" });
+  check((m.mvnet ?? []).map((d) => d.name), { kind: "mvnet", key: "name" });
+  // An mvnet daemon owns the VDUSE and vDPA devices of its name.
+  for (const other of ["vduse", "vdpa"] as const) {
+    const names = new Map((m[other] ?? []).map((d, i) => [d.name, i]));
+    (m.mvnet ?? []).forEach((d, i) => {
+      const j = names.get(d.name);
+      if (j === undefined) return;
+      fail(
+        `mvnet[${i}].name`,
+        `${d.name} is also ${other}[${j}]: an mvnet daemon makes its own VDUSE and vDPA device of that name; rename one`,
+      );
+    });
+  }
 }
 
 /**
@@ -321,6 +379,8 @@ export function parseManifest(text: string, source = "manifest"): Manifest {
   if (vduse) m.vduse = vduse.map((v, i) => vduseItem(v, `vduse[${i}]`));
   const vdpa = array(doc, "vdpa");
   if (vdpa) m.vdpa = vdpa.map((v, i) => vdpaItem(v, `vdpa[${i}]`));
+  const mvnet = array(doc, "mvnet");
+  if (mvnet) m.mvnet = mvnet.map((v, i) => mvnetItem(v, `mvnet[${i}]`));
   unique(m);
   return m;
 }
@@ -394,6 +454,13 @@ export function checkManifest(
   if (m.vduse?.length && !facts.vduseLoaded) {
     missing("vduse", "the vduse module is not loaded: modprobe vduse");
     out.vduse = [];
+  }
+  if (m.mvnet?.length && !facts.vduseLoaded) {
+    missing(
+      "mvnet",
+      "the vduse module is not loaded: modprobe vduse vdpa virtio_vdpa virtio_net",
+    );
+    out.mvnet = [];
   }
   if (m.vdpa) {
     const vduseNames = new Set((out.vduse ?? []).map((d) => d.name));

@@ -1,5 +1,5 @@
 /**
- * Declarative provisioning of mdev, VDUSE and vDPA devices: the manifest
+ * Declarative provisioning of mdev, VDUSE, vDPA devices and mvnet daemons: the manifest
  * and its checks, the plan (diff), apply with verification and rollback,
  * export, and the manifest sources (files, stdin, /etc/vdevctl).
  *
@@ -29,11 +29,26 @@ export type {
   Kind,
   Manifest,
   MdevItem,
+  MvnetItem,
   VdpaItem,
   VduseItem,
 } from "./manifest.ts";
 export { exportManifest, plan } from "./plan.ts";
-export type { Action, HostState, MdevCurrent, Step } from "./plan.ts";
+export type {
+  Action,
+  HostState,
+  MdevCurrent,
+  MvnetCurrent,
+  Step,
+} from "./plan.ts";
+export {
+  MVNET_DIR,
+  mvnetRunArgs,
+  MvnetServices,
+  processArgv,
+  unitEnvironment,
+  unitName,
+} from "./mvnet_service.ts";
 export {
   ETC_DIR,
   etcManifestPaths,

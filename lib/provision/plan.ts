@@ -1,9 +1,9 @@
 /**
  * The plan: what turns the host's current devices into a manifest's desired
  * ones, as actions (one diff line each) made of steps, in the order apply
- * runs them: vDPA devices are removed first, then VDUSE devices and mdevs;
- * then VDUSE devices are created, then the vDPA devices (on them), then
- * mdevs. A kind the manifest does not name is left alone; with `prune`, the
+ * runs them: mvnet daemons and vDPA devices are stopped and removed first,
+ * then VDUSE devices and mdevs; then VDUSE devices are created, mvnet
+ * daemons started, then the vDPA devices (on VDUSE devices), then mdevs. A kind the manifest does not name is left alone; with `prune`, the
  * devices of a named kind that the manifest does not list are removed.
  *
  * Pure: no system access.
@@ -11,7 +11,14 @@
  * @module
  */
 
-import type { Manifest, MdevItem, VdpaItem, VduseItem } from "./manifest.ts";
+import type {
+  Kind,
+  Manifest,
+  MdevItem,
+  MvnetItem,
+  VdpaItem,
+  VduseItem,
+} from "./manifest.ts";
 
 /** An mdev as the host has it: a definition, a running device, or both. */
 export interface MdevCurrent {
@@ -24,6 +31,29 @@ export interface MdevCurrent {
 }
 
 /**
+ * An mvnet daemon the host has: a managed one (pid file or systemd
+ * instance), running or not, or another running one (a control socket
+ * that answers). Its fields come from its VDUSE device's record; they are
+ * undefined when the device is gone.
+ */
+export interface MvnetCurrent {
+  /** Device name. */
+  name: string;
+  /** MAC address. */
+  mac?: string;
+  /** MTU. */
+  mtu?: number;
+  /** Maximum virtqueue size. */
+  queue_size?: number;
+  /** The daemon runs. */
+  running: boolean;
+  /** Who runs it: a systemd instance, a supervised process, someone else. */
+  service: "systemd" | "process" | "foreign";
+  /** Why it does not run ("pid 123 is gone"). */
+  why?: string;
+}
+
+/**
  * The host's devices. A vDPA field that is undefined is unknown (the kernel
  * reports the config only once features are negotiated) and matches any
  * desired value.
@@ -33,8 +63,10 @@ export interface HostState {
   mdev: MdevCurrent[];
   /** VDUSE devices (those with a record: the kernel keeps no spec). */
   vduse: VduseItem[];
-  /** vDPA devices. */
+  /** vDPA devices (without the mvnet daemons' own). */
   vdpa: VdpaItem[];
+  /** mvnet daemons (their VDUSE and vDPA devices are in neither list). */
+  mvnet: MvnetCurrent[];
 }
 
 /** One change to the host, with what undoes it derived from it. */
@@ -47,14 +79,16 @@ export type Step =
   | { do: "vduse-destroy"; previous: VduseItem }
   | { do: "vdpa-add"; item: VdpaItem }
   | { do: "vdpa-del"; previous: VdpaItem }
-  | { do: "vdpa-bind"; name: string; driver: string; previous?: string };
+  | { do: "vdpa-bind"; name: string; driver: string; previous?: string }
+  | { do: "mvnet-start"; item: MvnetItem }
+  | { do: "mvnet-stop"; name: string; previous?: MvnetItem };
 
 /** One line of the plan. */
 export interface Action {
   /** + create, - remove, ~ change. */
   op: "+" | "-" | "~";
   /** Device kind. */
-  kind: "mdev" | "vduse" | "vdpa";
+  kind: Kind;
   /** UUID or name. */
   id: string;
   /** The diff line (`+ vdpa sim0 (vdpasim_net)`). */
@@ -88,6 +122,10 @@ export function inverse(s: Step): Step | undefined {
       return s.previous === undefined
         ? undefined
         : { do: "vdpa-bind", name: s.name, driver: s.previous };
+    case "mvnet-start":
+      return { do: "mvnet-stop", name: s.item.name };
+    case "mvnet-stop":
+      return s.previous && { do: "mvnet-start", item: s.previous };
   }
 }
 
@@ -217,6 +255,66 @@ function vdpaAdd(d: VdpaItem): Step[] {
   return steps;
 }
 
+const MVNET_FIELDS = ["mac", "mtu", "queue_size"] as const;
+
+/** The current daemon as a manifest item (to restart it on undo). */
+function mvnetAsItem(c: MvnetCurrent): MvnetItem | undefined {
+  const { name, mac, mtu, queue_size } = c;
+  if (!c.running || !mac || !mtu || !queue_size) return undefined;
+  return { name, mac, mtu, queue_size };
+}
+
+function mvnetStop(c: MvnetCurrent): Step {
+  return { do: "mvnet-stop", name: c.name, previous: mvnetAsItem(c) };
+}
+
+/** The mvnet actions: removals, and starts or restarts. */
+function mvnetPlan(
+  current: readonly MvnetCurrent[],
+  desired: readonly MvnetItem[] | undefined,
+  prune: boolean,
+): { remove: Action[]; start: Action[] } {
+  const remove: Action[] = [];
+  const start: Action[] = [];
+  if (desired === undefined) return { remove, start };
+  for (const c of current) {
+    if (!prune || desired.some((d) => d.name === c.name)) continue;
+    remove.push({
+      op: "-",
+      kind: "mvnet",
+      id: c.name,
+      text: `- mvnet ${c.name}`,
+      steps: [mvnetStop(c)],
+    });
+  }
+  for (const d of desired) {
+    const c = current.find((x) => x.name === d.name);
+    const startStep: Step = { do: "mvnet-start", item: d };
+    if (c === undefined) {
+      start.push({
+        op: "+",
+        kind: "mvnet",
+        id: d.name,
+        text: `+ mvnet ${d.name} (${d.mac})`,
+        steps: [startStep],
+      });
+      continue;
+    }
+    const diff = c.running
+      ? differences(c as Partial<MvnetItem>, d, MVNET_FIELDS, true)
+      : [`daemon not running${c.why ? ` (${c.why})` : ""} -> running`];
+    if (diff.length === 0) continue;
+    start.push({
+      op: "~",
+      kind: "mvnet",
+      id: d.name,
+      text: `~ mvnet ${d.name}: ${diff.join(", ")} (restarted)`,
+      steps: [mvnetStop(c), startStep],
+    });
+  }
+  return { remove, start };
+}
+
 /** The actions that make `current` match `desired`, in apply's order. */
 export function plan(
   current: HostState,
@@ -342,11 +440,14 @@ export function plan(
       (a.op === "-" ? mdevRemove : mdevChange).push(a);
     }
   }
+  const mvnet = mvnetPlan(current.mvnet, desired.mvnet, prune);
   return [
+    ...mvnet.remove,
     ...vdpaRemove,
     ...vduseRemove,
     ...mdevRemove,
     ...vduseCreate,
+    ...mvnet.start,
     ...vdpaCreate,
     ...mdevChange,
   ];
@@ -355,7 +456,8 @@ export function plan(
 /**
  * The host's devices as a manifest (what `export` prints): every kind, the
  * mdevs that have a definition (a running device without one is
- * mdevctl's transient kind, which a manifest cannot hold: reported).
+ * mdevctl's transient kind, which a manifest cannot hold: reported), the
+ * running mvnet daemons (one that died is reported).
  */
 export function exportManifest(
   current: HostState,
@@ -375,8 +477,24 @@ export function exportManifest(
       state: c.active ? "running" : "defined",
     });
   }
+  const mvnet: MvnetItem[] = [];
+  for (const c of current.mvnet) {
+    const item = mvnetAsItem(c);
+    if (item) mvnet.push(item);
+    else {
+      warnings.push(
+        `mvnet ${c.name}: ${
+          c.running
+            ? "its VDUSE device has no record"
+            : "its daemon is not running"
+        }${
+          c.why ? ` (${c.why})` : ""
+        }: not exported (start it with 'vdevctl apply', or remove it with 'vdevctl apply --prune')`,
+      );
+    }
+  }
   return {
-    manifest: { mdev, vduse: current.vduse, vdpa: current.vdpa },
+    manifest: { mdev, vduse: current.vduse, vdpa: current.vdpa, mvnet },
     warnings,
   };
 }

@@ -15,9 +15,9 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { runCommand } from "../command_output.ts";
+import { ok, sh, VDEVCTL, vdevctl } from "./provision_cli.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
-const VDEVCTL = `${REPO}vdevctl`;
 const U = "5e1f0c2a-8a41-4c3e-9d57-0b7f1e2d3c4a";
 const MANIFEST = {
   mdev: [{ uuid: U, parent: "mtty", type: "mtty-1", start: "auto" }],
@@ -37,15 +37,6 @@ const MANIFEST = {
     },
   ],
 };
-
-const vdevctl = (...args: string[]) => runCommand([VDEVCTL, ...args]);
-const sh = (script: string) => runCommand(["sh", "-c", script]);
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await vdevctl(...args);
-  assert.equal(r.code, 0, `vdevctl ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** The ExecStart of the shipped unit, run from this checkout. */
 function unitCommand(): string[] {

@@ -77,3 +77,50 @@ Deno.test("dist: the unit's and the udev rule's command runs", async () => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("dist: systemd-analyze verify accepts the mvnet template unit and an instance of it", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const text = Deno.readTextFileSync(
+      `${REPO}dist/systemd/vdevctl-mvnet@.service`,
+    );
+    assert.match(
+      text,
+      /^ExecStart=\/usr\/bin\/vdevctl mvnet run %i \$MVNET_ARGS$/m,
+    );
+    assert.match(text, /^EnvironmentFile=\/run\/vdevctl\/mvnet\/%i\.env$/m);
+    const unit = `${dir}/vdevctl-mvnet@.service`;
+    const write = (t: string) =>
+      Deno.writeTextFileSync(
+        unit,
+        t.replaceAll("/usr/bin/vdevctl", `${REPO}vdevctl`),
+      );
+    write(text);
+    for (
+      const name of ["vdevctl-mvnet@.service", "vdevctl-mvnet@mv0.service"]
+    ) {
+      const r = await runCommand([
+        "systemd-analyze",
+        "verify",
+        `${dir}/${name}`,
+      ]);
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(r.stderr, "", name);
+    }
+    // The check can fail: an instance whose ExecStart is not executable.
+    write(
+      text.replace(
+        /^ExecStart=\/usr\/bin\/vdevctl/m,
+        "ExecStart=/nonexistent/vdevctl",
+      ),
+    );
+    const bad = await runCommand([
+      "systemd-analyze",
+      "verify",
+      `${dir}/vdevctl-mvnet@mv0.service`,
+    ]);
+    assert.notEqual(bad.code, 0);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -15,6 +15,7 @@ import {
   parseManifest,
 } from "../../lib/provision/mod.ts";
 import { VdevError } from "../../lib/errors.ts";
+import { macForName } from "../../lib/mvnet/mod.ts";
 
 const U = "11111111-2222-4333-8444-555555555555";
 
@@ -32,7 +33,10 @@ Deno.test("parseManifest: bad manifests name the JSON path and the fix", () => {
   const sim = { name: "sim0", mgmtdev: "vdpasim_net" };
   refused("{", /^manifest: not valid JSON/);
   refused([], /^manifest: not a JSON object/);
-  refused({ mvnets: [] }, /^mvnets: unknown key: use mdev, vduse, vdpa$/);
+  refused(
+    { mvnets: [] },
+    /^mvnets: unknown key: use mdev, vduse, vdpa, mvnet$/,
+  );
   refused({ vdpa: {} }, /^vdpa: not an array/);
   refused(
     { vdpa: [sim, { ...sim, name: "s1", mac: "zz" }] },
@@ -102,6 +106,76 @@ Deno.test("parseManifest: bad manifests name the JSON path and the fix", () => {
       type: "t",
     }],
   }, /^mdev\[1\]\.uuid: duplicate of mdev\[0\]/);
+});
+
+Deno.test("parseManifest: bad mvnet entries, duplicates and collisions", () => {
+  const mv = { name: "mv0", mac: "52:54:00:00:00:12" };
+  refused({ mvnet: {} }, /^mvnet: not an array/);
+  refused({ mvnet: [{ mac: mv.mac }] }, /^mvnet\[0\]\.name: missing/);
+  refused(
+    { mvnet: [{ ...mv, mac: "52:54:00:00:00" }] },
+    /^mvnet\[0\]\.mac: not a MAC address/,
+  );
+  refused(
+    { mvnet: [{ ...mv, mac: "ff:ff:ff:ff:ff:ff" }] },
+    /^mvnet\[0\]\.mac: not a MAC address \(.*(multicast|broadcast)/,
+  );
+  refused(
+    { mvnet: [{ ...mv, queue_size: 1000 }] },
+    /^mvnet\[0\]: --queue-size 1000 is not a power of two/,
+  );
+  refused(
+    { mvnet: [{ ...mv, mtu: 20 }] },
+    /^mvnet\[0\]\.mtu: not a whole number between 68 and 65535/,
+  );
+  refused(
+    { mvnet: [{ ...mv, irq_cpus: "1" }] },
+    /^mvnet\[0\]\.irq_cpus: unknown key: use one of name, mac, mtu, queue_size$/,
+  );
+  refused(
+    { mvnet: [{ ...mv, name: "a b" }] },
+    /^mvnet\[0\]\.name: use letters, digits/,
+  );
+  refused(
+    { mvnet: [{ ...mv, name: "-x" }] },
+    /^mvnet\[0\]\.name: use letters, digits/,
+  );
+  refused(
+    { mvnet: [mv, { name: "mv0" }] },
+    /^mvnet\[1\]\.name: duplicate of mvnet\[0\] \(mv0\)/,
+  );
+  refused(
+    { vduse: [{ name: "mv0", type: "net" }], mvnet: [{ name: "x" }, mv] },
+    /^mvnet\[1\]\.name: mv0 is also vduse\[0\]: an mvnet daemon makes its own VDUSE and vDPA device/,
+  );
+  refused(
+    { vdpa: [{ name: "mv0", mgmtdev: "vdpasim_net" }], mvnet: [mv] },
+    /^mvnet\[0\]\.name: mv0 is also vdpa\[0\]/,
+  );
+  // Across files too.
+  const a = parseManifest(JSON.stringify({ mvnet: [mv] }));
+  const b = parseManifest(
+    JSON.stringify({ vduse: [{ name: "mv0", type: "net" }] }),
+  );
+  assert.throws(
+    () => mergeManifests([a, b]),
+    /^VdevError: mvnet\[0\]\.name: mv0 is also vduse\[0\]/,
+  );
+});
+
+Deno.test("parseManifest: mvnet defaults are mvnet run's", () => {
+  const m = parseManifest(JSON.stringify({
+    mvnet: [{ name: "mv0", mac: "52-54-00-00-00-1A" }, {
+      name: "mv1",
+      mtu: 9000,
+      queue_size: 256,
+    }],
+  }));
+  assert.deepEqual(m.mvnet, [
+    { name: "mv0", mac: "52:54:00:00:00:1a", mtu: 1500, queue_size: 1024 },
+    // mvnet run's MAC of an unnamed one: derived from the name.
+    { name: "mv1", mac: macForName("mv1"), mtu: 9000, queue_size: 256 },
+  ]);
 });
 
 Deno.test("parseManifest: values normalized, defaults filled", () => {

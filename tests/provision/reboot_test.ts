@@ -6,7 +6,8 @@
  * guest with none of the first one's devices or files, gets those two
  * directories back into /etc, runs the unit's ExecStart, and the devices are
  * back: the mdev in sysfs and in mdevctl's list, the vDPA devices with their
- * drivers, the VDUSE device.
+ * drivers, the VDUSE device, the mvnet daemon with its netdev (a supervised
+ * process: the guest has no systemd as PID 1).
  *
  * @module
  */
@@ -32,8 +33,16 @@ const MANIFEST = {
       driver: "vhost_vdpa",
     },
   ],
+  mvnet: [{ name: "rmv0", mac: "52:54:00:00:01:13" }],
 };
-const MODULES = ["mtty", "vduse", "vdpa_sim_net", "virtio_vdpa", "vhost_vdpa"];
+const MODULES = [
+  "mtty",
+  "vduse",
+  "vdpa_sim_net",
+  "virtio_vdpa",
+  "vhost_vdpa",
+  "virtio_net",
+];
 const GUEST = { modules: MODULES, timeoutSec: 900, cwd: REPO_ROOT };
 
 /** The shipped unit's ExecStart, with this checkout's launcher. */
@@ -51,12 +60,15 @@ function unitCommand(): string {
 /** What the second guest reports about its devices, as one JSON line. */
 const FACTS = `
 drv() { basename "$(readlink /sys/bus/vdpa/devices/$1/driver 2>/dev/null)" 2>/dev/null; }
-printf '{"mdev_sysfs":%s,"mdevctl":"%s","vduse":%s,"vdpa":%s,"drivers":{"rsim0":"%s","rsim1":"%s"},"mac":%s}\\n' \\
+mvnetdev=$(ls /sys/bus/vdpa/devices/rmv0/virtio*/net 2>/dev/null)
+printf '{"mdev_sysfs":%s,"mdevctl":"%s","vduse":%s,"vdpa":%s,"drivers":{"rsim0":"%s","rsim1":"%s"},"mac":%s,"mvnet":"%s","mvnet_pid":"%s"}\\n' \\
   "$([ -e /sys/bus/mdev/devices/${U} ] && echo true || echo false)" \\
   "$(mdevctl list -d -u ${U} | tr -d '\\n')" \\
   "$([ -e /sys/class/vduse/rvd0 ] && echo true || echo false)" \\
   "$(vdpa -j dev show)" "$(drv rsim0)" "$(drv rsim1)" \\
-  "$(vdpa -j dev config show rsim0)"
+  "$(vdpa -j dev config show rsim0)" \\
+  "$(cat /sys/class/net/$mvnetdev/address 2>/dev/null)" \\
+  "$(cat /run/vdevctl/mvnet/rmv0.pid 2>/dev/null)"
 `;
 
 Deno.test("reboot: a fresh guest with the same /etc/vdevctl gets the devices back from the unit's command", async () => {
@@ -97,6 +109,7 @@ tar -C / -cf - etc/vdevctl etc/mdevctl.d`,
 # A fresh guest: none of the first guest's files or devices.
 [ ! -e /etc/vdevctl/reboot.json ] || { echo "not a fresh guest" >&2; exit 3; }
 [ ! -e /sys/bus/mdev/devices/${U} ] || { echo "mdev already there" >&2; exit 3; }
+[ ! -e /sys/class/vduse/rmv0 ] || { echo "mvnet already there" >&2; exit 3; }
 tar -C / -xf ${dir}/etc.tar
 ${unit} >&2
 ${REPO_ROOT}/vdevctl assert --etc >&2
@@ -122,6 +135,8 @@ ${FACTS}`,
       rsim1: "vhost_vdpa",
     }, why);
     assert.equal(facts.mac.config.rsim0.mac, "52:54:00:00:01:11", why);
+    assert.equal(facts.mvnet, "52:54:00:00:01:13", `no mvnet netdev${why}`);
+    assert.match(facts.mvnet_pid, /^\d+$/, `no mvnet pid file${why}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -33,6 +33,7 @@ Deno.test("every schema compiles, names its command, and is used by a test", () 
     Deno.readTextFileSync(`${REPO}/tests/e2e/install_test.ts`),
     Deno.readTextFileSync(`${REPO}/tests/e2e/mvnet_test.ts`),
     Deno.readTextFileSync(`${REPO}/tests/mvnet/report_test.ts`),
+    Deno.readTextFileSync(`${REPO}/tests/schema/provision_schema_test.ts`),
   ].join("\n");
   for (const n of names) {
     assert.ok(tests.includes(`"${n}"`), `schema ${n} is validated by a test`);
