@@ -15,6 +15,7 @@ import {
   exportManifest,
   hostDifferences,
   type Manifest,
+  manifestToYaml,
   readManifests,
   SystemHost,
 } from "../lib/provision/mod.ts";
@@ -51,7 +52,7 @@ function actionJson(a: Action) {
 }
 
 const FILES_HELP = "manifest files (- for stdin), merged";
-const ETC_HELP = "the host's manifests, /etc/vdevctl/*.json";
+const ETC_HELP = "the host's manifests, /etc/vdevctl/*.{json,yaml,yml}";
 
 function applyCommand(): CommandUnknownOpts {
   return new Command("apply")
@@ -136,11 +137,19 @@ function exportCommand(): CommandUnknownOpts {
   return new Command("export")
     .description("print the host's devices as a manifest that apply accepts")
     .option("--json", "one line of JSON (default: indented)")
-    .action(function (opts) {
+    .option("--yaml", "YAML, as nmstate prints its state")
+    .action(async function (opts) {
+      if (opts.json && opts.yaml) {
+        throw new VdevError("export: --json and --yaml: give one of them");
+      }
       const read = new SystemHost(rootOf(this)).read();
       const e = exportManifest(read.state);
       warn([...read.warnings, ...e.warnings]);
-      out(JSON.stringify(e.manifest, null, opts.json ? 0 : 2) + "\n");
+      out(
+        opts.yaml
+          ? await manifestToYaml(e.manifest)
+          : JSON.stringify(e.manifest, null, opts.json ? 0 : 2) + "\n",
+      );
     });
 }
 

@@ -255,20 +255,28 @@ export class SystemHost {
     return out;
   }
 
-  /** Writes mdevctl's definition file of `item`. */
+  /**
+   * Writes mdevctl's definition file of `item`, holding the store's lock
+   * (the one `mdev define`/`modify` take), so no concurrent writer's update
+   * is lost in between.
+   */
   mdevDefine(item: MdevItem): void {
-    this.mdev.store.write({
-      uuid: item.uuid,
-      parent: item.parent,
-      type: item.type,
-      autostart: item.start === "auto",
-      attrs: attrList(item),
-    });
+    const store = this.mdev.store;
+    store.locked(() =>
+      store.write({
+        uuid: item.uuid,
+        parent: item.parent,
+        type: item.type,
+        autostart: item.start === "auto",
+        attrs: attrList(item),
+      })
+    );
   }
 
-  /** Removes mdevctl's definition file of `item`. */
+  /** Removes mdevctl's definition file of `item`, holding the store's lock. */
   mdevUndefine(item: MdevItem): void {
-    this.mdev.store.remove(item.parent, item.uuid);
+    const store = this.mdev.store;
+    store.locked(() => store.remove(item.parent, item.uuid));
   }
 
   /** Starts `item` (create, then its attributes; removed again on failure). */

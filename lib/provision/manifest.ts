@@ -364,6 +364,17 @@ export function parseManifest(text: string, source = "manifest"): Manifest {
       }): give one JSON object`,
     );
   }
+  return manifestFromDocument(doc, source);
+}
+
+/**
+ * Checks an already parsed manifest document (from JSON or YAML) the way
+ * {@linkcode parseManifest} does, and returns it typed.
+ */
+export function manifestFromDocument(
+  doc: unknown,
+  source = "manifest",
+): Manifest {
   if (!isObject(doc)) {
     throw new VdevError(`${source}: not a JSON object: give {"mdev": [...]}`);
   }

@@ -21,6 +21,7 @@ export type { HostRead, MdevContext } from "./host.ts";
 export {
   checkManifest,
   KINDS,
+  manifestFromDocument,
   mergeManifests,
   parseManifest,
 } from "./manifest.ts";
@@ -52,7 +53,10 @@ export {
 export {
   ETC_DIR,
   etcManifestPaths,
+  isYamlPath,
+  manifestToYaml,
   MAX_MANIFEST_BYTES,
+  parseYamlManifest,
   readManifest,
   readManifests,
 } from "./source.ts";

@@ -1,6 +1,9 @@
 /**
  * Where manifests come from: a file, standard input (`-`), or every
- * `/etc/vdevctl/*.json` (the host's desired state, applied at boot). Only
+ * `/etc/vdevctl/*.json`, `*.yaml` and `*.yml` (the host's desired state,
+ * applied at boot). A file named `*.yaml`/`*.yml`, or standard input that
+ * does not start with `{`, is YAML (nmstate's habit), read by the `yaml`
+ * package with unique keys and at most 100 aliases; anything else is JSON. Only
  * regular files are read, at most 16 MiB each, so a FIFO, a device such as
  * /dev/zero or a huge file cannot hang the tool or exhaust its memory.
  *
@@ -9,7 +12,12 @@
 
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
-import { type Manifest, mergeManifests, parseManifest } from "./manifest.ts";
+import {
+  type Manifest,
+  manifestFromDocument,
+  mergeManifests,
+  parseManifest,
+} from "./manifest.ts";
 
 /** Largest manifest read. */
 export const MAX_MANIFEST_BYTES = 16 << 20;
@@ -44,14 +52,55 @@ async function readLimited(
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(all);
   } catch {
-    throw new VdevError(`${what}: not UTF-8 text: give a JSON manifest`);
+    throw new VdevError(
+      `${what}: not UTF-8 text: give a JSON or YAML manifest`,
+    );
   }
+}
+
+/** Whether manifest `path` is YAML by its name. */
+export function isYamlPath(path: string): boolean {
+  return /\.ya?ml$/i.test(path);
+}
+
+/**
+ * Parses YAML manifest text. The parser is loaded only here, so JSON
+ * manifests (and every other command) never pay for it.
+ */
+export async function parseYamlManifest(
+  text: string,
+  source = "manifest",
+): Promise<Manifest> {
+  const yaml = await import("yaml");
+  let doc: unknown;
+  try {
+    doc = yaml.parse(text, {
+      uniqueKeys: true,
+      maxAliasCount: 100,
+      prettyErrors: false,
+    });
+  } catch (err) {
+    const first = messageOf(err).split("\n")[0];
+    throw new VdevError(
+      `${source}: not valid YAML (${first}): give one mapping of mdev, vduse, vdpa, mvnet lists`,
+    );
+  }
+  return manifestFromDocument(doc, source);
+}
+
+function parseText(
+  text: string,
+  source: string,
+  yaml: boolean,
+): Manifest | Promise<Manifest> {
+  return yaml ? parseYamlManifest(text, source) : parseManifest(text, source);
 }
 
 /** Reads and parses manifest `path` (`-`: standard input). */
 export async function readManifest(path: string): Promise<Manifest> {
   if (path === "-") {
-    return parseManifest(await readLimited(Deno.stdin, "stdin"), "stdin");
+    const text = await readLimited(Deno.stdin, "stdin");
+    return await parseText(text, "stdin", !/^\s*(\{|$)/.test(text));
   }
   let file: Deno.FsFile;
   try {
@@ -59,7 +108,7 @@ export async function readManifest(path: string): Promise<Manifest> {
     const st = Deno.statSync(path);
     if (!st.isFile) {
       throw new VdevError(
-        `${path}: not a regular file: give a JSON manifest file or - for stdin`,
+        `${path}: not a regular file: give a manifest file (JSON or YAML) or - for stdin`,
       );
     }
     file = Deno.openSync(path, { read: true });
@@ -68,7 +117,7 @@ export async function readManifest(path: string): Promise<Manifest> {
     throw new VdevError(
       `${path}: cannot read it (${
         errnoCode(err) ?? messageOf(err)
-      }): give a JSON manifest file`,
+      }): give a manifest file (JSON or YAML)`,
       { cause: err },
     );
   }
@@ -76,18 +125,28 @@ export async function readManifest(path: string): Promise<Manifest> {
     if (!file.statSync().isFile) {
       throw new VdevError(`${path}: not a regular file: give a manifest file`);
     }
-    return parseManifest(await readLimited(file, path), path);
+    return await parseText(
+      await readLimited(file, path),
+      path,
+      isYamlPath(path),
+    );
   } finally {
     file.close();
   }
 }
 
-/** The paths of the host's manifests, `/etc/vdevctl/*.json`, sorted. */
+/**
+ * The paths of the host's manifests, `/etc/vdevctl/*.json`, `*.yaml` and
+ * `*.yml`, sorted.
+ */
 export function etcManifestPaths(root: SysRoot): string[] {
   const dir = root.path(ETC_DIR);
   try {
     return [...Deno.readDirSync(dir)]
-      .filter((e) => e.name.endsWith(".json") && !e.name.startsWith("."))
+      .filter((e) =>
+        (e.name.endsWith(".json") || isYamlPath(e.name)) &&
+        !e.name.startsWith(".")
+      )
       .map((e) => `${dir}/${e.name}`)
       .sort();
   } catch (err) {
@@ -105,4 +164,10 @@ export async function readManifests(
   const list: Manifest[] = [];
   for (const p of paths) list.push(await readManifest(p));
   return mergeManifests(list);
+}
+
+/** Formats `manifest` as YAML (`export --yaml`), loading the parser only here. */
+export async function manifestToYaml(manifest: Manifest): Promise<string> {
+  const yaml = await import("yaml");
+  return yaml.stringify(manifest, { indent: 2 });
 }

@@ -71,7 +71,10 @@ Deno.test("provision: mvnet[] as a supervised daemon on the real kernel", async 
   await t.step(
     "apply starts it and returns once its netdev exists",
     async () => {
+      const plan = JSON.parse(await ok("diff", "--json", desired));
+      validate("provision-diff", plan);
       const j = JSON.parse(await ok("apply", "--json", desired));
+      validate("provision-apply", j);
       assert.deepEqual(j, {
         changed: true,
         actions: [{
@@ -123,6 +126,7 @@ Deno.test("provision: mvnet[] as a supervised daemon on the real kernel", async 
     "export holds the daemon, not its VDUSE and vDPA devices; export | apply - is a no-op",
     async () => {
       const e = JSON.parse(await ok("export", "--json"));
+      validate("provision-manifest", e);
       assert.deepEqual(
         e.mvnet.filter((m: { name: string }) => m.name === "pmv0"),
         [{ name: "pmv0", mac: MV.mac, mtu: 1500, queue_size: 1024 }],
