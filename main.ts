@@ -133,15 +133,17 @@ export function fastMdevArgs(
 }
 
 /**
- * What {@linkcode buildProgram} needs for completing `words` (the last one
- * being typed): the family word once it is complete and known (so that TAB
- * in `mdev start -p` loads the mdev tree only), else nothing, which loads
- * every family (to offer the family names and the global options).
+ * The words up to the family word of the command line being completed
+ * (`words`, the last one being typed), once that word is complete and known
+ * (so that TAB in `mdev start -p` loads the mdev values only), else nothing
+ * (the first word: family names and global options, no live values).
  */
 export function completedFamily(words: readonly string[]): string[] {
   const done = words.slice(0, -1);
   const word = familyWord(done);
-  if (word.family === undefined || !(word.family in families)) return [];
+  if (word.family === undefined || !Object.hasOwn(families, word.family)) {
+    return [];
+  }
   return done.slice(0, word.index + 1);
 }
 
@@ -212,14 +214,13 @@ export async function main(
   if (personality) args = [...personality.prefix, ...args];
   try {
     if (args[0] === "complete") {
-      // Called by the completion scripts: needs the command tree of the
-      // family being completed, or of every family for the first word.
+      // Called by the completion scripts on TAB: no commander, no command
+      // modules, only the live values of the family being completed.
       const words = args.slice(args[1] === "--" ? 2 : 1);
-      const program = await buildProgram(completedFamily(words));
       const { complete } = await lazy<
-        typeof import("./commands/completion.ts")
-      >("./commands/completion.ts");
-      complete(program, words);
+        typeof import("./commands/complete.ts")
+      >("./commands/complete.ts");
+      await complete(words, { family: completedFamily(words).at(-1) });
       return 0;
     }
     const fast = fastMdevArgs(args);
