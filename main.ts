@@ -132,21 +132,6 @@ export function fastMdevArgs(
   return { args: args.slice(word.index + 1), root: word.root };
 }
 
-/**
- * The words up to the family word of the command line being completed
- * (`words`, the last one being typed), once that word is complete and known
- * (so that TAB in `mdev start -p` loads the mdev values only), else nothing
- * (the first word: family names and global options, no live values).
- */
-export function completedFamily(words: readonly string[]): string[] {
-  const done = words.slice(0, -1);
-  const word = familyWord(done);
-  if (word.family === undefined || !Object.hasOwn(families, word.family)) {
-    return [];
-  }
-  return done.slice(0, word.index + 1);
-}
-
 /** Builds the program with the families needed for `args`. */
 export async function buildProgram(args: string[]): Promise<Command> {
   // commander is imported on demand: the mdev fast path never loads it.
@@ -220,7 +205,7 @@ export async function main(
       const { complete } = await lazy<
         typeof import("./commands/complete.ts")
       >("./commands/complete.ts");
-      await complete(words, { family: completedFamily(words).at(-1) });
+      await complete(words);
       return 0;
     }
     const fast = fastMdevArgs(args);

@@ -236,6 +236,18 @@ function argumentValues(
 }
 
 /**
+ * The family (top-level command) of the line being completed, once its word
+ * is typed in full: what `words` (the last one being typed) walk into, as
+ * {@linkcode completeWords} walks them; undefined on the first word.
+ */
+export function completedFamily(
+  program: CommandNode,
+  words: readonly string[],
+): string | undefined {
+  return walk(program, words.slice(0, -1)).chain[1]?.name;
+}
+
+/**
  * What may come at the cursor of `words` (the words after the program name;
  * the last one is the word under the cursor, "" for a new word).
  */

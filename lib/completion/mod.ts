@@ -11,7 +11,11 @@
 
 export { completionScript, optionValue, SHELLS } from "./script.ts";
 export type { Shell } from "./script.ts";
-export { completeWords, formatCompletion } from "./complete.ts";
+export {
+  completedFamily,
+  completeWords,
+  formatCompletion,
+} from "./complete.ts";
 export type {
   Candidate,
   Completion,

@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { buildProgram } from "../../main.ts";
 import { commandTree, shippedCommandTree } from "../../lib/completion/tree.ts";
+import { completedFamily } from "../../lib/completion/complete.ts";
 import { runCommand } from "../command_output.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -34,6 +35,23 @@ Deno.test("lib/completion/command_tree.json is the command tree's (regenerate: d
   });
 });
 
+Deno.test("the family whose values TAB loads: the top-level command the words walk into", () => {
+  const tree = shippedCommandTree();
+  assert.equal(completedFamily(tree, ["mdev", "start", "-p", ""]), "mdev");
+  assert.equal(
+    completedFamily(tree, ["--root", "/r", "vduse", "destroy", ""]),
+    "vduse",
+  );
+  assert.equal(completedFamily(tree, ["--root=/r", "vdpa", ""]), "vdpa");
+  // The family word is still being typed, or is not a family: none.
+  assert.equal(completedFamily(tree, ["md"]), undefined);
+  assert.equal(completedFamily(tree, ["--root", "/r", ""]), undefined);
+  assert.equal(completedFamily(tree, ["--root", "mdev", ""]), undefined);
+  assert.equal(completedFamily(tree, ["nope", "x", ""]), undefined);
+  assert.equal(completedFamily(tree, ["constructor", ""]), undefined);
+  assert.equal(completedFamily(tree, []), undefined);
+});
+
 /** Every folder of lib/ but completion and `allowed`, every command module but complete's. */
 function deniedPaths(allowed: readonly string[]): string[] {
   const out = [Deno.realPathSync(`${REPO}/node_modules`)];
@@ -49,32 +67,43 @@ function deniedPaths(allowed: readonly string[]): string[] {
   return out.sort();
 }
 
-/** `vdevctl complete -- WORDS` with read access to `deniedPaths(allowed)` denied. */
+/**
+ * `vdevctl complete -- WORDS` with read access to `deniedPaths(allowed)`
+ * denied, started at both entries (the launcher's `commands/complete.ts`,
+ * and `main.ts`), which must answer the same.
+ */
 async function completeDenied(words: string[], allowed: readonly string[]) {
   const deny = deniedPaths(allowed);
-  const r = await runCommand(
-    [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--config",
-      `${REPO}/deno.json`,
-      "--allow-all",
-      `--deny-read=${deny.join(",")}`,
-      `${REPO}/main.ts`,
-      "complete",
-      "--",
-      ...words,
-    ],
-    { env: { VDEVCTL_ROOT: EXAMPLE } },
-  );
-  assert.equal(
-    r.code,
-    0,
-    `complete -- ${words.join(" ")} read past ${allowed}: ${r.stderr}`,
-  );
-  return r.stdout;
+  const answers: string[] = [];
+  for (const entry of ["commands/complete.ts", "main.ts"]) {
+    const r = await runCommand(
+      [
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--config",
+        `${REPO}/deno.json`,
+        "--allow-all",
+        `--deny-read=${deny.join(",")}`,
+        `${REPO}/${entry}`,
+        "complete",
+        "--",
+        ...words,
+      ],
+      { env: { VDEVCTL_ROOT: EXAMPLE } },
+    );
+    assert.equal(
+      r.code,
+      0,
+      `${entry} complete -- ${
+        words.join(" ")
+      } read past ${allowed}: ${r.stderr}`,
+    );
+    answers.push(r.stdout);
+  }
+  assert.equal(answers[0], answers[1], "the two entries answer differently");
+  return answers[0];
 }
 
 Deno.test("TAB in an mdev line loads the mdev family only: no commander, no vdpa, vduse, sandbox, netlink or FFI", async () => {
