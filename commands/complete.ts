@@ -29,15 +29,25 @@ import { out } from "./context.ts";
 
 /**
  * Prints the answer for `words` (what follows `vdevctl complete --`), with
- * the live values of the family being completed.
+ * the live values of the family being completed when the cursor is on one.
  */
 export async function complete(words: readonly string[]): Promise<void> {
   const root = resolveRoot(optionValue(words.slice(0, -1), { long: "--root" }));
   const tree = shippedCommandTree();
-  const completion = completeWords(tree, words, {
-    sources: await familySources(completedFamily(tree, words), root),
+  // Subcommands, option names and paths need no live values: the family's
+  // values (and the family's code) are loaded only when they are asked for.
+  const asked: string[] = [];
+  let completion = completeWords(tree, words, {
+    sources: {},
     commaLists: COMMA_LISTS,
+    asked,
   });
+  if (asked.length > 0) {
+    completion = completeWords(tree, words, {
+      sources: await familySources(completedFamily(tree, words), root),
+      commaLists: COMMA_LISTS,
+    });
+  }
   out(formatCompletion(completion));
 }
 

@@ -49,6 +49,11 @@ export interface CompleteOptions {
   sources: ValueSources;
   /** Keys whose value is a comma-separated list (`sandbox run --modules`). */
   commaLists?: ReadonlySet<string>;
+  /**
+   * Filled in with the keys of the live values looked up, found or not (so
+   * a caller can tell whether the answer needs `sources` at all).
+   */
+  asked?: string[];
 }
 
 /** Value names that mean a directory or a file (`<dir>`, `<JSONFILE>`). */
@@ -149,7 +154,10 @@ function live(
   words: readonly string[],
   options: CompleteOptions,
 ): Candidate[] | undefined {
-  const source = options.sources[key];
+  options.asked?.push(key);
+  const source = Object.hasOwn(options.sources, key)
+    ? options.sources[key]
+    : undefined;
   if (source === undefined) return undefined;
   try {
     return source(words);

@@ -117,21 +117,31 @@ Deno.test("TAB in an mdev line loads the mdev family only: no commander, no vdpa
     /^b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f\tactive, defined$/m,
   );
   assert.match(
-    await completeDenied(["mdev", "define", "--jsonfile", ""], ["mdev"]),
-    /^files\n$/,
-  );
-  assert.match(
-    await completeDenied(["mdev", "list", "--d"], ["mdev"]),
-    /^--defined\t/m,
+    await completeDenied(["mdev", "start", "-p", "mtty", "-t", ""], ["mdev"]),
+    /^mtty-2\tDual port serial on mtty, 11 available$/m,
   );
 });
 
-Deno.test("TAB on the first word or a global path option loads no family", async () => {
+Deno.test("TAB on the first word, a subcommand, an option name or a path loads no family", async () => {
   const first = await completeDenied([""], []);
   for (const family of ["mdev", "vdpa", "vduse", "mvnet", "sandbox"]) {
     assert.match(first, new RegExp(`^${family}\\t`, "m"));
   }
   assert.equal(await completeDenied(["--root", ""], []), "dirs\n");
+  // Subcommands, option names and path options of a family need no values.
+  assert.match(
+    await completeDenied(["mdev", ""], []),
+    /^start-parent-mdevs\t/m,
+  );
+  assert.match(
+    await completeDenied(["mdev", "list", "--d"], []),
+    /^--defined\t/m,
+  );
+  assert.equal(
+    await completeDenied(["mdev", "define", "--jsonfile", ""], []),
+    "files\n",
+  );
+  assert.match(await completeDenied(["vdpa", "-"], []), /^--json\t/m);
 });
 
 Deno.test("TAB in vdpa, vduse and sandbox lines loads that family (and what it is built on) only", async () => {
