@@ -10,7 +10,9 @@
  * - the floor: Deno's own start-up, an empty program run with the
  *   launcher's flags and read by bash the way the script reads vdevctl;
  * - mdevctl's completion: clap's static word list (no live values, no
- *   process), what a script without a program can reach.
+ *   process), what a script without a program can reach;
+ * - the script's own overhead: vdevctl's bash function calling a shell
+ *   script that prints an empty answer (bash and one `sh`, no Deno).
  *
  * Also the CPU time (user + sys) per call of each case, from the
  * children's times in /proc/self/stat over ROUNDS direct runs: on a loaded
@@ -34,12 +36,16 @@ const TARGET_MS = 60;
 const EXAMPLE = `${repo}/examples/sysroot`;
 const UUID = "b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f"; // defined and running
 
-/** What a case runs: vdevctl's completion, mdevctl's, or the empty program. */
-type Kind = "vdevctl" | "mdevctl" | "floor";
+/**
+ * What a case runs: vdevctl's completion, mdevctl's, the empty program, or
+ * vdevctl's script over a program that only answers (`script`).
+ */
+type Kind = "vdevctl" | "mdevctl" | "floor" | "script";
 
 /** Lines to press TAB on: [name, kind, words]. */
 const CASES: [string, Kind, string[]][] = [
   ["floor: deno run of an empty file", "floor", []],
+  ["script overhead: bash + sh, no Deno", "script", ["vdevctl", "mdev", ""]],
   ["families", "vdevctl", ["vdevctl", ""]],
   ["mdev subcommands", "vdevctl", ["vdevctl", "mdev", ""]],
   ["mdev start -p ''", "vdevctl", ["vdevctl", "mdev", "start", "-p", ""]],
@@ -97,10 +103,11 @@ function denoArgv(main: string): string[] {
   ];
 }
 
-function benchScript(script: string, empty: string): string {
+function benchScript(script: string, empty: string, overhead: string): string {
   const lines = [
     "source /usr/share/bash-completion/bash_completion",
     `source ${q(script)}`,
+    `source ${q(overhead)}`,
     "source /usr/share/bash-completion/completions/mdevctl",
     // The floor, read the way the vdevctl script reads its program.
     `__floor() { local line; COMPREPLY=(); while IFS= read -r line; do COMPREPLY+=("$line"); done < <(${
@@ -111,6 +118,7 @@ function benchScript(script: string, empty: string): string {
     vdevctl: "__vdevctl_complete",
     mdevctl: "_mdevctl",
     floor: "__floor",
+    script: "__vdevctl_overhead_complete",
   };
   lines.push(`for r in $(seq ${ROUNDS}); do`);
   CASES.forEach(([, kind, words], i) => {
@@ -164,13 +172,20 @@ try {
   const script = `${dir}/vdevctl.bash`;
   const empty = `${dir}/empty.ts`;
   Deno.writeTextFileSync(empty, "");
+  const answer = `${dir}/answer`;
+  Deno.writeTextFileSync(answer, "#!/bin/sh\necho words\n", { mode: 0o755 });
+  const overhead = `${dir}/overhead.bash`;
+  Deno.writeTextFileSync(
+    overhead,
+    completionScript("bash", { name: "vdevctl_overhead", program: answer }),
+  );
   Deno.writeTextFileSync(
     script,
     completionScript("bash", { program: `${repo}/vdevctl` }),
   );
   const loadBefore = load();
   const out = await new Deno.Command("bash", {
-    args: ["-c", benchScript(script, empty)],
+    args: ["-c", benchScript(script, empty, overhead)],
     env: { VDEVCTL_ROOT: EXAMPLE },
     stdout: "piped",
     stderr: "inherit",
@@ -187,7 +202,7 @@ try {
   }
   const cpu: number[] = [];
   for (const [, kind, words] of CASES) {
-    if (kind === "mdevctl") cpu.push(NaN); // no process to measure
+    if (kind === "mdevctl" || kind === "script") cpu.push(NaN); // not Deno
     else if (kind === "floor") cpu.push(await cpuPerRun(denoArgv(empty)));
     else {
       cpu.push(
@@ -221,6 +236,9 @@ try {
   const tabMedian = median(all);
   const worst = Math.max(...ours.map((r) => r.median_ms));
   const oursCpu = median(ours.map((r) => r.cpu_ms ?? NaN));
+  const scriptMedian = median(
+    results.filter((r) => r.kind === "script").map((r) => r.median_ms),
+  );
   const peerMedian = median(
     results.filter((r) => r.kind === "mdevctl").map((r) => r.median_ms),
   );
@@ -260,6 +278,7 @@ try {
     floor_cpu_ms: fix(floorCpu),
     ratio_to_floor: fix(tabMedian / floorMedian, 2),
     cpu_ratio_to_floor: fix(oursCpu / floorCpu, 2),
+    script_overhead_median_ms: scriptMedian,
     peer_median_ms: peerMedian,
     within_target: within,
     cases: results,
@@ -272,9 +291,9 @@ try {
         floorMedian.toFixed(1)
       } ms, ratio ${report.ratio_to_floor}x; CPU ${oursCpu.toFixed(1)} ms vs ${
         floorCpu.toFixed(1)
-      } ms (${report.cpu_ratio_to_floor}x); mdevctl's static completion ${
-        peerMedian.toFixed(2)
-      } ms`,
+      } ms (${report.cpu_ratio_to_floor}x); the script itself (bash + sh) ${
+        scriptMedian.toFixed(1)
+      } ms; mdevctl's static completion ${peerMedian.toFixed(2)} ms`,
   );
   if (!within && floorMedian > TARGET_MS / 1.2) {
     console.log(
