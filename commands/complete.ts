@@ -4,11 +4,10 @@
  * walks the shipped command tree and loads the live values of the family
  * being completed only (start-up time is TAB latency).
  *
- * The launcher starts this module directly for `vdevctl complete` (a
- * dynamic import of it from `main.ts` costs Deno another module-graph
- * pass, about 5 ms of CPU); `main.ts` routes `complete` here too, and
- * started with other arguments or as a personality this module runs
- * `main.ts`'s `main`.
+ * The launcher starts this module directly for `vdevctl complete` (going
+ * through `main.ts` costs Deno another module-graph pass and main.ts's own
+ * load, 1-2 ms of CPU); `main.ts` routes `complete` here too. Started with
+ * other arguments or as a personality, this module runs `main.ts`'s `main`.
  *
  * @module
  */
