@@ -141,19 +141,6 @@ export function fastMdevArgs(
   return { args: args.slice(word.index + 1), root: word.root };
 }
 
-/**
- * What {@linkcode buildProgram} needs for completing `words` (the last one
- * being typed): the family word once it is complete and known (so that TAB
- * in `mdev start -p` loads the mdev tree only), else nothing, which loads
- * every family (to offer the family names and the global options).
- */
-export function completedFamily(words: readonly string[]): string[] {
-  const done = words.slice(0, -1);
-  const word = familyWord(done);
-  if (word.family === undefined || !(word.family in families)) return [];
-  return done.slice(0, word.index + 1);
-}
-
 /** Builds the program with the families needed for `args`. */
 export async function buildProgram(args: string[]): Promise<Command> {
   // commander is imported on demand: the mdev fast path never loads it.
@@ -273,14 +260,13 @@ export async function main(
   if (personality) args = [...personality.prefix, ...args];
   try {
     if (args[0] === "complete") {
-      // Called by the completion scripts: needs the command tree of the
-      // family being completed, or of every family for the first word.
+      // Called by the completion scripts on TAB: no commander, no command
+      // modules, only the live values of the family being completed.
       const words = args.slice(args[1] === "--" ? 2 : 1);
-      const program = await buildProgram(completedFamily(words));
       const { complete } = await lazy<
-        typeof import("./commands/completion.ts")
-      >("./commands/completion.ts");
-      complete(program, words);
+        typeof import("./commands/complete.ts")
+      >("./commands/complete.ts");
+      await complete(words);
       return 0;
     }
     const word = familyWord(args);

@@ -1,22 +1,13 @@
 /**
  * `vdevctl completion bash|zsh|fish` prints a completion script; the script
  * calls the hidden `PROGRAM complete -- WORDS...`, which `main.ts` routes to
- * {@linkcode complete} with the command tree of the family being completed.
+ * `commands/complete.ts` (commander-free, over the shipped command tree).
  *
  * @module
  */
 
 import { Argument, Command, type CommandUnknownOpts } from "commander";
-import {
-  COMMA_LISTS,
-  completeWords,
-  completionScript,
-  completionSources,
-  formatCompletion,
-  optionValue,
-  SHELLS,
-} from "../lib/completion/mod.ts";
-import { resolveRoot } from "../lib/root.ts";
+import { completionScript, SHELLS } from "../lib/completion/mod.ts";
 import { out } from "./context.ts";
 
 /** The launcher beside main.ts: the program the scripts call by default. */
@@ -46,17 +37,4 @@ Examples:
     .action((shell, opts) => {
       out(completionScript(shell, { program: opts.program ?? LAUNCHER }));
     });
-}
-
-/** Prints the answer for `words` (what follows `vdevctl complete --`). */
-export function complete(
-  program: CommandUnknownOpts,
-  words: readonly string[],
-): void {
-  const root = resolveRoot(optionValue(words.slice(0, -1), { long: "--root" }));
-  const completion = completeWords(program, words, {
-    sources: completionSources(root),
-    commaLists: COMMA_LISTS,
-  });
-  out(formatCompletion(completion));
 }

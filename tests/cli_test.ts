@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { type CommandResult, runCommand } from "./command_output.ts";
-import { completedFamily, familyWord, fastMdevArgs } from "../main.ts";
+import { familyWord, fastMdevArgs } from "../main.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 
@@ -146,17 +146,4 @@ Deno.test("mdev list after --root DIR and --root=DIR lists the last root's devic
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f mtty mtty-1/m);
-});
-
-Deno.test("completion loads the family being completed, or every family for the first word", () => {
-  assert.deepEqual(completedFamily(["mdev", "start", "-p", ""]), ["mdev"]);
-  assert.deepEqual(
-    completedFamily(["--root", "/r", "vduse", "destroy", ""]),
-    ["--root", "/r", "vduse"],
-  );
-  // The family word is still being typed, or is not a family: all of them.
-  assert.deepEqual(completedFamily(["md"]), []);
-  assert.deepEqual(completedFamily(["--root", "/r", ""]), []);
-  assert.deepEqual(completedFamily(["nope", "x", ""]), []);
-  assert.deepEqual(completedFamily([]), []);
 });

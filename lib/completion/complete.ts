@@ -1,5 +1,6 @@
 /**
- * The answer to `vdevctl complete -- WORDS...`: walks the commander tree
+ * The answer to `vdevctl complete -- WORDS...`: walks the command tree
+ * (`tree.ts`, data derived from the commander tree)
  * along the words typed so far (the last one is the word under the cursor)
  * and finds what may come next: subcommands, options not given yet, an
  * option's or argument's live values (whole, or the next item of a comma
@@ -14,7 +15,7 @@
  * @module
  */
 
-import type { CommandUnknownOpts, Option } from "commander";
+import type { CommandNode, OptionNode } from "./tree.ts";
 
 /** A completion candidate: value and a short description. */
 export type Candidate = readonly [value: string, description: string];
@@ -48,13 +49,18 @@ export interface CompleteOptions {
   sources: ValueSources;
   /** Keys whose value is a comma-separated list (`sandbox run --modules`). */
   commaLists?: ReadonlySet<string>;
+  /**
+   * Filled in with the keys of the live values looked up, found or not (so
+   * a caller can tell whether the answer needs `sources` at all).
+   */
+  asked?: string[];
 }
 
 /** Value names that mean a directory or a file (`<dir>`, `<JSONFILE>`). */
 const DIR_VALUE = /^<(?:dir|directory)>$/i;
 const FILE_VALUE = /^<(?:\w*file|path|manifest)>$/i;
 
-function pathKind(opt: Option): CompletionKind | undefined {
+function pathKind(opt: OptionNode): CompletionKind | undefined {
   const value = opt.flags.split(/[ ,]+/).find((p) => p.startsWith("<"));
   if (value === undefined) return undefined;
   if (DIR_VALUE.test(value)) return "dirs";
@@ -62,15 +68,15 @@ function pathKind(opt: Option): CompletionKind | undefined {
   return undefined;
 }
 
-function takesValue(opt: Option): boolean {
-  return opt.required || opt.optional;
+function takesValue(opt: OptionNode): boolean {
+  return opt.value !== undefined;
 }
 
 /** The option `word` names (`-p`, `--parent`) on `chain`, innermost first. */
 function findOption(
-  chain: readonly CommandUnknownOpts[],
+  chain: readonly CommandNode[],
   word: string,
-): Option | undefined {
+): OptionNode | undefined {
   for (let i = chain.length - 1; i >= 0; i--) {
     const o = chain[i].options.find((o) => o.long === word || o.short === word);
     if (o) return o;
@@ -79,28 +85,28 @@ function findOption(
 }
 
 function subcommand(
-  cmd: CommandUnknownOpts,
+  cmd: CommandNode,
   word: string,
-): CommandUnknownOpts | undefined {
+): CommandNode | undefined {
   return cmd.commands.find((c) =>
-    c.name() === word || c.aliases().includes(word)
+    c.name === word || (c.aliases ?? []).includes(word)
   );
 }
 
 /** Where the walk along the typed words ended. */
 interface Position {
-  chain: CommandUnknownOpts[];
+  chain: CommandNode[];
   /** Options given so far (long names). */
   given: Set<string>;
   /** Positional arguments given to the innermost command. */
   positionals: number;
   /** The option whose value the cursor's word is. */
-  valueOption?: Option;
+  valueOption?: OptionNode;
   /** After `--`: every word is an argument. */
   dashDash: boolean;
 }
 
-function walk(program: CommandUnknownOpts, typed: readonly string[]): Position {
+function walk(program: CommandNode, typed: readonly string[]): Position {
   const pos: Position = {
     chain: [program],
     given: new Set(),
@@ -119,7 +125,7 @@ function walk(program: CommandUnknownOpts, typed: readonly string[]): Position {
       const opt = findOption(pos.chain, eq > 0 ? w.slice(0, eq) : w);
       if (opt === undefined) continue;
       pos.given.add(opt.long ?? opt.short ?? w);
-      if (eq < 0 && opt.required) {
+      if (eq < 0 && opt.value === "required") {
         if (i + 1 === typed.length) pos.valueOption = opt;
         i++;
       }
@@ -139,8 +145,8 @@ function walk(program: CommandUnknownOpts, typed: readonly string[]): Position {
 }
 
 /** The command path of `chain` without the program (`"mdev start"`). */
-function pathOf(chain: readonly CommandUnknownOpts[]): string {
-  return chain.slice(1).map((c) => c.name()).join(" ");
+function pathOf(chain: readonly CommandNode[]): string {
+  return chain.slice(1).map((c) => c.name).join(" ");
 }
 
 function live(
@@ -148,7 +154,10 @@ function live(
   words: readonly string[],
   options: CompleteOptions,
 ): Candidate[] | undefined {
-  const source = options.sources[key];
+  options.asked?.push(key);
+  const source = Object.hasOwn(options.sources, key)
+    ? options.sources[key]
+    : undefined;
   if (source === undefined) return undefined;
   try {
     return source(words);
@@ -170,7 +179,7 @@ function listItems(found: Candidate[], cur: string): Candidate[] {
 
 function optionValues(
   pos: Position,
-  opt: Option,
+  opt: OptionNode,
   words: readonly string[],
   options: CompleteOptions,
 ): Completion {
@@ -179,7 +188,7 @@ function optionValues(
   const cur = words[words.length - 1];
   const key = `${pathOf(pos.chain)} ${opt.long}`.trim();
   let found = live(key, words, options) ??
-    (opt.argChoices ?? []).map((c): Candidate => [c, ""]);
+    (opt.choices ?? []).map((c): Candidate => [c, ""]);
   if (options.commaLists?.has(key)) found = listItems(found, cur);
   return { kind: "words", candidates: found };
 }
@@ -218,20 +227,32 @@ function argumentValues(
   const out: Candidate[] = [];
   if (pos.positionals === 0 && !pos.dashDash) {
     for (const sub of cmd.commands) {
-      if (sub.name() !== "help") out.push([sub.name(), sub.description()]);
+      if (sub.name !== "help") out.push([sub.name, sub.description]);
     }
   }
-  const args = cmd.registeredArguments;
+  const args = cmd.arguments;
   const arg = args[pos.positionals] ??
     (args[args.length - 1]?.variadic ? args[args.length - 1] : undefined);
   if (arg) {
-    const key = `${pathOf(pos.chain)} <${arg.name()}>`.trim();
+    const key = `${pathOf(pos.chain)} <${arg.name}>`.trim();
     out.push(
       ...(live(key, words, options) ??
-        (arg.argChoices ?? []).map((c): Candidate => [c, ""])),
+        (arg.choices ?? []).map((c): Candidate => [c, ""])),
     );
   }
   return out;
+}
+
+/**
+ * The family (top-level command) of the line being completed, once its word
+ * is typed in full: what `words` (the last one being typed) walk into, as
+ * {@linkcode completeWords} walks them; undefined on the first word.
+ */
+export function completedFamily(
+  program: CommandNode,
+  words: readonly string[],
+): string | undefined {
+  return walk(program, words.slice(0, -1)).chain[1]?.name;
 }
 
 /**
@@ -239,7 +260,7 @@ function argumentValues(
  * the last one is the word under the cursor, "" for a new word).
  */
 export function completeWords(
-  program: CommandUnknownOpts,
+  program: CommandNode,
   words: readonly string[],
   options: CompleteOptions,
 ): Completion {

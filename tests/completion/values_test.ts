@@ -16,8 +16,8 @@ const GPU = "0000:00:02.0";
 const RUNNING = "b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f"; // mtty-1 on mtty
 
 /** The candidates of source `key` for the words typed so far. */
-function values(dir: string, key: string, words: string[]) {
-  const source = completionSources(new SysRoot(dir))[key];
+async function values(dir: string, key: string, words: string[]) {
+  const source = (await completionSources(new SysRoot(dir)))[key];
   assert.ok(source, `no source ${key}`);
   return source(words);
 }
@@ -27,40 +27,57 @@ const MTTY_TYPES = [
   ["mtty-2", "Dual port serial on mtty, 11 available"],
 ];
 
-Deno.test("mdev parents, types and UUIDs of examples/sysroot, described and sorted", () => {
+Deno.test("mdev parents, types and UUIDs of examples/sysroot, described and sorted", async () => {
   const dir = `${REPO}/examples/sysroot`;
   assert.deepEqual(
-    values(dir, "mdev start --parent", ["mdev", "start", "-p"]),
+    await values(dir, "mdev start --parent", ["mdev", "start", "-p"]),
     [
       [GPU, "mdev parent"],
       ["mtty", "mdev parent"],
     ],
   );
   assert.deepEqual(
-    values(dir, "mdev start-parent-mdevs <PARENT>", ["mdev"]),
+    await values(dir, "mdev start-parent-mdevs <PARENT>", ["mdev"]),
     [[GPU, "mdev parent"], ["mtty", "mdev parent"]],
   );
-  assert.deepEqual(values(dir, "mdev start --type", ["mdev", "start", "-t"]), [
-    ["i915-GVTg_V5_4", "GVTg_V5_4 on 0000:00:02.0, 1 available"],
-    ["i915-GVTg_V5_8", "GVTg_V5_8 on 0000:00:02.0, 2 available"],
-    ...MTTY_TYPES,
-  ]);
   assert.deepEqual(
-    values(dir, "mdev define --type", ["mdev", "define", "-p", "mtty", "-t"]),
+    await values(dir, "mdev start --type", ["mdev", "start", "-t"]),
+    [
+      ["i915-GVTg_V5_4", "GVTg_V5_4 on 0000:00:02.0, 1 available"],
+      ["i915-GVTg_V5_8", "GVTg_V5_8 on 0000:00:02.0, 2 available"],
+      ...MTTY_TYPES,
+    ],
+  );
+  assert.deepEqual(
+    await values(dir, "mdev define --type", [
+      "mdev",
+      "define",
+      "-p",
+      "mtty",
+      "-t",
+    ]),
     MTTY_TYPES,
   );
   assert.deepEqual(
-    values(dir, "mdev start --type", ["mdev", "start", "--parent=nope", "-t"]),
+    await values(dir, "mdev start --type", [
+      "mdev",
+      "start",
+      "--parent=nope",
+      "-t",
+    ]),
     [],
   );
-  assert.deepEqual(values(dir, "mdev stop --uuid", ["mdev", "stop", "-u"]), [
-    ["83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", "active, defined"],
-    [RUNNING, "active, defined"],
-    ["c2f5e0d6-7a8b-4c9d-8e0f-1a2b3c4d5e6f", "active"],
-    ["d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70", "defined on mtty"],
-  ]);
   assert.deepEqual(
-    values(dir, "mdev list --uuid", ["mdev", "list", "-p", "mtty", "-u"]),
+    await values(dir, "mdev stop --uuid", ["mdev", "stop", "-u"]),
+    [
+      ["83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", "active, defined"],
+      [RUNNING, "active, defined"],
+      ["c2f5e0d6-7a8b-4c9d-8e0f-1a2b3c4d5e6f", "active"],
+      ["d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70", "defined on mtty"],
+    ],
+  );
+  assert.deepEqual(
+    await values(dir, "mdev list --uuid", ["mdev", "list", "-p", "mtty", "-u"]),
     [
       ["83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", "active"],
       [RUNNING, "active, defined"],
@@ -70,7 +87,7 @@ Deno.test("mdev parents, types and UUIDs of examples/sysroot, described and sort
   );
 });
 
-Deno.test("mdev values: scripts.d, stray files and types without name or count", () => {
+Deno.test("mdev values: scripts.d, stray files and types without name or count", async () => {
   const dir = tree((t) => {
     t.parents[1].types.push({
       id: "mtty-0",
@@ -88,10 +105,19 @@ Deno.test("mdev values: scripts.d, stray files and types without name or count",
   try {
     Deno.writeTextFileSync(`${dir}/etc/mdevctl.d/README`, "");
     assert.deepEqual(
-      values(dir, "mdev start --type", ["mdev", "start", "-p", "mtty", "-t"]),
+      await values(dir, "mdev start --type", [
+        "mdev",
+        "start",
+        "-p",
+        "mtty",
+        "-t",
+      ]),
       [["mtty-0", "mtty-0 on mtty, ? available"], ...MTTY_TYPES],
     );
-    const uuids = values(dir, "mdev undefine --uuid", ["mdev", "undefine"]);
+    const uuids = await values(dir, "mdev undefine --uuid", [
+      "mdev",
+      "undefine",
+    ]);
     assert.deepEqual(uuids, [
       ["83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", "active, defined"],
       [RUNNING, "active, defined"],
@@ -100,7 +126,12 @@ Deno.test("mdev values: scripts.d, stray files and types without name or count",
       ["EEEEEEEE-1111-4222-8333-444444444444", "defined on other"],
     ]);
     assert.deepEqual(
-      values(dir, "mdev modify --uuid", ["mdev", "modify", "-p", "other"]),
+      await values(dir, "mdev modify --uuid", [
+        "mdev",
+        "modify",
+        "-p",
+        "other",
+      ]),
       [
         ["83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", "active"],
         [RUNNING, "active"],
@@ -109,7 +140,12 @@ Deno.test("mdev values: scripts.d, stray files and types without name or count",
       ],
     );
     assert.deepEqual(
-      values(dir, "mdev modify --uuid", ["mdev", "modify", "-p", "scripts.d"])
+      (await values(dir, "mdev modify --uuid", [
+        "mdev",
+        "modify",
+        "-p",
+        "scripts.d",
+      ]))
         .map(([, what]) => what),
       ["active", "active", "active"],
     );
@@ -118,7 +154,7 @@ Deno.test("mdev values: scripts.d, stray files and types without name or count",
   }
 });
 
-Deno.test("mdev values of a root without mdev: none, no error", () => {
+Deno.test("mdev values of a root without mdev: none, no error", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "completion-values-empty-" });
   try {
     for (
@@ -128,7 +164,7 @@ Deno.test("mdev values of a root without mdev: none, no error", () => {
         "mdev stop --uuid",
       ]
     ) {
-      assert.deepEqual(values(dir, key, ["mdev", "-p", "mtty"]), [], key);
+      assert.deepEqual(await values(dir, key, ["mdev", "-p", "mtty"]), [], key);
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });
