@@ -298,7 +298,11 @@ export async function main(
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof VdevError) {
-      console.error(personalize(`vdevctl: ${err.message}`));
+      // console.error adds the final newline (and is what the in-process
+      // e2e helper captures).
+      if (err.stderr !== undefined) {
+        console.error(err.stderr.replace(/\n$/, ""));
+      } else console.error(personalize(`vdevctl: ${err.message}`));
       if (Deno.env.get("VDEVCTL_DEBUG") && err.cause) console.error(err.cause);
       return err.exitCode;
     }

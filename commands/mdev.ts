@@ -17,7 +17,6 @@ import {
   defineDevice,
   listParents,
   MDEV_MISSING,
-  type MdevContext,
   modifyDevice,
   openMdev,
   parentsJson,
@@ -123,18 +122,6 @@ function strict(cmd: CommandUnknownOpts): CommandUnknownOpts {
   const parse = cmd.parseOptions.bind(cmd);
   cmd.parseOptions = (args) => parse(clapArgs(cmd, args));
   return cmd;
-}
-
-/**
- * Runs a read-modify-write of definitions under the store's lock, so that
- * concurrent define/modify/undefine never lose an update.
- */
-function locked<T>(
-  cmd: CommandUnknownOpts,
-  fn: (ctx: MdevContext) => T,
-): T {
-  const ctx = openMdev(rootOf(cmd));
-  return ctx.store.locked(() => fn(ctx));
 }
 
 function uuidArg(value: string): string {
@@ -251,10 +238,10 @@ function defineCommand(): CommandUnknownOpts {
       needUuidOrParent(this, opts);
       const root = rootOf(this);
       const callouts = calloutsOf(root, { compat: compatOf(this) });
-      const defined = await locked(
-        this,
-        (ctx) => defineDevice(ctx, { ...opts, callouts }),
-      );
+      const defined = await defineDevice(openMdev(root), {
+        ...opts,
+        callouts,
+      });
       if (defined.generated) out(`${defined.uuid}\n`);
     });
 }
@@ -267,15 +254,11 @@ function undefineCommand(): CommandUnknownOpts {
     .option("-f, --force", "go ahead even when a callout script fails")
     .action(async function (opts) {
       const callouts = calloutsOf(rootOf(this), { compat: compatOf(this) });
-      const res = await locked(
-        this,
-        (ctx) =>
-          undefineDevice(ctx, opts.uuid, {
-            parent: opts.parent,
-            force: opts.force,
-            callouts,
-          }),
-      );
+      const res = await undefineDevice(openMdev(rootOf(this)), opts.uuid, {
+        parent: opts.parent,
+        force: opts.force,
+        callouts,
+      });
       // mdevctl 1.2 exits 0 when a callout vetoes an undefine; 1.4 fails.
       if (callouts.version === "1.2") warn(res.vetoed);
       else if (res.vetoed.length > 0) {
@@ -325,10 +308,10 @@ function modifyCommand(): CommandUnknownOpts {
         );
       }
       const callouts = calloutsOf(rootOf(this), { compat: compatOf(this) });
-      await locked(
-        this,
-        (ctx) => modifyDevice(ctx, opts.uuid, { ...opts, callouts }),
-      );
+      await modifyDevice(openMdev(rootOf(this)), opts.uuid, {
+        ...opts,
+        callouts,
+      });
     });
 }
 

@@ -13,6 +13,7 @@ import {
   formatDevVstatsShow,
   formatEmpty,
   formatMgmtdevShow,
+  getoptErrorText,
   iproute2Version,
   openVdpa,
   parseVdpaArgs,
@@ -28,11 +29,16 @@ import {
   vdpaDevShow,
   vdpaDevVstatsShow,
   type VdpaFormatOptions,
+  vdpaGetopt,
   type VdpaHelpTopic,
   vdpaMgmtdevShow,
+  type VdpaOptions,
   type VdpaReply,
   type VdpaSession,
+  VdpaUsageError,
 } from "../lib/vdpa/mod.ts";
+import { VdevError } from "../lib/errors.ts";
+import { programName } from "../lib/personality.ts";
 import type { SysRoot } from "../lib/root.ts";
 import { out, rootOf } from "./context.ts";
 
@@ -45,9 +51,13 @@ JSON keys "link " and "link_announce " with a trailing space, qidx 0 shown
 as control_vq when MQ is not negotiated, and the empty JSON section printed
 on stdout when a command fails. --no-iproute2-compat fixes them ("link",
 "link_announce", the control queue found from the real queue-pair count,
-nothing on stdout on failure). Errors are one line on stderr with the
-kernel's own message, and exit with status 1 (vstats too, unlike iproute2
-6.1). The clean form also shows what the kernel reports and iproute2
+nothing on stdout on failure). Options and words are taken as iproute2
+takes them (--js, --pre, --Ver, -jp, "d s", "dev conf sh", options after
+the words); what iproute2 refuses is refused with its exact words on
+stderr and status 1 (a vdevctl one-liner with --no-iproute2-compat, or
+where iproute2 says nothing). Kernel errors are one line on stderr with
+the kernel's own message, and exit with status 1 (vstats too, unlike
+iproute2 6.1). The clean form also shows what the kernel reports and iproute2
 ignores: dev show adds min_vq_size and the bus driver with its vhost-vdpa
 device, netdev or disk; dev config show adds the provisioned
 device_features and a block device's configuration (capacity, blk_size,
@@ -182,9 +192,41 @@ export function keywordHelp(words: readonly string[]): string | undefined {
   return topic === undefined ? undefined : VDPA_HELP[topic];
 }
 
+/**
+ * The options of the words after `vdpa`, taken as iproute2's getopt_long
+ * takes them (abbreviations, clusters, anywhere before `--`); what it
+ * refuses fails as there (its exact stderr, exit 1), or with
+ * `--no-iproute2-compat` as a vdevctl usage error.
+ */
+function vdpaOptions(raw: readonly string[]): VdpaOptions {
+  const g = vdpaGetopt(raw);
+  if (g.ok) return g.options;
+  if (g.error.own) throw new VdevError(g.error.own, { exitCode: 2 });
+  const what = `unknown option '${g.error.arg}': see 'vdevctl vdpa --help'`;
+  const end = raw.indexOf("--");
+  const clean = (end < 0 ? raw : raw.slice(0, end))
+    .includes("--no-iproute2-compat");
+  throw clean ? new VdevError(what, { exitCode: 2 }) : new VdevError(what, {
+    stderr: getoptErrorText(g.error, programName()),
+  });
+}
+
+/** Parses `words`; a refusal in compat mode as iproute2 words it. */
+function parseWords(words: readonly string[], fmt: VdpaFormatOptions) {
+  try {
+    return parseVdpaArgs(words, { compat: fmt.compat });
+  } catch (err) {
+    if (!(err instanceof VdpaUsageError) || !fmt.compat) throw err;
+    if (err.iproute2 === undefined) throw err;
+    // iproute2 has opened its JSON output by then: the lone newline.
+    out(formatEmpty(fmt));
+    throw new VdevError(err.message, { stderr: err.iproute2 });
+  }
+}
+
 /** Builds the `vdpa` command. */
 export function command(): CommandUnknownOpts {
-  return new Command("vdpa")
+  const vdpa = new Command("vdpa")
     .description("vDPA management devices and devices (as iproute2's vdpa)")
     .usage("[-V] [-j|--json] [-p|--pretty] { mgmtdev | dev } COMMAND ...")
     .option(
@@ -203,14 +245,22 @@ export function command(): CommandUnknownOpts {
     )
     .argument("[ARGS...]", "OBJECT COMMAND [ARGS], iproute2 keyword syntax")
     .addHelpText("after", HELP_AFTER)
-    .action(async (args, opts, cmd) => {
+    .action(async (raw: string[], _opts, cmd) => {
+      const o = vdpaOptions(raw);
+      if (o.help) {
+        cmd.outputHelp();
+        return;
+      }
       // Refuses an unknown release; 6.1 and 6.15 print the same output
       // (only -V differs: commands/version.ts).
-      iproute2Version(opts.iproute2, Deno.env.get("VDEVCTL_IPROUTE2_COMPAT"));
-      await run(parseVdpaArgs(args), {
-        json: opts.json ?? false,
-        pretty: opts.pretty ?? false,
-        compat: opts.iproute2Compat,
-      }, rootOf(cmd));
+      iproute2Version(o.iproute2, Deno.env.get("VDEVCTL_IPROUTE2_COMPAT"));
+      const fmt = { json: o.json, pretty: o.pretty, compat: o.compat };
+      await run(parseWords(o.words, fmt), fmt, rootOf(cmd));
     });
+  // The options are declared for help and completion only: every word
+  // after `vdpa` reaches the action as it was given, and vdpaOptions takes
+  // the options out as iproute2 does (commander's parser knows neither
+  // getopt's abbreviations nor its errors).
+  vdpa.parseOptions = (args) => ({ operands: [...args], unknown: [] });
+  return vdpa;
 }

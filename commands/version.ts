@@ -3,8 +3,10 @@
  * `lib/version.ts`. The flag names the command it is given to
  * (`vdevctl mdev list -V` prints `mdevctl-list 1.2.0`), so it is looked for
  * before commander parses: commander lets a parent's options match anywhere
- * after it and would print the parent's line. `vdevctl vdpa` also takes
- * iproute2's spellings `-Version` and `--V` ... `--Version`.
+ * after it and would print the parent's line. `vdevctl vdpa` takes the flag
+ * as iproute2's getopt_long does (lib/vdpa/getopt.ts): `-V`, `-jV`,
+ * `-Version`, `--V` ... `--Version`, unless an option it refuses comes
+ * first.
  *
  * @module
  */
@@ -14,7 +16,7 @@ import { versionText } from "../lib/version.ts";
 import { out } from "./context.ts";
 import { compatFrom } from "./mdev_fast.ts";
 import { MDEVCTL_VERSIONS } from "../lib/mdev/mod.ts";
-import { iproute2Version } from "../lib/vdpa/mod.ts";
+import { iproute2Version, vdpaGetopt } from "../lib/vdpa/mod.ts";
 
 /** Adds `-V, --version` to the help of `cmd` and of every command below it. */
 export function addVersionOptions(cmd: CommandUnknownOpts): void {
@@ -23,9 +25,6 @@ export function addVersionOptions(cmd: CommandUnknownOpts): void {
   }
   for (const sub of cmd.commands) addVersionOptions(sub);
 }
-
-/** iproute2's getopt_long spellings: `-V...` (a cluster) and `--V[ersion]`. */
-const IPROUTE2_VERSION = /^(?:-V.*|--V(?:e|er|ers|ersi|ersio|ersion)?)$/;
 
 /**
  * The command path that `args` ask the version of (`[]` for `vdevctl -V`,
@@ -38,10 +37,9 @@ export function versionPath(
 ): string[] | undefined {
   let cmd = program;
   const path: string[] = [];
-  for (const a of args) {
+  for (const [i, a] of args.entries()) {
     if (a === "--") return undefined;
     if (a === "-V" || a === "--version") return path;
-    if (path[0] === "vdpa" && IPROUTE2_VERSION.test(a)) return path;
     if (a.startsWith("-")) continue;
     const sub = cmd.commands.find((c) =>
       c.name() === a || c.aliases().includes(a)
@@ -49,6 +47,11 @@ export function versionPath(
     if (sub) {
       cmd = sub;
       path.push(sub.name());
+      if (path[0] === "vdpa") {
+        // iproute2's getopt_long: -jV, -Vx, --V ... --Version, left to right.
+        const g = vdpaGetopt(args.slice(i + 1));
+        return g.ok && g.options.version ? path : undefined;
+      }
     }
   }
   return undefined;

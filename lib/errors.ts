@@ -14,18 +14,26 @@ export interface VdevErrorOptions {
   exitCode?: number;
   /** The underlying error, kept for `VDEVCTL_DEBUG=1`. */
   cause?: unknown;
+  /**
+   * Printed as it is instead of `vdevctl: MESSAGE` (a peer tool's exact
+   * words, for the commands that reproduce them byte for byte).
+   */
+  stderr?: string;
 }
 
 /** An error whose message is fit to show to the user as one line. */
 export class VdevError extends Error {
   /** Process exit status. */
   readonly exitCode: number;
+  /** What to print instead of the message, when set (see the options). */
+  readonly stderr?: string;
 
   /** Creates an error; `message` names the object and what to do. */
   constructor(message: string, options: VdevErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = "VdevError";
     this.exitCode = options.exitCode ?? 1;
+    this.stderr = options.stderr;
   }
 }
 

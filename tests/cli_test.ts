@@ -19,7 +19,7 @@ function vdevctl(args: string[]): Promise<CommandResult> {
 
 const USAGE_ERRORS = [
   ["mdev", "list", "--bogus"],
-  ["vdpa", "dev", "show", "--bogus"],
+  ["vdpa", "--no-iproute2-compat", "dev", "show", "--bogus"],
   ["vduse", "show", "--bogus"],
   ["mvnet", "run", "--bogus"],
   ["sandbox", "run", "--bogus"],

@@ -3,6 +3,9 @@
  * modify, modify --live, start-parent-mdevs), each between its callouts
  * (lib/mdev/callouts.ts) as mdevctl runs them, and the `get attributes`
  * callout for `list`. The checks and the work itself are in lifecycle.ts.
+ * Callout scripts run outside the definition store's lock, which is held
+ * only for the read-modify-write of a definition: a script may itself run
+ * `mdevctl define` or `vdevctl mdev` without waiting for its caller.
  *
  * @module
  */
@@ -122,7 +125,16 @@ export async function defineDevice(
     if (plan.active && callouts?.version === "1.4") {
       await calloutAttributes(callouts, plan.def);
     }
-    ctx.store.write(plan.def);
+    // Checked again under the lock: another define may have come first.
+    ctx.store.locked(() => {
+      const { parent, uuid } = plan.def;
+      if (ctx.store.exists(parent, uuid)) {
+        throw new VdevError(
+          `mdev ${uuid} is already defined on ${parent}: use 'vdevctl mdev modify' or undefine it first`,
+        );
+      }
+      ctx.store.write(plan.def);
+    });
   });
   return { uuid: plan.uuid, generated: plan.generated };
 }
@@ -160,7 +172,15 @@ export async function undefineDevice(
       continue;
     }
     try {
-      await guarded(options, def, "undefine", () => ctx.store.remove(p, uuid));
+      await guarded(options, def, "undefine", () =>
+        ctx.store.locked(() => {
+          if (!ctx.store.exists(p, uuid)) {
+            throw new VdevError(
+              `mdev ${uuid} is not defined on ${p} (it was just undefined): see 'vdevctl mdev list -d'`,
+            );
+          }
+          ctx.store.remove(p, uuid);
+        }));
       removed.push(def);
     } catch (err) {
       if (!(err instanceof CalloutVeto)) throw err;
@@ -178,8 +198,18 @@ export async function modifyDevice(
 ): Promise<MdevDefinition> {
   if (req.live) return await modifyLive(ctx, uuid, req);
   const dev = planModify(ctx, uuid, req);
-  await guarded(req, dev, "modify", () => ctx.store.write(dev));
-  return dev;
+  return await guarded(req, dev, "modify", () =>
+    ctx.store.locked(() => {
+      // The change is made again to the definition as it is now, under the
+      // lock, so that a concurrent modify is never lost; a --jsonfile
+      // (read once: it may be stdin) replaces it whole.
+      if (req.jsonfile !== undefined) {
+        definedDevice(ctx, uuid, { parent: dev.parent });
+      }
+      const now = req.jsonfile === undefined ? planModify(ctx, uuid, req) : dev;
+      ctx.store.write(now);
+      return now;
+    }));
 }
 
 /**
@@ -251,7 +281,11 @@ async function modifyLive(
   }
   await req.callouts.modifyLive(dev);
   if (req.defined) {
-    await guarded(req, dev, "modify", () => ctx.store.write(dev));
+    await guarded(req, dev, "modify", () =>
+      ctx.store.locked(() => {
+        definedDevice(ctx, uuid, { parent: act.parent });
+        ctx.store.write(dev);
+      }));
   }
   return dev;
 }

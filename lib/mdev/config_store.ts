@@ -450,7 +450,8 @@ export class ConfigStore {
       throw storeError(err, this.base, `locking ${this.base}`);
     }
     // Closing the last descriptor releases the lock; an asynchronous `fn`
-    // (one that runs callout scripts) holds it until its promise settles.
+    // holds it until its promise settles (callers run no callout script
+    // under it: lib/mdev/actions.ts).
     let result: T;
     try {
       dir.lockSync(true);

@@ -92,58 +92,132 @@ export const VDPA_HELP: Readonly<Record<VdpaHelpTopic, string>> = {
   vstats: usage(VSTATS_USAGE),
 };
 
+/**
+ * A command line that iproute2's vdpa refuses: vdevctl's one-line message,
+ * and what iproute2 prints on stderr for it (undefined where it prints
+ * nothing: a number it cannot parse, or a vdevctl extension). Both exit 1.
+ */
+export class VdpaUsageError extends VdevError {
+  /** iproute2's exact stderr, lines and final newline included. */
+  readonly iproute2?: string;
+
+  /** vdevctl's `message`; `iproute2`, the peer's words. */
+  constructor(message: string, iproute2?: string) {
+    super(message);
+    this.name = "VdpaUsageError";
+    this.iproute2 = iproute2;
+  }
+}
+
+const notFound = (what: "Object" | "Command", word: string, use: string) =>
+  new VdpaUsageError(
+    `${what.toLowerCase()} "${word}" not found${use}`,
+    `${what} "${word}" not found\n`,
+  );
+
+const unknownOption = (key: string, command?: string) =>
+  new VdpaUsageError(
+    `unknown option "${key}"${command ? ` for vdpa ${command}` : ""}`,
+    `Unknown option "${key}"\n`,
+  );
+
+const STRING_EXPECTED = "String parameter expected\n";
+const VSTATS_HELP = "Usage: vdpa dev vstats show DEV [qidx QUEUE_INDEX]\n";
+
+/** iproute2's vdpa_argv_handle: "NAME" or "BUS/NAME", at most one '/'. */
+function mgmtdevHandle(handle: string): string {
+  if (handle.split("/").length > 2) {
+    throw new VdpaUsageError(
+      `invalid vdpa management device "${handle}": use NAME or BUS/NAME`,
+      "Wrong vdpa mgmtdev identification string format\n" +
+        'Expected "mgmtdev_bus_name/mgmtdev_name"\n' +
+        'Expected "mgmtdev_name"\n',
+    );
+  }
+  return handle;
+}
+
 /** iproute2's matches(): `arg` is a non-empty prefix of `word`. */
 export function matches(arg: string, word: string): boolean {
   return arg.length > 0 && word.startsWith(arg);
 }
 
-/** iproute2's get_u16/get_u32 in base 10 (strtoul: an optional '+'). */
+/**
+ * iproute2's get_u16/get_u32 in base 10 (strtoul: leading white space and
+ * a sign; "-0" is 0, any other negative number wraps past the maximum).
+ */
 function unsigned(what: string, text: string | undefined, max: number): number {
-  if (text === undefined) throw new VdevError(`${what}: a number is expected`);
-  if (!/^\+?[0-9]+$/.test(text) || Number(text) > max) {
-    throw new VdevError(`invalid ${what} "${text}": use a number 0..${max}`);
+  if (text === undefined) {
+    throw new VdpaUsageError(`${what}: a number is expected`);
   }
-  return Number(text);
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)$/.exec(text);
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || n > max || (m[1] === "-" && n !== 0)) {
+    throw new VdpaUsageError(
+      `invalid ${what} "${text}": use a number 0..${max}`,
+    );
+  }
+  return n;
 }
 
-/** iproute2's get_u64 in base 16 (strtoull: optional '+' and "0x"). */
+/**
+ * iproute2's get_u64 in base 16 (strtoull: leading white space, a sign,
+ * "0x"; a negative number wraps modulo 2^64, as strtoull's does).
+ */
 export function parseHexU64(what: string, text: string): bigint {
-  const m = /^\+?(?:0[xX])?([0-9a-fA-F]+)$/.exec(text);
-  const v = m ? BigInt(`0x${m[1]}`) : -1n;
+  const m = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX])?([0-9a-fA-F]+)$/.exec(text);
+  let v = m ? BigInt(`0x${m[2]}`) : -1n;
+  if (m?.[1] === "-" && v <= 0xffffffffffffffffn) {
+    v = (0x10000000000000000n - v) % 0x10000000000000000n;
+  }
   if (v < 0n || v > 0xffffffffffffffffn) {
-    throw new VdevError(
+    throw new VdpaUsageError(
       `invalid ${what} "${text}": use a hexadecimal 64-bit number such as 0x300010020`,
     );
   }
   return v;
 }
 
-function noMore(rest: readonly string[]): void {
-  if (rest.length > 0) throw new VdevError(`unknown option "${rest[0]}"`);
+/**
+ * How the words are read: `compat` (the default) as iproute2 reads them,
+ * which takes `KEY VALUE` pairs only while two words are left
+ * (NEXT_ARG_OK), so a lone last word is silently ignored (`dev show DEV
+ * x`, `dev add ... mtu`); without it that word is refused.
+ */
+export interface VdpaParseOptions {
+  /** iproute2's reading (default true). */
+  compat?: boolean;
+}
+
+/** Refuses words after a command's last one, as iproute2 refuses them. */
+function noMore(rest: readonly string[], o: VdpaParseOptions): void {
+  if (rest.length > (o.compat === false ? 0 : 1)) throw unknownOption(rest[0]);
 }
 
 /** Walks `key value` pairs, calling `take` for each; unknown keys fail. */
 function pairs(
   args: readonly string[],
-  command: string,
+  [command, o]: [string, VdpaParseOptions],
   take: (key: string, need: (what: string) => string) => boolean,
 ): void {
   for (let i = 0; i < args.length; i += 2) {
     const key = args[i];
     const value = args[i + 1];
+    if (value === undefined && o.compat !== false) break; // iproute2 ignores it
     const need = (what: string): string => {
       if (value === undefined) {
-        throw new VdevError(`${what} expected after "${key}"`);
+        throw new VdpaUsageError(`${what} expected after "${key}"`);
       }
       return value;
     };
-    if (!take(key, need)) {
-      throw new VdevError(`unknown option "${key}" for vdpa ${command}`);
-    }
+    if (!take(key, need)) throw unknownOption(key, command);
   }
 }
 
-function parseDevAdd(args: readonly string[]): VdpaCommand {
+function parseDevAdd(
+  args: readonly string[],
+  o: VdpaParseOptions,
+): VdpaCommand {
   if (args[0] === "help") return { op: "help", topic: "add" };
   let name: string | undefined;
   let mgmtdev: string | undefined;
@@ -151,25 +225,31 @@ function parseDevAdd(args: readonly string[]): VdpaCommand {
   let mtu: number | undefined;
   let maxVqp: number | undefined;
   let features: bigint | undefined;
-  pairs(args, "dev add", (key, need) => {
+  pairs(args, ["dev add", o], (key, need) => {
+    const number = () => need("number");
     if (matches(key, "name")) name = need("device name");
-    else if (matches(key, "mgmtdev")) mgmtdev = need("management device");
-    else if (key === "mac") mac = need("MAC address");
-    else if (key === "mtu") mtu = unsigned("mtu", need("number"), 0xffff);
+    else if (matches(key, "mgmtdev")) {
+      mgmtdev = mgmtdevHandle(need("management device"));
+    } else if (key === "mac") mac = need("MAC address");
+    else if (key === "mtu") mtu = unsigned("mtu", number(), 0xffff);
     else if (matches(key, "max_vqp")) {
-      maxVqp = unsigned("max_vqp", need("number"), 0xffff);
+      maxVqp = unsigned("max_vqp", number(), 0xffff);
     } else if (key === "device_features") {
-      features = parseHexU64("device_features", need("number"));
+      features = parseHexU64("device_features", number());
     } else return false;
     return true;
   });
   if (mgmtdev === undefined) {
-    throw new VdevError(
+    throw new VdpaUsageError(
       "vdpa dev add: management device not set (mgmtdev DEV)",
+      "management device handle not set.\n",
     );
   }
   if (name === undefined) {
-    throw new VdevError("vdpa dev add: device name not set (name NAME)");
+    throw new VdpaUsageError(
+      "vdpa dev add: device name not set (name NAME)",
+      "device name is not set.\n",
+    );
   }
   return {
     op: "dev-add",
@@ -177,18 +257,24 @@ function parseDevAdd(args: readonly string[]): VdpaCommand {
   };
 }
 
-function parseDevSet(args: readonly string[]): VdpaCommand {
+function parseDevSet(
+  args: readonly string[],
+  o: VdpaParseOptions,
+): VdpaCommand {
   if (args[0] === "help") return { op: "help", topic: "set" };
   let name: string | undefined;
   let mac: string | undefined;
-  pairs(args, "dev set", (key, need) => {
+  pairs(args, ["dev set", o], (key, need) => {
     if (matches(key, "name")) name = need("device name");
     else if (key === "mac") mac = need("MAC address");
     else return false;
     return true;
   });
   if (name === undefined) {
-    throw new VdevError("vdpa dev set: device name not set (name NAME)");
+    throw new VdpaUsageError(
+      "vdpa dev set: device name not set (name NAME)",
+      "device name is not set.\n",
+    );
   }
   return { op: "dev-set", name, mac };
 }
@@ -203,7 +289,7 @@ function parseDevBind(args: readonly string[]): VdpaCommand {
       `vdpa dev bind ${name}: driver not set (driver virtio_vdpa|vhost_vdpa)`,
     );
   }
-  noMore(rest);
+  noMore(rest, { compat: false });
   const known = VDPA_BUS_DRIVERS.find((d) => d === driver);
   if (known === undefined) {
     throw new VdevError(
@@ -214,61 +300,69 @@ function parseDevBind(args: readonly string[]): VdpaCommand {
 }
 
 function parseVstats(args: readonly string[]): VdpaCommand {
-  if (args.length === 0 || args[0] === "help") {
-    return { op: "help", topic: "vstats" };
-  }
-  if (args[0] !== "show") throw new VdevError(`command "${args[0]}" not found`);
-  const [name, ...rest] = args.slice(1);
-  if (name === undefined) {
-    throw new VdevError("vdpa dev vstats show: device name is not set");
-  }
+  const [sub, ...shown] = args;
+  if (sub === "help") return { op: "help", topic: "vstats" };
+  // iproute2 prints its usage and fails for a missing command and for any
+  // number of words after show but DEV or DEV qidx N.
+  const usage = new VdpaUsageError(
+    "vdpa dev vstats: use 'show DEV qidx QUEUE_INDEX'",
+    VSTATS_HELP,
+  );
+  if (sub === undefined) throw usage;
+  if (sub !== "show") throw notFound("Command", sub, "");
+  if (shown.length !== 1 && shown.length !== 3) throw usage;
+  const [name, ...rest] = shown;
   let qidx: number | undefined;
   for (let i = 0; i < rest.length; i += 2) {
-    if (rest[i] !== "qidx") throw new VdevError(`unknown option "${rest[i]}"`);
+    if (rest[i] !== "qidx") throw unknownOption(rest[i]);
     qidx = unsigned("qidx", rest[i + 1], 0xffffffff);
   }
   if (qidx === undefined) {
-    throw new VdevError(
+    throw new VdpaUsageError(
       `vdpa dev vstats show ${name}: queue index is not set (qidx N)`,
     );
   }
   return { op: "dev-vstats-show", name, qidx };
 }
 
-function parseDev(args: readonly string[]): VdpaCommand {
+function parseDev(args: readonly string[], o: VdpaParseOptions): VdpaCommand {
   const [sub, ...rest] = args;
   if (sub === undefined) return { op: "dev-show" };
   if (matches(sub, "help")) return { op: "help", topic: "dev" };
   if (matches(sub, "show") || matches(sub, "list")) {
-    noMore(rest.slice(1));
+    noMore(rest.slice(1), o);
     return { op: "dev-show", name: rest[0] };
   }
-  if (matches(sub, "add")) return parseDevAdd(rest);
+  if (matches(sub, "add")) return parseDevAdd(rest, o);
   if (matches(sub, "del")) {
     if (rest[0] === undefined) {
-      throw new VdevError("vdpa dev del: device name is not set");
+      throw new VdpaUsageError(
+        "vdpa dev del: device name is not set",
+        STRING_EXPECTED,
+      );
     }
-    noMore(rest.slice(1));
+    noMore(rest.slice(1), o);
     return { op: "dev-del", name: rest[0] };
   }
   if (matches(sub, "config")) {
     const [what, ...more] = rest;
     if (what === undefined) return { op: "dev-config-show" };
     if (matches(what, "help")) return { op: "help", topic: "config" };
-    if (!matches(what, "show")) {
-      throw new VdevError(`command "${what}" not found`);
-    }
-    noMore(more.slice(1));
+    if (!matches(what, "show")) throw notFound("Command", what, "");
+    noMore(more.slice(1), o);
     return { op: "dev-config-show", name: more[0] };
   }
   if (sub === "vstats") return parseVstats(rest);
-  if (sub === "set") return parseDevSet(rest);
+  if (sub === "set") return parseDevSet(rest, o);
   if (sub === "bind") return parseDevBind(rest);
-  throw new VdevError(`command "${sub}" not found`);
+  throw notFound("Command", sub, "");
 }
 
 /** Parses the words after `vdpa` (options already removed). */
-export function parseVdpaArgs(args: readonly string[]): VdpaCommand {
+export function parseVdpaArgs(
+  args: readonly string[],
+  options: VdpaParseOptions = {},
+): VdpaCommand {
   const [object, ...rest] = args;
   if (object === undefined || matches(object, "help")) {
     return { op: "help", topic: "vdpa" };
@@ -278,11 +372,12 @@ export function parseVdpaArgs(args: readonly string[]): VdpaCommand {
     if (sub === undefined) return { op: "mgmtdev-show" };
     if (matches(sub, "help")) return { op: "help", topic: "mgmtdev" };
     if (!matches(sub, "show") && !matches(sub, "list")) {
-      throw new VdevError(`command "${sub}" not found`);
+      throw notFound("Command", sub, "");
     }
-    noMore(more.slice(1));
-    return { op: "mgmtdev-show", mgmtdev: more[0] };
+    const handle = more[0] === undefined ? undefined : mgmtdevHandle(more[0]);
+    noMore(more.slice(1), options);
+    return { op: "mgmtdev-show", mgmtdev: handle };
   }
-  if (matches(object, "dev")) return parseDev(rest);
-  throw new VdevError(`object "${object}" not found: use mgmtdev or dev`);
+  if (matches(object, "dev")) return parseDev(rest, options);
+  throw notFound("Object", object, ": use mgmtdev or dev");
 }

@@ -14,8 +14,14 @@ export {
   VDPA_BUS_DRIVERS,
   VDPA_HELP,
   VDPA_USAGE,
+  VdpaUsageError,
 } from "./args.ts";
-export type { VdpaBusDriver, VdpaCommand, VdpaHelpTopic } from "./args.ts";
+export type {
+  VdpaBusDriver,
+  VdpaCommand,
+  VdpaHelpTopic,
+  VdpaParseOptions,
+} from "./args.ts";
 export { bindVdpaDevice } from "./bind.ts";
 export type { VdpaBindResult } from "./bind.ts";
 export { VdpaBus } from "./bus.ts";
@@ -40,6 +46,8 @@ export type {
   VdpaSession,
 } from "./client.ts";
 export { vdpaArgCandidates } from "./completion.ts";
+export { getoptErrorText, IPROUTE2_HELP, vdpaGetopt } from "./getopt.ts";
+export type { VdpaGetopt, VdpaOptionError, VdpaOptions } from "./getopt.ts";
 export {
   formatDevConfigShow,
   formatDevShow,

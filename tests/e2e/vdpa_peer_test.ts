@@ -6,7 +6,9 @@
  * and with VDEVCTL_IPROUTE2_COMPAT=6.15; 6.15's new commands (dev add ...
  * device_features, dev set) checked across the tools; what the clean form
  * adds (block config, provisioned features, binding) against sysfs; and
- * dev bind between virtio_vdpa and vhost_vdpa.
+ * dev bind between virtio_vdpa and vhost_vdpa; iproute2's abbreviations and,
+ * for what it refuses, its exact words (the option errors, which need no
+ * kernel, are in tests/vdpa/getopt_test.ts).
  *
  * @module
  */
@@ -380,5 +382,90 @@ Deno.test("dev bind: vdpa_sim_net between vhost_vdpa and virtio_vdpa", async () 
     await sameAll(["dev", "config", "show", "pv0"]);
   } finally {
     await del("pv0");
+  }
+});
+
+/**
+ * 6.1 (unless `new615`: a command 6.1 lacks), 6.15 and vdevctl: the same
+ * exit status, stdout and stderr bytes.
+ */
+async function sameBytes(args: readonly string[], new615 = false) {
+  const what = `vdpa ${args.join(" ")}`;
+  const all = (r: CommandResult) => [r.code, r.stdout, r.stderr];
+  const b = all(await v615(args));
+  if (!new615) assert.deepEqual(all(await v61(args)), b, `6.1: ${what}`);
+  assert.deepEqual(all(await ours(args)), b, `vdevctl and iproute2: ${what}`);
+}
+
+Deno.test("iproute2's other spellings: abbreviated words and options give the same output; what it refuses, the same words", async () => {
+  await ok(
+    ours(["dev", "add", "name", "pa0", "mgmtdev", "vdpasim_net"]),
+    "add pa0",
+  );
+  try {
+    // Object and command words by prefix (matches()), options by getopt.
+    for (
+      const args of [
+        ["m", "s"],
+        ["mgmtdev", "l"],
+        ["d", "s", "pa0"],
+        ["dev", "li"],
+        ["d", "conf", "sh", "pa0"],
+        ["d", "c"],
+        ["dev", "show", "pa0", "-j"],
+        ["--js", "--pre", "d", "s"],
+        ["--j", "dev", "config", "show", "pa0"],
+      ]
+    ) {
+      const [a, b, c] = [await v61(args), await v615(args), await ours(args)];
+      const what = `vdpa ${args.join(" ")}`;
+      assert.equal(a.code, 0, `6.1 ${what}: ${a.stderr}`);
+      assert.equal(b.stdout, a.stdout, `6.15: ${what}`);
+      assert.equal(c.stdout, a.stdout, `vdevctl: ${what}`);
+      assert.equal(c.code, 0, `vdevctl ${what}: ${c.stderr}`);
+    }
+    const add = ["dev", "add", "name", "pa1", "mgmtdev", "vdpasim_net"];
+    for (
+      const args of [
+        ["frob"],
+        ["dev", "frob"],
+        ["-j", "dev", "frob"],
+        ["dev", "se", "name", "pa0"],
+        ["dev", "vs", "show", "pa0"],
+        ["dev", "vstats"],
+        ["dev", "vstats", "show", "pa0", "qidx"],
+        ["dev", "vstats", "sh", "pa0", "qidx", "0"],
+        ["dev", "config", "frob"],
+        ["mgmtdev", "frob"],
+        // iproute2 reads KEY VALUE pairs while two words are left: a lone
+        // last word is ignored, two are refused.
+        ["dev", "show", "pa0", "extra"],
+        ["dev", "show", "pa0", "a", "b"],
+        ["mgmtdev", "show", "vdpasim_net", "extra"],
+        ["mgmtdev", "show", "vdpasim_net", "a", "b"],
+        ["dev", "config", "show", "pa0", "extra"],
+        ["mgmtdev", "show", "a/b/c"],
+        ["dev", "add", "name", "pa1"],
+        ["dev", "add", "mgmtdev", "vdpasim_net"],
+        ["dev", "add", "name"],
+        ["dev", "add", "name", "pa1", "mgmtdev"],
+        [...add, "mt", "1500"],
+        [...add, "speed", "1"],
+        ["-j", ...add, "speed", "1"],
+        ["dev", "del"],
+      ]
+    ) await sameBytes(args);
+    for (
+      const args of [
+        ["dev", "set", "name", "pa0", "mtu", "1500"],
+        ["dev", "set", "mac", "52:54:00:00:01:09"],
+        ["-j", "dev", "set", "name", "pa0", "max_vqp", "2"],
+      ]
+    ) await sameBytes(args, true);
+    // Neither vdpa tool made pa1.
+    assert.ok(!existsSync(`${BUS}/devices/pa1`));
+  } finally {
+    await del("pa0");
+    await del("pa1");
   }
 });

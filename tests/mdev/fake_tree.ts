@@ -19,6 +19,8 @@
  * @module
  */
 
+import { MdevSysfs } from "../../lib/mdev/mod.ts";
+
 /** A type of a fake parent. */
 export interface FakeType {
   /** Type id (directory name). */
@@ -502,6 +504,72 @@ export function tempExampleTree(mutate?: (t: FakeTree) => void): string {
   const dir = Deno.makeTempDirSync({ prefix: "mdev-test-" });
   writeFakeTree(dir, t);
   return dir;
+}
+
+function errno(code: string): Error {
+  if (code === "EUSERS") {
+    // Deno gives EUSERS no `code`: only the message carries the number.
+    return new Error("Too many users (os error 87): writefile '/sys/x/create'");
+  }
+  return Object.assign(new Error(`simulated ${code}`), { code });
+}
+
+/**
+ * An MdevSysfs whose create/remove change a fake tree as the kernel would
+ * (the device directory with `mdev_type`, `remove` and `uevent`, the type's `devices/UUID` and the bus's links), with errnos that
+ * can be injected.
+ */
+export class FakeKernel extends MdevSysfs {
+  /** An errno ("ENOSPC", "EUSERS", ...) that every create fails with. */
+  failCreate?: string;
+  /** An errno that every remove fails with. */
+  failRemove?: string;
+  /** The attributes a device takes (mtty's take "x"), files or not. */
+  attrNames = ["x"];
+  /** An attribute whose writes fail with EINVAL. */
+  rejectAttr?: string;
+  /** The UUIDs removed, in order. */
+  removed: string[] = [];
+
+  override create(uuid: string, spec: { parent: string; type: string }) {
+    if (this.failCreate) throw errno(this.failCreate);
+    if (this.loadActive(uuid)) throw errno("EEXIST");
+    const pdir = Deno.realPathSync(`${this.parentBase}/${spec.parent}`);
+    const ddir = `${pdir}/${uuid}`;
+    Deno.mkdirSync(ddir);
+    Deno.symlinkSync(
+      `../mdev_supported_types/${spec.type}`,
+      `${ddir}/mdev_type`,
+    );
+    Deno.writeTextFileSync(`${ddir}/remove`, "");
+    Deno.writeTextFileSync(`${ddir}/uevent`, `MDEV_TYPE=${spec.type}\n`);
+    Deno.symlinkSync(
+      ddir,
+      `${this.typeDir(spec.parent, spec.type)}/devices/${uuid}`,
+    );
+    Deno.symlinkSync(ddir, `${this.deviceBase}/${uuid}`);
+  }
+
+  override hasAttr(uuid: string, name: string): boolean {
+    return this.attrNames.includes(name) || super.hasAttr(uuid, name);
+  }
+
+  override writeAttr(uuid: string, attr: { name: string; value: string }) {
+    if (attr.name === this.rejectAttr) throw errno("EINVAL");
+    super.writeAttr(uuid, attr);
+  }
+
+  override remove(uuid: string) {
+    if (this.failRemove) throw errno(this.failRemove);
+    const act = this.loadActive(uuid);
+    const real = Deno.realPathSync(this.devicePath(uuid));
+    Deno.removeSync(this.devicePath(uuid));
+    if (act) {
+      Deno.removeSync(`${this.typeDir(act.parent, act.type)}/devices/${uuid}`);
+    }
+    Deno.removeSync(real, { recursive: true });
+    this.removed.push(uuid);
+  }
 }
 
 if (import.meta.main) {

@@ -17,10 +17,13 @@ import {
 } from "../../lib/mdev/actions.ts";
 import { createDevice } from "../../lib/mdev/lifecycle.ts";
 import type { MdevContext } from "../../lib/mdev/list.ts";
-import { MdevSysfs } from "../../lib/mdev/sysfs.ts";
 import { parseMdevUuid } from "../../lib/mdev/uuid.ts";
 import { SysRoot } from "../../lib/root.ts";
-import { type FakeTree, tempExampleTree as tree } from "./fake_tree.ts";
+import {
+  FakeKernel,
+  type FakeTree,
+  tempExampleTree as tree,
+} from "./fake_tree.ts";
 import { run, runVdevctl, snapshot } from "./diff_helpers.ts";
 import { asNobodyArgv } from "../command_output.ts";
 
@@ -239,51 +242,6 @@ Deno.test("undefine, modify and stop of unknown devices fail with one line", asy
 });
 
 // ---------------------------------------------------- simulated kernel (lib)
-
-function errno(code: string): Error {
-  if (code === "EUSERS") {
-    // Deno gives EUSERS no `code`: only the message carries the number.
-    return new Error("Too many users (os error 87): writefile '/sys/x/create'");
-  }
-  return Object.assign(new Error(`simulated ${code}`), { code });
-}
-
-/** MdevSysfs whose create/remove act like the kernel on a fake tree. */
-class FakeKernel extends MdevSysfs {
-  failCreate?: string;
-  failRemove?: string;
-  attrFiles = ["x"];
-  rejectAttr?: string;
-  removed: string[] = [];
-
-  override create(uuid: string, spec: { parent: string; type: string }) {
-    if (this.failCreate) throw errno(this.failCreate);
-    if (this.loadActive(uuid)) throw errno("EEXIST");
-    const pdir = Deno.realPathSync(`${this.parentBase}/${spec.parent}`);
-    const ddir = `${pdir}/${uuid}`;
-    Deno.mkdirSync(ddir);
-    Deno.symlinkSync(
-      `../mdev_supported_types/${spec.type}`,
-      `${ddir}/mdev_type`,
-    );
-    Deno.writeTextFileSync(`${ddir}/remove`, "");
-    for (const a of this.attrFiles) Deno.writeTextFileSync(`${ddir}/${a}`, "");
-    Deno.symlinkSync(ddir, `${this.deviceBase}/${uuid}`);
-  }
-
-  override writeAttr(uuid: string, attr: { name: string; value: string }) {
-    if (attr.name === this.rejectAttr) throw errno("EINVAL");
-    super.writeAttr(uuid, attr);
-  }
-
-  override remove(uuid: string) {
-    if (this.failRemove) throw errno(this.failRemove);
-    const real = Deno.realPathSync(this.devicePath(uuid));
-    Deno.removeSync(this.devicePath(uuid));
-    Deno.removeSync(real, { recursive: true });
-    this.removed.push(uuid);
-  }
-}
 
 function fakeContext(dir: string): MdevContext & { sysfs: FakeKernel } {
   const root = new SysRoot(dir);

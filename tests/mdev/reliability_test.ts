@@ -128,6 +128,64 @@ Deno.test("two concurrent define of one UUID: one succeeds, the other is refused
   }
 });
 
+Deno.test("a callout script that runs vdevctl mdev define and modify during a define and a modify: no deadlock", async () => {
+  await withTree(async (dir) => {
+    const other = "33333333-4444-4555-8666-777777777777";
+    const log = `${dir}/calls.log`;
+    const inner = (args: string) =>
+      `'${REPO}/vdevctl' --root '${dir}' mdev ${args} >> '${log}' 2>&1 || echo "inner failed: $?" >> '${log}'`;
+    // Only for mtty-1 devices (the inner commands are about mtty-2 ones, so
+    // their own callouts exit 2): on the pre and post events of each
+    // action, the script itself changes the store.
+    const script = [
+      "#!/bin/sh",
+      "cat >/dev/null",
+      `type=$2; event=$4; action=$6; uuid=\${10}`,
+      `[ "$type" = mtty-1 ] || exit 2`,
+      `echo "$event $action $uuid" >> '${log}'`,
+      `if [ "$event" = pre ] && [ "$action" = define ]; then ${
+        inner(`define -u ${other} -p mtty -t mtty-2`)
+      }; fi`,
+      `if [ "$event" = post ] && [ "$action" = define ]; then ${
+        inner(`modify -u ${other} --addattr y --value 2`)
+      }; fi`,
+      `if [ "$event" = pre ] && [ "$action" = modify ]; then ${
+        inner(`modify -u ${other} --addattr z --value 3`)
+      }; fi`,
+      "exit 0",
+      "",
+    ].join("\n");
+    const scripts = `${dir}/etc/mdevctl.d/scripts.d/callouts`;
+    Deno.mkdirSync(scripts, { recursive: true });
+    Deno.writeTextFileSync(`${scripts}/10-nested`, script, { mode: 0o755 });
+    Deno.chmodSync(`${scripts}/10-nested`, 0o755);
+    const define = await runBounded(vdevctlArgv(dir, DEFINE_NEW), {
+      seconds: 120,
+    });
+    const calls = () => Deno.readTextFileSync(log);
+    assert.equal(define.killed, false, `define hung: ${calls()}`);
+    assert.equal(define.code, 0, define.stderr);
+    const modify = await runBounded(
+      vdevctlArgv(dir, ["modify", "-u", NEW, "--addattr", "w", "--value", "4"]),
+      { seconds: 120 },
+    );
+    assert.equal(modify.killed, false, `modify hung: ${calls()}`);
+    assert.equal(modify.code, 0, modify.stderr);
+    assert.doesNotMatch(calls(), /inner failed/);
+    assert.deepEqual(attrsOf(dir, "mtty", NEW), ["w"]);
+    assert.deepEqual(attrsOf(dir, "mtty", other), ["y", "z"]);
+    assert.deepEqual(
+      calls().split("\n").filter((l) => /^(pre|post) /.test(l)),
+      [
+        `pre define ${NEW}`,
+        `post define ${NEW}`,
+        `pre modify ${NEW}`,
+        `post modify ${NEW}`,
+      ],
+    );
+  });
+});
+
 // ---------------------------------------------- temporary files, mode, owner
 
 function deadPid(): number {

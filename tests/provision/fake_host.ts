@@ -14,48 +14,10 @@ import {
   type VdpaItem,
   type VduseItem,
 } from "../../lib/provision/mod.ts";
-import { ConfigStore, MdevSysfs } from "../../lib/mdev/mod.ts";
+import { ConfigStore } from "../../lib/mdev/mod.ts";
 import { SysRoot } from "../../lib/root.ts";
 import { VdevError } from "../../lib/errors.ts";
-import { tempExampleTree } from "../mdev/fake_tree.ts";
-
-/** MdevSysfs whose create/remove change the fake tree as the kernel would. */
-export class FakeKernel extends MdevSysfs {
-  override create(uuid: string, spec: { parent: string; type: string }) {
-    if (this.loadActive(uuid)) {
-      throw Object.assign(new Error("File exists (os error 17)"), {
-        code: "EEXIST",
-      });
-    }
-    const pdir = Deno.realPathSync(`${this.parentBase}/${spec.parent}`);
-    const ddir = `${pdir}/${uuid}`;
-    Deno.mkdirSync(ddir);
-    Deno.symlinkSync(
-      `../mdev_supported_types/${spec.type}`,
-      `${ddir}/mdev_type`,
-    );
-    Deno.writeTextFileSync(`${ddir}/remove`, "");
-    Deno.writeTextFileSync(`${ddir}/uevent`, `MDEV_TYPE=${spec.type}\n`);
-    Deno.symlinkSync(
-      ddir,
-      `${this.typeDir(spec.parent, spec.type)}/devices/${uuid}`,
-    );
-    Deno.symlinkSync(ddir, `${this.deviceBase}/${uuid}`);
-  }
-
-  /** mtty's devices take an attribute "x" (written on start). */
-  override hasAttr(uuid: string, name: string): boolean {
-    return name === "x" || super.hasAttr(uuid, name);
-  }
-
-  override remove(uuid: string) {
-    const act = this.loadActive(uuid)!;
-    const real = Deno.realPathSync(this.devicePath(uuid));
-    Deno.removeSync(this.devicePath(uuid));
-    Deno.removeSync(`${this.typeDir(act.parent, act.type)}/devices/${uuid}`);
-    Deno.removeSync(real, { recursive: true });
-  }
-}
+import { FakeKernel, tempExampleTree } from "../mdev/fake_tree.ts";
 
 /** SystemHost on a fake tree with in-memory VDUSE and vDPA. */
 export class FakeHost extends SystemHost {

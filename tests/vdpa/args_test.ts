@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { VdevError } from "../../lib/errors.ts";
-import { parseVdpaArgs, VDPA_HELP } from "../../lib/vdpa/args.ts";
+import {
+  parseVdpaArgs,
+  VDPA_HELP,
+  VdpaUsageError,
+} from "../../lib/vdpa/args.ts";
 import { iproute2Version } from "../../lib/vdpa/iproute2_version.ts";
 
 Deno.test("iproute2 keyword syntax and abbreviations", () => {
@@ -87,7 +91,7 @@ Deno.test("keyword errors are one-line VdevErrors naming the problem", () => {
   ];
   for (const [args, re] of bad) {
     assert.throws(
-      () => parseVdpaArgs(args),
+      () => parseVdpaArgs(args, { compat: false }),
       (e: unknown) =>
         e instanceof VdevError && re.test(e.message) &&
         !e.message.includes("\n"),
@@ -171,7 +175,6 @@ Deno.test("help forms: each topic, including dev add/set/bind help", () => {
     [["dev", "bind"], "bind"],
     [["dev", "config", "help"], "config"],
     [["dev", "vstats", "help"], "vstats"],
-    [["dev", "vstats"], "vstats"],
   ];
   for (const [args, topic] of topics) {
     assert.deepEqual(
@@ -225,5 +228,122 @@ Deno.test("the iproute2 version followed: option, then VDEVCTL_IPROUTE2_COMPAT, 
   assert.throws(
     () => iproute2Version("5.10", undefined),
     /--iproute2: unknown/,
+  );
+});
+
+Deno.test("what iproute2 refuses carries iproute2's exact stderr (both versions print the same)", () => {
+  const add = ["dev", "add", "name", "x", "mgmtdev", "m"];
+  const cases: [string[], string | undefined][] = [
+    [["bogus"], 'Object "bogus" not found\n'],
+    [[""], 'Object "" not found\n'],
+    [["dev", "frob"], 'Command "frob" not found\n'],
+    // set and vstats are exact words in iproute2; "s" is show.
+    [["dev", "se"], 'Command "se" not found\n'],
+    [["dev", "vs", "show", "x"], 'Command "vs" not found\n'],
+    [["dev", "vstats", "sh", "x"], 'Command "sh" not found\n'],
+    [["dev", "config", "frob"], 'Command "frob" not found\n'],
+    [["mgmtdev", "frob"], 'Command "frob" not found\n'],
+    [["dev", "show", "a", "b", "c"], 'Unknown option "b"\n'],
+    [["mgmtdev", "show", "a", "b", "c"], 'Unknown option "b"\n'],
+    [["dev", "config", "show", "a", "b", "c"], 'Unknown option "b"\n'],
+    [["dev", "del", "a", "b", "c"], 'Unknown option "b"\n'],
+    [[...add, "speed", "1"], 'Unknown option "speed"\n'],
+    // mac, mtu and device_features are exact words; "ma" is max_vqp.
+    [[...add, "mt", "1"], 'Unknown option "mt"\n'],
+    [[...add, "device", "1"], 'Unknown option "device"\n'],
+    [["dev", "set", "name", "x", "mtu", "1"], 'Unknown option "mtu"\n'],
+    [["dev", "set", "name", "x", "max_vqp", "1"], 'Unknown option "max_vqp"\n'],
+    // A lone last word is never read: the value is not missing, the key is.
+    [["dev", "add", "name"], "management device handle not set.\n"],
+    [
+      ["dev", "add", "name", "x", "mgmtdev"],
+      "management device handle not set.\n",
+    ],
+    [["dev", "add", "name", "x"], "management device handle not set.\n"],
+    [["dev", "add", "mgmtdev", "m"], "device name is not set.\n"],
+    [["dev", "add"], "management device handle not set.\n"],
+    [["dev", "set", "mac", "00:11:22:33:44:55"], "device name is not set.\n"],
+    [["dev", "del"], "String parameter expected\n"],
+    [
+      ["mgmtdev", "show", "a/b/c"],
+      'Wrong vdpa mgmtdev identification string format\nExpected "mgmtdev_bus_name/mgmtdev_name"\nExpected "mgmtdev_name"\n',
+    ],
+    [["dev", "vstats"], "Usage: vdpa dev vstats show DEV [qidx QUEUE_INDEX]\n"],
+    [
+      ["dev", "vstats", "show"],
+      "Usage: vdpa dev vstats show DEV [qidx QUEUE_INDEX]\n",
+    ],
+    [
+      ["dev", "vstats", "show", "x", "qidx"],
+      "Usage: vdpa dev vstats show DEV [qidx QUEUE_INDEX]\n",
+    ],
+    [["dev", "vstats", "show", "x", "q", "1"], 'Unknown option "q"\n'],
+    // iproute2's get_u16 and get_u64 fail without a word.
+    [[...add, "mtu", "abc"], undefined],
+    [[...add, "mtu", "65536"], undefined],
+    [[...add, "mtu", "-1"], undefined],
+    [[...add, "device_features", "xyz"], undefined],
+  ];
+  for (const [args, iproute2] of cases) {
+    assert.throws(
+      () => parseVdpaArgs(args),
+      (e: unknown) =>
+        e instanceof VdpaUsageError && e.iproute2 === iproute2 &&
+        e.exitCode === 1 && !e.message.includes("\n"),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("numbers as strtoul and strtoull take them", () => {
+  const add = ["dev", "add", "name", "x", "mgmtdev", "m"];
+  const spec = (more: string[]) => {
+    const c = parseVdpaArgs([...add, ...more]);
+    assert.equal(c.op, "dev-add");
+    return c.op === "dev-add" ? c.spec : undefined;
+  };
+  assert.equal(spec(["mtu", " 1500"])?.mtu, 1500);
+  assert.equal(spec(["mtu", "-0"])?.mtu, 0);
+  assert.equal(spec(["max_vqp", "+2"])?.maxVqp, 2);
+  assert.equal(spec(["device_features", " 0x10"])?.features, 16n);
+  assert.equal(
+    spec(["device_features", "-1"])?.features,
+    0xffffffffffffffffn,
+  );
+  assert.equal(
+    spec(["device_features", "-0x2"])?.features,
+    0xfffffffffffffffen,
+  );
+});
+
+Deno.test("a lone last word: iproute2 ignores it (compat), the clean form refuses it", () => {
+  const add = ["dev", "add", "name", "x", "mgmtdev", "m"];
+  const spec = { name: "x", mgmtdev: "m" };
+  for (const last of ["mtu", "mac", "max_vqp", "device_features", "bogus"]) {
+    const c = parseVdpaArgs([...add, last]);
+    assert.equal(c.op, "dev-add", last);
+    assert.deepEqual(
+      c.op === "dev-add" &&
+        Object.fromEntries(
+          Object.entries(c.spec).filter(([, v]) => v !== undefined),
+        ),
+      spec,
+    );
+    assert.throws(
+      () => parseVdpaArgs([...add, last], { compat: false }),
+      last === "bogus" ? /unknown option "bogus"/ : /expected after/,
+    );
+  }
+  assert.deepEqual(parseVdpaArgs(["dev", "show", "a", "b"]), {
+    op: "dev-show",
+    name: "a",
+  });
+  assert.deepEqual(parseVdpaArgs(["dev", "del", "a", "b"]), {
+    op: "dev-del",
+    name: "a",
+  });
+  assert.throws(
+    () => parseVdpaArgs(["dev", "show", "a", "b"], { compat: false }),
+    /unknown option "b"/,
   );
 });
