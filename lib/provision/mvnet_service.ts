@@ -129,6 +129,8 @@ export class MvnetServices {
   readonly #log: (message: string) => void;
   readonly #cleanup: (name: string) => Promise<void>;
   readonly #netdevMs: number;
+  /** How each daemon this process started ended (for the start error). */
+  readonly #ended = new Map<string, string>();
 
   /**
    * Opens the services under `root`. `options.cleanup` replaces what
@@ -252,9 +254,9 @@ export class MvnetServices {
         if (netdev !== undefined) return netdev;
         if (!systemd && !this.#processRuns(item.name)) {
           throw new VdevError(
-            `mvnet ${item.name}: the daemon exited before its netdev appeared: ${
-              this.#lastLine(item.name)
-            } (see ${where})`,
+            `mvnet ${item.name}: the daemon exited before its netdev appeared (${
+              this.#ended.get(item.name) ?? "pid gone"
+            }): ${this.#lastLine(item.name)} (see ${where})`,
           );
         }
         return undefined;
@@ -325,6 +327,13 @@ export class MvnetServices {
       detached: true,
     }).spawn();
     child.unref();
+    this.#ended.delete(item.name);
+    child.status.then((st) => {
+      this.#ended.set(
+        item.name,
+        st.signal ? `killed by ${st.signal}` : `exit status ${st.code}`,
+      );
+    }, () => {});
     atomicWriteFileSync(pidFile, `${child.pid}\n`, { mode: 0o644 });
   }
 

@@ -232,7 +232,7 @@ Deno.test(
       (err: Error) => {
         assert.match(
           err.message,
-          /^apply failed at '\+ mvnet bad0 \([0-9a-f:]+\)' \(mvnet-start\): mvnet bad0: the daemon exited before its netdev appeared: mvnet: VDUSE is not available \(see \S+\/run\/vdevctl\/mvnet\/bad0\.log\); undid 0 step\(s\)/,
+          /^apply failed at '\+ mvnet bad0 \([0-9a-f:]+\)' \(mvnet-start\): mvnet bad0: the daemon exited before its netdev appeared \((exit status 1|pid gone)\): mvnet: VDUSE is not available \(see \S+\/run\/vdevctl\/mvnet\/bad0\.log\); undid 0 step\(s\)/,
         );
         return true;
       },
