@@ -97,7 +97,7 @@ async function time(
   if (hasTime) {
     const [u, s] = Deno.readTextFileSync(cpuFile).trim().split("\n").pop()!
       .split(" ").map(Number);
-    cpu = (u + s) * 1000;
+    cpu = Math.round((u + s) * 1000);
   }
   return { ms, cpu, out: new TextDecoder().decode(r.stdout) };
 }

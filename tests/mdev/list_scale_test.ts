@@ -3,7 +3,9 @@
  * a stopped definition costs no readlink(2) on sysfs, and a running device
  * without a definition no failed open or stat in /etc/mdevctl.d. Counted by
  * wrapping Deno's file-system calls (speed itself lives in
- * bench/mdev_bench.ts; this is the structure that makes it).
+ * bench/mdev_bench.ts; this is the structure that makes it). And a store
+ * directory big enough to be read through libc reports bad files exactly
+ * as a small one read through Deno does.
  *
  * @module
  */
@@ -82,4 +84,33 @@ Deno.test("list of running devices without definitions opens no definition file"
     under: "/etc/mdevctl.d/",
   });
   assert.equal(calls, 0, "store calls per running device");
+});
+
+Deno.test("a directory of many definitions (read through libc) reports bad files as a few do", () => {
+  for (const count of [5, 60]) {
+    const dir = Deno.makeTempDirSync({ prefix: "mdev-scale-" });
+    try {
+      const rng = new Rng(count);
+      const tree = scaleTree(rng, {
+        parents: 1,
+        devices: count,
+        shape: "defined-only",
+      });
+      tree.defined[0].raw = '{"mdev_type": "nvidia-31", "start"';
+      writeFakeTree(dir, tree);
+      const bad = `${dir}/etc/mdevctl.d/${tree.defined[1].parent}/${
+        tree.defined[1].uuid
+      }`;
+      Deno.writeFileSync(bad, new Uint8Array([0x7b, 0xff, 0x7d]));
+      const scan = openMdev(new SysRoot(dir)).store.scan();
+      assert.equal(scan.definitions.length, count - 2, `${count} files`);
+      assert.equal(scan.problems.length, 2, `${count} files`);
+      assert.ok(scan.problems.some((p) => p.includes("not valid JSON")));
+      assert.ok(
+        scan.problems.some((p) => p.includes(`${bad}: not UTF-8 text`)),
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
 });
