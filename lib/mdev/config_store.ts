@@ -346,7 +346,7 @@ export class ConfigStore {
         if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
         if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
         try {
-          // Many files: libc's three calls each pay for opening libc once.
+          // Many files: the cheaper libc reads pay for opening libc once.
           const text = children.length > FEW_FILES
             ? readDefinitionText(path)
             : readLimitedText(path);

@@ -82,8 +82,8 @@ let pathBuf = new Uint8Array(4096);
 let readBuf = new Uint8Array(16 << 10);
 
 /**
- * The first `max` bytes of file `path` (all of it when shorter) in three
- * system calls (open, read, close) and no Deno resource: for reading many
+ * The first `max` bytes of file `path` (all of it when shorter) in open,
+ * read (until the end) and close, with no Deno resource: for reading many
  * small files (10,000 mdev definitions). The open is non-blocking, so a
  * FIFO cannot stall it, and the read stops at `max`, so a device without
  * end (/dev/zero) cannot grow it. Errors are {@linkcode ErrnoError}s.
