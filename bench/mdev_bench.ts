@@ -1,28 +1,66 @@
 /**
- * `vdevctl mdev` against Debian's mdevctl 1.2 on the same generated tree
- * (tests/mdev/fake_tree.ts): 10,000 running and defined devices over 20
- * parents; `mdev list`, `mdev list -d --dumpjson` and `mdev types`, the two
- * tools interleaved run by run, medians and ratios printed. mdevctl runs in
- * a private mount namespace with the tree bind-mounted over /sys and
- * /etc/mdevctl.d; the cost of that wrapper (unshare + mounts + exec of
- * /bin/true) is measured the same way and subtracted from mdevctl's times.
- * Also: a 10-device `mdev list` against the 40 ms target, and the floor,
- * `deno run` of an empty file. Targets: <= 0.7x mdevctl at 10,000 devices,
- * <= 40 ms for 10 devices. A missed target is printed as MISSED.
+ * `vdevctl mdev` against Debian's mdevctl 1.2 on the same kernel-shaped
+ * trees (tests/mdev/fake_tree.ts `scaleTree`), 10,000 devices over 20
+ * parents each:
  *
- * Run: `deno task bench mdev` (or `deno run -A bench/mdev_bench.ts [RUNS]`).
+ * - `mix`: 40% running, 70% defined (10% both, 30% running without a
+ *   definition, 60% defined and stopped), definitions with 0-3 attributes;
+ * - `defined-only`: 10,000 definitions, nothing running;
+ * - `running-only`: 10,000 running devices, no definitions.
+ *
+ * On each: `list`, `list -d`, `list -v` and their `--dumpjson` forms, the two
+ * tools interleaved run by run (outputs compared), medians and the ratio
+ * vdevctl/mdevctl printed (target <= 0.7x). mdevctl runs in a private mount
+ * namespace with the tree bind-mounted over /sys and /etc/mdevctl.d; the
+ * cost of that wrapper (unshare + mounts + exec of /bin/true) is measured the
+ * same way and subtracted from mdevctl's times. Also `mdev types` on a
+ * two-parent tree against Deno's own start-up (`deno run` of an empty file
+ * with the launcher's flags), target <= 1.3x, and a 10-device `mdev list`,
+ * target <= 40 ms.
+ * A missed target is printed as MISSED.
+ *
+ * Writes `mdev_bench.json` and `mdev_bench.csv` into `--out DIR` (default
+ * bench/out). Run: `deno task bench mdev` (or `deno run -A
+ * bench/mdev_bench.ts [--runs N] [--devices N] [--out DIR]`).
  *
  * @module
  */
 
-import { bigTree, Rng, writeFakeTree } from "../tests/mdev/fake_tree.ts";
+import {
+  bigTree,
+  Rng,
+  type ScaleShape,
+  scaleTree,
+  writeFakeTree,
+} from "../tests/mdev/fake_tree.ts";
 import {
   findMdevctl,
   mdevctlArgv,
+  REPO,
   vdevctlArgv,
 } from "../tests/mdev/diff_helpers.ts";
 
-const RUNS = Number(Deno.args[0] ?? 7);
+function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 && Deno.args[i + 1] !== undefined ? Deno.args[i + 1] : fallback;
+}
+
+const RUNS = Number(arg("--runs", "7"));
+const DEVICES = Number(arg("--devices", "10000"));
+const OUT = arg("--out", `${REPO}/bench/out`);
+const LIST_TARGET = 0.7;
+const TYPES_TARGET = 1.3;
+const SMALL_TARGET_MS = 40;
+const SHAPES: ScaleShape[] = ["mix", "defined-only", "running-only"];
+const LIST_CASES = [
+  ["list"],
+  ["list", "-d"],
+  ["list", "-v"],
+  ["list", "--dumpjson"],
+  ["list", "-d", "--dumpjson"],
+  ["list", "-v", "--dumpjson"],
+];
+
 const base = Deno.makeTempDirSync({ prefix: "mdev-bench-" });
 
 const TIME = "/usr/bin/time";
@@ -59,7 +97,7 @@ async function time(
   if (hasTime) {
     const [u, s] = Deno.readTextFileSync(cpuFile).trim().split("\n").pop()!
       .split(" ").map(Number);
-    cpu = (u + s) * 1000;
+    cpu = Math.round((u + s) * 1000);
   }
   return { ms, cpu, out: new TextDecoder().decode(r.stdout) };
 }
@@ -72,6 +110,45 @@ function median(xs: number[]): number {
 
 const fmt = (ms: number) => `${ms.toFixed(1).padStart(8)} ms`;
 
+/** One measured case: medians of wall and CPU time of both tools. */
+interface Row {
+  tree: string;
+  command: string;
+  vdevctlMs: number;
+  mdevctlMs: number;
+  ratio: number;
+  vdevctlCpuMs: number;
+  mdevctlCpuMs: number;
+  cpuRatio: number;
+  target: number;
+  met: boolean;
+  /** 0.7x mdevctl is below Deno's empty-program start-up. */
+  startupBound: boolean;
+}
+
+function csv(rows: Row[]): string {
+  const head =
+    "tree,command,vdevctl_ms,mdevctl_ms,ratio,vdevctl_cpu_ms,mdevctl_cpu_ms,cpu_ratio,target,met,startup_bound";
+  return [
+    head,
+    ...rows.map((r) =>
+      [
+        r.tree,
+        r.command,
+        r.vdevctlMs.toFixed(2),
+        r.mdevctlMs.toFixed(2),
+        r.ratio.toFixed(3),
+        r.vdevctlCpuMs.toFixed(1),
+        r.mdevctlCpuMs.toFixed(1),
+        r.cpuRatio.toFixed(3),
+        r.target,
+        r.met,
+        r.startupBound,
+      ].join(",")
+    ),
+  ].join("\n") + "\n";
+}
+
 if (!findMdevctl()) {
   console.error(
     "mdev bench: mdevctl is not installed (apt-get install mdevctl)",
@@ -79,84 +156,152 @@ if (!findMdevctl()) {
   Deno.exit(1);
 }
 
+/** Deno's empty-program start-up with the launcher's flags. */
+const floorArgv = [
+  Deno.execPath(),
+  "run",
+  "--quiet",
+  "--no-prompt",
+  "--config",
+  `${REPO}/deno.json`,
+  "--allow-all",
+  `${base}/empty.ts`,
+];
+
+const rows: Row[] = [];
 let missed = 0;
 try {
-  const big = `${base}/big`;
-  const small = `${base}/small`;
   const t0 = performance.now();
-  writeFakeTree(big, bigTree(new Rng(7), { parents: 20, devices: 10_000 }));
+  const trees = new Map<string, string>();
+  for (const [i, shape] of SHAPES.entries()) {
+    const dir = `${base}/${shape}`;
+    writeFakeTree(
+      dir,
+      scaleTree(new Rng(7 + i), { parents: 20, devices: DEVICES, shape }),
+    );
+    trees.set(shape, dir);
+  }
+  const small = `${base}/small`;
   writeFakeTree(small, bigTree(new Rng(8), { parents: 2, devices: 10 }));
+  const load = () => Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
   console.log(
-    `trees: 10,000 devices over 20 parents, and 10 devices (${
+    `trees: ${DEVICES} devices over 20 parents, shapes ${
+      SHAPES.join(", ")
+    }, and 10 devices (${
       ((performance.now() - t0) / 1000).toFixed(1)
-    } s to generate); ${RUNS} interleaved runs each; load ${
-      Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
-    }`,
+    } s to generate); ${RUNS} interleaved runs each; load ${load()}`,
   );
   Deno.writeTextFileSync(`${base}/empty.ts`, "");
-  const floor: number[] = [];
   const wrapper: number[] = [];
   const wrapperCpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    floor.push((await time([Deno.execPath(), "run", `${base}/empty.ts`])).ms);
-    const w = await time(mdevctlArgv(big, []).slice(0, -1).concat("true"));
+    const w = await time(
+      mdevctlArgv(trees.get("mix")!, []).slice(0, -1).concat("true"),
+    );
     wrapper.push(w.ms);
     wrapperCpu.push(w.cpu);
   }
   const wrap = median(wrapper);
   const wrapCpu = median(wrapperCpu);
   console.log(
-    `floor: deno run of an empty file          ${fmt(median(floor))}`,
-  );
-  console.log(
     `mdevctl's namespace wrapper (subtracted)   ${fmt(wrap)} wall, ${
       fmt(wrapCpu)
     } CPU`,
   );
-  console.log("");
-  console.log(
-    "command (10,000 devices)   wall: vdevctl      mdevctl    ratio        CPU: vdevctl      mdevctl    ratio   target <= 0.70 (wall)",
-  );
-  for (
-    const args of [["list"], ["list", "-d", "--dumpjson"], ["types"]]
-  ) {
+  const floorRuns: number[] = [];
+
+  /** Measures `args` on `tree`, vdevctl and mdevctl interleaved. */
+  const measure = async (tree: string, args: string[]) => {
     const v: number[] = [];
     const m: number[] = [];
     const vc: number[] = [];
     const mc: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const a = await time(vdevctlArgv(big, args));
-      const b = await time(mdevctlArgv(big, args));
+      const a = await time(vdevctlArgv(trees.get(tree)!, args));
+      const b = await time(mdevctlArgv(trees.get(tree)!, args));
+      floorRuns.push((await time(floorArgv)).ms);
       if (a.out !== b.out) {
-        throw new Error(`outputs of mdev ${args.join(" ")} differ`);
+        throw new Error(`outputs of mdev ${args.join(" ")} on ${tree} differ`);
       }
       v.push(a.ms);
       m.push(Math.max(0, b.ms - wrap));
       vc.push(a.cpu);
       mc.push(Math.max(0, b.cpu - wrapCpu));
     }
-    const ratio = median(v) / median(m);
-    const cpuRatio = median(vc) / median(mc);
-    const ok = ratio <= 0.7;
-    if (!ok) missed++;
-    const startupBound = median(m) * 0.7 < median(floor);
-    console.log(
-      `mdev ${args.join(" ").padEnd(24)}${fmt(median(v))} ${fmt(median(m))}  ${
-        ratio.toFixed(2).padStart(6)
-      }x     ${fmt(median(vc))} ${fmt(median(mc))}  ${
-        cpuRatio.toFixed(2).padStart(6)
-      }x   ${ok ? "ok" : "MISSED"}`,
-    );
-    if (!ok && startupBound) {
+    return {
+      v: median(v),
+      m: median(m),
+      vc: median(vc),
+      mc: median(mc),
+    };
+  };
+
+  console.log(
+    `\n${
+      "tree / command".padEnd(36)
+    } wall: vdevctl      mdevctl   ratio      CPU: vdevctl      mdevctl   ratio  target <= ${LIST_TARGET} (wall)`,
+  );
+  for (const shape of SHAPES) {
+    for (const args of LIST_CASES) {
+      const r = await measure(shape, args);
+      const ratio = r.v / r.m;
+      const met = ratio <= LIST_TARGET;
+      const startupBound = r.m * LIST_TARGET < median(floorRuns);
+      if (!met) missed++;
+      rows.push({
+        tree: shape,
+        command: `mdev ${args.join(" ")}`,
+        vdevctlMs: r.v,
+        mdevctlMs: r.m,
+        ratio,
+        vdevctlCpuMs: r.vc,
+        mdevctlCpuMs: r.mc,
+        cpuRatio: r.mc > 0 ? r.vc / r.mc : NaN,
+        target: LIST_TARGET,
+        met,
+        startupBound,
+      });
       console.log(
-        `  (start-up bound: 0.7x mdevctl's ${
-          median(m).toFixed(1)
-        } ms is below Deno's empty-file floor of ${
-          median(floor).toFixed(1)
-        } ms; no Deno program can meet it)`,
+        `${shape.padEnd(13)} mdev ${args.join(" ").padEnd(18)}${fmt(r.v)} ${
+          fmt(r.m)
+        } ${ratio.toFixed(2).padStart(6)}x   ${fmt(r.vc)} ${fmt(r.mc)} ${
+          (r.mc > 0 ? r.vc / r.mc : NaN).toFixed(2).padStart(6)
+        }x  ${
+          met
+            ? "ok"
+            : startupBound
+            ? "MISSED (start-up bound: 0.7x mdevctl is below Deno's empty start-up)"
+            : "MISSED"
+        }`,
       );
     }
   }
+
+  // `types` against Deno's own start-up, measured interleaved, on the
+  // small tree (two parents, as a host has): start-up, not reading, counts.
+  const tv: number[] = [];
+  const tf: number[] = [];
+  const tm: number[] = [];
+  for (let i = 0; i < RUNS * 2; i++) {
+    const a = await time(vdevctlArgv(small, ["types"]));
+    const f = await time(floorArgv);
+    const b = await time(mdevctlArgv(small, ["types"]));
+    if (a.out !== b.out) throw new Error("outputs of mdev types differ");
+    tv.push(a.ms);
+    tf.push(f.ms);
+    tm.push(Math.max(0, b.ms - wrap));
+  }
+  const typesRatio = median(tv) / median(tf);
+  const typesMet = typesRatio <= TYPES_TARGET;
+  if (!typesMet) missed++;
+  console.log(
+    `\nmdev types: vdevctl ${fmt(median(tv))}, Deno's empty start-up ${
+      fmt(median(tf))
+    }: ${typesRatio.toFixed(2)}x (target <= ${TYPES_TARGET}x: ${
+      typesMet ? "ok" : "MISSED"
+    }); mdevctl ${fmt(median(tm))}`,
+  );
+
   const v10: number[] = [];
   const m10: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -164,13 +309,46 @@ try {
     m10.push(Math.max(0, (await time(mdevctlArgv(small, ["list"]))).ms - wrap));
   }
   const s = median(v10);
-  if (s > 40) missed++;
-  console.log("");
+  const smallMet = s <= SMALL_TARGET_MS;
+  if (!smallMet) missed++;
   console.log(
-    `mdev list, 10 devices: vdevctl ${fmt(s)} (target <= 40 ms: ${
-      s <= 40 ? "ok" : "MISSED"
-    }), mdevctl ${fmt(median(m10))}, floor ${fmt(median(floor))}`,
+    `mdev list, 10 devices: vdevctl ${
+      fmt(s)
+    } (target <= ${SMALL_TARGET_MS} ms: ${
+      smallMet ? "ok" : "MISSED"
+    }), mdevctl ${fmt(median(m10))}`,
   );
+  const result = {
+    devices: DEVICES,
+    parents: 20,
+    runs: RUNS,
+    load: Deno.loadavg(),
+    wrapperMs: wrap,
+    wrapperCpuMs: wrapCpu,
+    list: rows,
+    types: {
+      vdevctlMs: median(tv),
+      denoEmptyMs: median(tf),
+      mdevctlMs: median(tm),
+      ratio: typesRatio,
+      target: TYPES_TARGET,
+      met: typesMet,
+    },
+    smallList: {
+      vdevctlMs: s,
+      mdevctlMs: median(m10),
+      targetMs: SMALL_TARGET_MS,
+      met: smallMet,
+    },
+    missed,
+  };
+  Deno.mkdirSync(OUT, { recursive: true });
+  Deno.writeTextFileSync(
+    `${OUT}/mdev_bench.json`,
+    JSON.stringify(result, null, 2) + "\n",
+  );
+  Deno.writeTextFileSync(`${OUT}/mdev_bench.csv`, csv(rows));
+  console.log(`\nwrote ${OUT}/mdev_bench.{json,csv}`);
   if (missed > 0) {
     console.log(
       `\n${missed} target(s) MISSED in this run (timings on a loaded machine are noisy: check the load above)`,

@@ -15,7 +15,11 @@ import {
 } from "../atomic_write.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import { genericError, isPermissionError, notRootError } from "./errors.ts";
-import { readAtMost } from "./sysfs.ts";
+import {
+  DefinitionError,
+  readDefinitionText,
+  readLimitedText,
+} from "./bounded_read.ts";
 import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "../root.ts";
 import { listDir } from "../sysfs_read.ts";
@@ -56,19 +60,10 @@ export interface DefinitionScan {
   nonCanonical: Set<string>;
 }
 
-/** A definition file that cannot be used; the message says why. */
-export class DefinitionError extends Error {
-  /** Creates the error for a reason such as "not valid JSON". */
-  constructor(message: string) {
-    super(message);
-    this.name = "DefinitionError";
-  }
-}
+export { DefinitionError };
 
 /** The directory that mdevctl 1.2 keeps its callout scripts in. */
 export const SCRIPTS_DIR = "scripts.d";
-
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -198,59 +193,6 @@ function storeError(err: unknown, path: string, action: string): VdevError {
   return genericError(err, { object: "mdev definitions", path, action });
 }
 
-/** The most a definition or a --jsonfile may hold (mdevctl's are < 1 KiB). */
-export const DEFINITION_LIMIT = 1 << 20;
-
-/**
- * Reads a regular file of at most `limit` bytes as UTF-8, or the process's
- * own stdin when `path` names it (a pipe, as libvirt passes
- * `--jsonfile=/dev/stdin`). Anything else (a FIFO, a device such as
- * /dev/zero, a directory) is refused before it is opened, so that no input
- * can block the read or grow it without bound.
- */
-export function readLimitedText(
-  path: string,
-  options: { limit?: number; stdin?: boolean } = {},
-): string {
-  const limit = options.limit ?? DEFINITION_LIMIT;
-  const st = Deno.statSync(path);
-  if (!st.isFile && !(options.stdin && isStdin(st))) {
-    throw new DefinitionError(
-      `not a regular file (${st.isFifo ? "a FIFO" : kindOf(st)})`,
-    );
-  }
-  if (st.isFile && st.size > limit) {
-    throw new DefinitionError(`too large (${st.size} bytes, over ${limit})`);
-  }
-  const bytes = readAtMost(path, limit + 1);
-  if (bytes.length > limit) {
-    throw new DefinitionError(`too large (over ${limit} bytes)`);
-  }
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    throw new DefinitionError("not UTF-8 text");
-  }
-}
-
-function kindOf(st: Deno.FileInfo): string {
-  if (st.isDirectory) return "a directory";
-  if (st.isCharDevice) return "a character device";
-  if (st.isBlockDevice) return "a block device";
-  if (st.isSocket) return "a socket";
-  return "not a file";
-}
-
-function isStdin(st: Deno.FileInfo): boolean {
-  try {
-    const fd0 = Deno.statSync("/proc/self/fd/0");
-    return fd0.dev === st.dev && fd0.ino === st.ino && !st.isDirectory &&
-      !st.isCharDevice;
-  } catch {
-    return false;
-  }
-}
-
 /** True for a temporary file of a writer that is no longer running. */
 function staleTemp(name: string): boolean {
   const pid = tempFileWriter(name);
@@ -268,6 +210,9 @@ function removeStaleTemps(dir: string, names: Iterable<string>): void {
     }
   }
 }
+
+/** Up to this many files a directory is read with Deno's calls (no dlopen). */
+const FEW_FILES = 32;
 
 /** mdevctl's definitions under a root. */
 export class ConfigStore {
@@ -316,6 +261,29 @@ export class ConfigStore {
       throw err;
     }
     return parseDefinition(text, { parent, uuid });
+  }
+
+  /**
+   * The entry names of `parent`'s directory, for answering "not defined"
+   * without a failed open per device; undefined when it cannot be listed
+   * for a reason other than not existing (the caller then reads each file,
+   * which reports the error).
+   */
+  namesIn(parent: string): Set<string> | undefined {
+    try {
+      checkParentName(parent);
+    } catch {
+      return new Set(); // a name that cannot be a definitions directory
+    }
+    try {
+      return new Set(
+        Array.from(Deno.readDirSync(`${this.base}/${parent}`), (e) => e.name),
+      );
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT" || code === "ENOTDIR") return new Set();
+      return undefined;
+    }
   }
 
   /**
@@ -378,7 +346,10 @@ export class ConfigStore {
         if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
         if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
         try {
-          const text = readLimitedText(path);
+          // Many files: the cheaper libc reads pay for opening libc once.
+          const text = children.length > FEW_FILES
+            ? readDefinitionText(path)
+            : readLimitedText(path);
           scan.definitions.push(
             parseDefinition(text, { parent: pent.name, uuid }),
           );

@@ -9,11 +9,10 @@
 
 import {
   checkDefinitionPlace,
-  DefinitionError,
   type MdevDefinition,
   parseDefinition,
-  readLimitedText,
 } from "./config_store.ts";
+import { DefinitionError, readLimitedText } from "./bounded_read.ts";
 import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import { attrError, createError, firstLine, genericError } from "./errors.ts";
 import { loadActive, type MdevContext, unknownParentError } from "./list.ts";

@@ -145,6 +145,9 @@ export function listActive(
   const problems: string[] = [];
   const warnings: string[] = [];
   ctx.sysfs.indexDevices();
+  // Each parent's definition names, listed once (a failed open per device
+  // without a definition costs more than the rest of its listing).
+  const storeNames = new Map<string, Set<string> | undefined>();
   for (const name of ctx.sysfs.activeNames()) {
     const uuid = parseMdevUuid(name);
     if (uuid === undefined) {
@@ -176,8 +179,16 @@ export function listActive(
       defined: false,
     };
     const defPath = `${ctx.store.base}/${act.parent}/${uuid}`;
+    if (!storeNames.has(act.parent)) {
+      storeNames.set(act.parent, ctx.store.namesIn(act.parent));
+    }
+    const names = storeNames.get(act.parent);
+    if (names !== undefined && !names.has(uuid)) {
+      entries.push(entry);
+      continue;
+    }
     try {
-      // One open instead of stat + open: ENOENT means "not defined".
+      // ENOENT (removed since the directory was listed) means "not defined".
       const def = ctx.store.readIfExists(act.parent, uuid);
       if (def !== undefined && filter.compat === "1.4") {
         // 1.4 keeps the running type, and the attributes only a `get

@@ -25,6 +25,7 @@ export {
   POLL,
   pollAsync,
   read,
+  readSmallFile,
   setThreadAffinity,
   write,
 } from "./libc.ts";

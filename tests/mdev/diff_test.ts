@@ -9,7 +9,14 @@
  */
 
 import assert from "node:assert/strict";
-import { type FakeTree, randomTree, Rng, writeFakeTree } from "./fake_tree.ts";
+import {
+  type FakeTree,
+  randomTree,
+  Rng,
+  type ScaleShape,
+  scaleTree,
+  writeFakeTree,
+} from "./fake_tree.ts";
 import {
   findMdevctl,
   type Peer,
@@ -87,31 +94,55 @@ const PEERS: { peer: Peer; seeds: number[] }[] = [
   { peer: "1.4", seeds: SEEDS.slice(0, 12) },
 ];
 
+/** Runs the read commands on `tree` with both tools and compares them. */
+async function compareReads(
+  what: string,
+  peer: Peer,
+  tree: FakeTree,
+  rng: Rng,
+): Promise<void> {
+  const dir = Deno.makeTempDirSync({ prefix: "mdev-diff-" });
+  try {
+    writeFakeTree(dir, tree);
+    const cmds = readCommands(tree, rng);
+    const results = await pool(
+      cmds.map((args) => () =>
+        Promise.all([
+          runPeer(peer, dir, args),
+          runVdevctlAs(peer, dir, args),
+        ])
+      ),
+      2,
+    );
+    cmds.forEach((args, i) =>
+      same(`${what}: mdev ${args.join(" ")}`, ...results[i])
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
 for (const { peer, seeds } of PEERS) {
   for (const seed of seeds) {
     Deno.test(`mdev diff: seed ${seed}: list and types match mdevctl ${peer}`, async () => {
       requireTools();
       const rng = new Rng(seed);
-      const tree = randomTree(rng);
-      const dir = Deno.makeTempDirSync({ prefix: `mdev-diff-${seed}-` });
-      try {
-        writeFakeTree(dir, tree);
-        const cmds = readCommands(tree, rng);
-        const results = await pool(
-          cmds.map((args) => () =>
-            Promise.all([
-              runPeer(peer, dir, args),
-              runVdevctlAs(peer, dir, args),
-            ])
-          ),
-          2,
-        );
-        cmds.forEach((args, i) =>
-          same(`seed ${seed}: mdev ${args.join(" ")}`, ...results[i])
-        );
-      } finally {
-        Deno.removeSync(dir, { recursive: true });
-      }
+      await compareReads(`seed ${seed}`, peer, randomTree(rng), rng);
+    });
+  }
+}
+
+// The benchmark's tree shapes at a smaller scale (the listing's indexed
+// paths: bus names, each parent's definition names; over 32 definitions a
+// parent, so that the store reads them through libc).
+const SHAPES: ScaleShape[] = ["mix", "defined-only", "running-only"];
+for (const peer of ["1.2", "1.4"] as const) {
+  for (const [i, shape] of SHAPES.entries()) {
+    Deno.test(`mdev diff: ${shape} tree of 200 devices: list and types match mdevctl ${peer}`, async () => {
+      requireTools();
+      const rng = new Rng(500 + i);
+      const tree = scaleTree(rng, { parents: 3, devices: 200, shape });
+      await compareReads(`${shape} tree`, peer, tree, rng);
     });
   }
 }

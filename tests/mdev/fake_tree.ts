@@ -365,15 +365,9 @@ export function randomTree(
   return { parents, active, defined };
 }
 
-/** A big tree for the benchmark: `devices` running devices over `parents` parents, all defined. */
-export function bigTree(
-  rng: Rng,
-  options: { parents: number; devices: number },
-): FakeTree {
-  const parents: FakeParent[] = Array.from({ length: options.parents }, (
-    _,
-    i,
-  ) => ({
+/** `count` GPU-like parents with four types each (the big trees' parents). */
+function gpuParents(count: number): FakeParent[] {
+  return Array.from({ length: count }, (_, i) => ({
     name: `0000:${(0x10 + i).toString(16)}:00.0`,
     devicePath: `pci0000:00/0000:${(0x10 + i).toString(16)}:00.0`,
     driver: { bus: "pci", name: "nvidia" },
@@ -385,6 +379,14 @@ export function bigTree(
       deviceApi: "vfio-pci",
     })),
   }));
+}
+
+/** A big tree for the benchmark: `devices` running devices over `parents` parents, all defined. */
+export function bigTree(
+  rng: Rng,
+  options: { parents: number; devices: number },
+): FakeTree {
+  const parents = gpuParents(options.parents);
   const active: FakeActive[] = [];
   const defined: FakeDefinition[] = [];
   for (let i = 0; i < options.devices; i++) {
@@ -399,6 +401,53 @@ export function bigTree(
       start: i % 2 ? "auto" : "manual",
       attrs: i % 3 ? [] : [["vgpu_params", "x=1"]],
     });
+  }
+  return { parents, active, defined };
+}
+
+/** The shapes of {@linkcode scaleTree}. */
+export type ScaleShape = "mix" | "defined-only" | "running-only";
+
+/**
+ * A tree for listing at scale, over `parents` GPU-like parents with four
+ * types each. `mix`: of `devices` devices 40% run and 70% have a definition
+ * (so 10% both, 30% running without one, 60% defined and stopped), a few
+ * of the running-and-defined ones defined with another type; definitions
+ * carry 0-3 attributes. `defined-only`: every device defined, none running.
+ * `running-only`: every device running, none defined.
+ */
+export function scaleTree(
+  rng: Rng,
+  options: { parents: number; devices: number; shape: ScaleShape },
+): FakeTree {
+  const parents = gpuParents(options.parents);
+  const active: FakeActive[] = [];
+  const defined: FakeDefinition[] = [];
+  const n = options.devices;
+  for (let i = 0; i < n; i++) {
+    const p = rng.pick(parents);
+    const t = rng.pick(p.types);
+    const uuid = rng.uuid();
+    // mix: [0, 0.3) running only, [0.3, 0.4) both, [0.4, 1) defined only.
+    const at = i / n;
+    const runs = options.shape === "running-only" ||
+      (options.shape === "mix" && at < 0.4);
+    const defines = options.shape === "defined-only" ||
+      (options.shape === "mix" && at >= 0.3);
+    if (runs) active.push({ uuid, parent: p.name, type: t.id });
+    if (defines) {
+      const other = runs && rng.chance(0.05);
+      defined.push({
+        parent: p.name,
+        uuid,
+        type: other ? rng.pick(p.types).id : t.id,
+        start: rng.chance(0.5) ? "auto" : "manual",
+        attrs: Array.from(
+          { length: rng.int(0, 3) },
+          () => [rng.pick(ATTR_NAMES), rng.pick(ATTR_VALUES)],
+        ),
+      });
+    }
   }
   return { parents, active, defined };
 }

@@ -1,0 +1,91 @@
+/**
+ * Bounded reads of definition files and `--jsonfile`s: only regular files
+ * (or the process's own stdin), at most a limit, strict UTF-8, so that no
+ * input (a FIFO, /dev/zero, a huge file) can block the read or grow it
+ * without bound.
+ *
+ * @module
+ */
+
+import { readAtMost } from "./sysfs.ts";
+import { readSmallFile } from "../sys/mod.ts";
+
+/** A definition file that cannot be used; the message says why. */
+export class DefinitionError extends Error {
+  /** Creates the error for a reason such as "not valid JSON". */
+  constructor(message: string) {
+    super(message);
+    this.name = "DefinitionError";
+  }
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The most a definition or a --jsonfile may hold (mdevctl's are < 1 KiB). */
+export const DEFINITION_LIMIT = 1 << 20;
+
+/**
+ * Reads a regular file of at most `limit` bytes as UTF-8, or the process's
+ * own stdin when `path` names it (a pipe, as libvirt passes
+ * `--jsonfile=/dev/stdin`). Anything else (a FIFO, a device such as
+ * /dev/zero, a directory) is refused before it is opened, so that no input
+ * can block the read or grow it without bound.
+ */
+export function readLimitedText(
+  path: string,
+  options: { limit?: number; stdin?: boolean } = {},
+): string {
+  const limit = options.limit ?? DEFINITION_LIMIT;
+  const st = Deno.statSync(path);
+  if (!st.isFile && !(options.stdin && isStdin(st))) {
+    throw new DefinitionError(
+      `not a regular file (${st.isFifo ? "a FIFO" : kindOf(st)})`,
+    );
+  }
+  if (st.isFile && st.size > limit) {
+    throw new DefinitionError(`too large (${st.size} bytes, over ${limit})`);
+  }
+  return decodeAtMost(readAtMost(path, limit + 1), limit);
+}
+
+/** `bytes` (read with a limit of `limit + 1`) as strict UTF-8 text. */
+function decodeAtMost(bytes: Uint8Array, limit: number): string {
+  if (bytes.length > limit) {
+    throw new DefinitionError(`too large (over ${limit} bytes)`);
+  }
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new DefinitionError("not UTF-8 text");
+  }
+}
+
+/**
+ * Reads a definition file that the store's directory listing showed as a
+ * regular file with open, read and close only (lib/sys `readSmallFile`: a
+ * non-blocking open and a read bounded by the limit, so that a file
+ * replaced by a FIFO or a device since the listing cannot stall or grow
+ * it). The checks and errors are {@linkcode readLimitedText}'s.
+ */
+export function readDefinitionText(path: string): string {
+  const limit = DEFINITION_LIMIT;
+  return decodeAtMost(readSmallFile(path, limit + 1, { view: true }), limit);
+}
+
+function kindOf(st: Deno.FileInfo): string {
+  if (st.isDirectory) return "a directory";
+  if (st.isCharDevice) return "a character device";
+  if (st.isBlockDevice) return "a block device";
+  if (st.isSocket) return "a socket";
+  return "not a file";
+}
+
+function isStdin(st: Deno.FileInfo): boolean {
+  try {
+    const fd0 = Deno.statSync("/proc/self/fd/0");
+    return fd0.dev === st.dev && fd0.ino === st.ino && !st.isDirectory &&
+      !st.isCharDevice;
+  } catch {
+    return false;
+  }
+}
