@@ -87,6 +87,8 @@ interface Row {
   sent: number;
   received: number;
   lost: number;
+  /** mvnet only: frames mvnet itself dropped (no RX buffer within 1 s, too big). */
+  dropped?: number;
   /** mvnet only: interrupts injected (RX + TX) per 1000 frames. */
   irqsPerKframe?: number;
   /** mvnet only: TX chains per datapath batch. */
@@ -234,6 +236,8 @@ async function inGuest(): Promise<void> {
             const frames = Math.max(1, s1.txPackets - s0.txPackets);
             const irqs = s1.rxIrqs + s1.txIrqs - s0.rxIrqs - s0.txIrqs;
             row.irqsPerKframe = Number((1000 * irqs / frames).toFixed(2));
+            row.dropped = s1.rxDropped + s1.rxTooBig - s0.rxDropped -
+              s0.rxTooBig;
             row.framesPerBatch = Number(
               (frames / Math.max(1, s1.batches - s0.batches)).toFixed(1),
             );
@@ -245,7 +249,7 @@ async function inGuest(): Promise<void> {
             } pps, tx ${String(row.txPps).padStart(7)} pps, lost ${row.lost}` +
               (row.irqsPerKframe === undefined
                 ? ""
-                : `, irqs/1000 frames ${row.irqsPerKframe}, frames/batch ${row.framesPerBatch}`),
+                : `, dropped by mvnet ${row.dropped}, irqs/1000 frames ${row.irqsPerKframe}, frames/batch ${row.framesPerBatch}`),
           );
         }
       }
@@ -316,7 +320,7 @@ async function inGuest(): Promise<void> {
 
 function csv(r: BenchResult): string {
   const head =
-    "run,size,device,rx_pps,tx_pps,sent,received,lost,irqs_per_kframe,frames_per_batch";
+    "run,size,device,rx_pps,tx_pps,sent,received,lost,dropped,irqs_per_kframe,frames_per_batch";
   return [
     head,
     ...r.rows.map((x) =>
@@ -329,6 +333,7 @@ function csv(r: BenchResult): string {
         x.sent,
         x.received,
         x.lost,
+        x.dropped ?? "",
         x.irqsPerKframe ?? "",
         x.framesPerBatch ?? "",
       ].join(",")
