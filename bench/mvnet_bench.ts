@@ -9,12 +9,17 @@
  * received per second over pktgen's run time, with the loss.
  *
  * Devices: "mvnet" as `mvnet run` with NO placement flags (its automatic
- * placement), "mvnet-pinned" with `--irq-cpus LAST --datapath-cpus OTHERS`,
- * "vdpa_sim_net" as it comes, "veth" (the ceiling). Prints medians, the
- * paired ratios mvnet / vdpa_sim_net (targets >= 2.0x at 60 bytes, >= 1.3x
- * at 1500, zero loss) and mvnet's fraction of the ceiling, and writes
- * `mvnet_bench.{txt,json,csv,svg}` into `--out DIR` (default bench/out): the
- * SVG draws packets per second against frame size.
+ * placement), "mvnet-kernel" with `--placement kernel` (nothing placed: what
+ * the automatic placement buys), "mvnet-pinned" with `--irq-cpus LAST
+ * --datapath-cpus OTHERS` only when that differs from the automatic choice
+ * (on two vCPUs they are the same placement, so it is left out and the text
+ * says so), "vdpa_sim_net" as it comes, "veth" (the ceiling). Every mvnet
+ * series prints the placement it used, and its interrupts and batches per
+ * frame. Prints medians, the paired ratios mvnet / vdpa_sim_net (targets
+ * >= 2.0x at 60 bytes, >= 1.3x at 1500, zero loss) and mvnet's fraction of
+ * the ceiling, and writes `mvnet_bench.{txt,json,csv,svg}` into `--out DIR`
+ * (default bench/out): the SVG (vega-lite, `bench/plot.ts`) draws packets
+ * per second against frame size.
  *
  *   deno task bench mvnet            (or: deno run -A bench/mvnet_bench.ts)
  *   options: --runs N (5), --count N frames per run (50000),
@@ -36,7 +41,6 @@ import {
 import { onlineCpus } from "../lib/cpu_list.ts";
 import { resolveRoot } from "../lib/root.ts";
 import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../lib/vdpa/mod.ts";
-import { lineChart } from "./svg_plot.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const MODULES = [
@@ -83,6 +87,12 @@ interface Row {
   sent: number;
   received: number;
   lost: number;
+  /** mvnet only: frames mvnet itself dropped (no RX buffer within 1 s, too big). */
+  dropped?: number;
+  /** mvnet only: interrupts injected (RX + TX) per 1000 frames. */
+  irqsPerKframe?: number;
+  /** mvnet only: TX chains per datapath batch. */
+  framesPerBatch?: number;
 }
 
 /** The bench's JSON. */
@@ -92,13 +102,18 @@ interface BenchResult {
   runs: number;
   count: number;
   sizes: number[];
-  placement: { mvnet: string; pinned: string };
+  /** The series, in drawing order. */
+  devices: string[];
+  /** Placement of each mvnet series, as `mvnet run` prints it. */
+  placement: Record<string, string>;
+  /** Load average of the machine running the guest, before and after. */
+  hostLoad?: { before: string; after: string };
   rows: Row[];
   summary: {
     size: number;
     median: Record<string, number>;
-    ratioVsSim: number;
-    pinnedRatioVsSim: number;
+    /** Paired ratio of each mvnet series over vdpa_sim_net. */
+    ratioVsSim: Record<string, number>;
     fractionOfCeiling: number;
     mvnetLost: number;
   }[];
@@ -117,17 +132,15 @@ async function inGuest(): Promise<void> {
     ? cpus.filter((c) => c !== irqCpus[0])
     : undefined;
   const log = (m: string) => console.log(m);
-  const mv = await startMvnet({ name: "mvbench", root, log });
-  const pinned = await startMvnet({
-    name: "mvpinned",
-    root,
-    irqCpus,
-    datapathCpus,
-    log,
-  });
+  const mvs: [string, Mvnet][] = [];
   let simAdded = false;
   let vethAdded = false;
   try {
+    mvs.push(["mvnet", await startMvnet({ name: "mvbench", root, log })]);
+    mvs.push([
+      "mvnet-kernel",
+      await startMvnet({ name: "mvkernel", root, placement: "kernel", log }),
+    ]);
     const devs: {
       label: string;
       ifname: string;
@@ -135,12 +148,36 @@ async function inGuest(): Promise<void> {
       rx?: string;
       own?: Mvnet;
     }[] = [];
-    for (
-      const [label, m] of [["mvnet", mv], ["mvnet-pinned", pinned]] as const
-    ) {
+    for (const [label, m] of mvs) {
       const ifname = await waitNetdev(m);
       await bringUp(ifname, { root });
       devs.push({ label, ifname, dst: mac(ifname), own: m });
+    }
+    // Pinned as the bench used to run it, when that is not what "auto" chose.
+    const auto = mvs[0][1].placement();
+    const same = (a: number[] | null, b: number[] | undefined) =>
+      JSON.stringify(a) === JSON.stringify(b ?? null);
+    let pinnedNote = "";
+    if (same(auto.irqCpus, irqCpus) && same(auto.datapathCpus, datapathCpus)) {
+      pinnedNote =
+        `# mvnet-pinned (--irq-cpus ${irqCpus} --datapath-cpus ${datapathCpus}) left out: the same placement as mvnet's automatic one on ${cpus.length} vCPUs`;
+    } else {
+      const pinned = await startMvnet({
+        name: "mvpinned",
+        root,
+        irqCpus,
+        datapathCpus,
+        log,
+      });
+      mvs.push(["mvnet-pinned", pinned]);
+      const ifname = await waitNetdev(pinned);
+      await bringUp(ifname, { root });
+      devs.push({
+        label: "mvnet-pinned",
+        ifname,
+        dst: mac(ifname),
+        own: pinned,
+      });
     }
     await vdpaDevAdd({
       name: "simbench",
@@ -162,11 +199,12 @@ async function inGuest(): Promise<void> {
     await ip(["link", "set", "vbB", "up"]);
     devs.push({ label: "veth", ifname: "vbA", dst: mac("vbB"), rx: "vbB" });
     console.log(
-      `# kernel ${Deno.osRelease()}, ${cpus.length} vCPUs, ${runs} runs x ${count} frames per size and device, pktgen on CPU 0\n` +
-        `# mvnet (no flags): ${
-          formatPlacement(mv.placement())
-        }\n# mvnet-pinned: ${formatPlacement(pinned.placement())}`,
+      `# kernel ${Deno.osRelease()}, ${cpus.length} vCPUs, ${runs} runs x ${count} frames per size and device, pktgen on CPU 0`,
     );
+    for (const [label, m] of mvs) {
+      console.log(`# ${label}: ${formatPlacement(m.placement())}`);
+    }
+    if (pinnedNote) console.log(pinnedNote);
     const run1 = (d: typeof devs[number], size: number, n: number) =>
       pktgenRun(d.ifname, {
         count: n,
@@ -175,14 +213,20 @@ async function inGuest(): Promise<void> {
         root,
         rxIfname: d.rx,
       });
-    // Warm up every device at every size (JIT, bounce pages, caches).
-    for (const size of sizes) for (const d of devs) await run1(d, size, 5000);
+    // Warm up every device at every size (JIT, bounce pages, caches); the
+    // first size longer: after 5000 frames V8 was still compiling the
+    // datapath in the background (up to 1 s of CPU 0 in the first run).
+    for (const [i, size] of sizes.entries()) {
+      for (const d of devs) await run1(d, size, i === 0 ? 20000 : 5000);
+    }
     const rows: Row[] = [];
     for (let r = 1; r <= runs; r++) {
       for (const size of sizes) {
         for (const d of devs) {
+          const s0 = d.own?.stats();
           const res: PktgenResult = await run1(d, size, count);
-          const row = {
+          const s1 = d.own?.stats();
+          const row: Row = {
             run: r,
             size,
             device: d.label,
@@ -192,11 +236,24 @@ async function inGuest(): Promise<void> {
             received: res.received,
             lost: Math.max(0, res.sent - res.received),
           };
+          if (s0 && s1) {
+            const frames = Math.max(1, s1.txPackets - s0.txPackets);
+            const irqs = s1.rxIrqs + s1.txIrqs - s0.rxIrqs - s0.txIrqs;
+            row.irqsPerKframe = Number((1000 * irqs / frames).toFixed(2));
+            row.dropped = s1.rxDropped + s1.rxTooBig - s0.rxDropped -
+              s0.rxTooBig;
+            row.framesPerBatch = Number(
+              (frames / Math.max(1, s1.batches - s0.batches)).toFixed(1),
+            );
+          }
           rows.push(row);
           console.log(
             `run ${r} ${String(size).padStart(4)} B ${d.label.padEnd(12)} rx ${
               String(row.rxPps).padStart(7)
-            } pps, tx ${String(row.txPps).padStart(7)} pps, lost ${row.lost}`,
+            } pps, tx ${String(row.txPps).padStart(7)} pps, lost ${row.lost}` +
+              (row.irqsPerKframe === undefined
+                ? ""
+                : `, dropped by mvnet ${row.dropped}, irqs/1000 frames ${row.irqsPerKframe}, frames/batch ${row.framesPerBatch}`),
           );
         }
       }
@@ -207,6 +264,7 @@ async function inGuest(): Promise<void> {
       const bs = of(b, size);
       return median(of(a, size).map((x, i) => x.rxPps / bs[i].rxPps));
     };
+    const mvLabels = mvs.map(([l]) => l);
     const summary = sizes.map((size) => ({
       size,
       median: Object.fromEntries(
@@ -214,26 +272,31 @@ async function inGuest(): Promise<void> {
           d,
         ) => [d.label, median(of(d.label, size).map((x) => x.rxPps))]),
       ),
-      ratioVsSim: paired("mvnet", "vdpa_sim_net", size),
-      pinnedRatioVsSim: paired("mvnet-pinned", "vdpa_sim_net", size),
+      ratioVsSim: Object.fromEntries(
+        mvLabels.map((l) => [l, paired(l, "vdpa_sim_net", size)]),
+      ),
       fractionOfCeiling: paired("mvnet", "veth", size),
       mvnetLost: of("mvnet", size).reduce((a, x) => a + x.lost, 0),
     }));
     console.log("\n# medians (frames received per second), paired ratios");
     for (const s of summary) {
       const target = s.size === 60 ? 2.0 : s.size === 1500 ? 1.3 : undefined;
+      const ratio = s.ratioVsSim.mvnet;
       console.log(
         `${String(s.size).padStart(4)} B: ` +
           Object.entries(s.median).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(
             ", ",
           ) +
-          `; mvnet/vdpa_sim_net ${s.ratioVsSim.toFixed(2)}x` +
+          `; mvnet/vdpa_sim_net ${ratio.toFixed(2)}x` +
           (target
             ? ` (target >= ${target}x: ${
-              s.ratioVsSim >= target && s.mvnetLost === 0 ? "met" : "NOT met"
+              ratio >= target && s.mvnetLost === 0 ? "met" : "NOT met"
             })`
             : "") +
-          `, pinned/vdpa_sim_net ${s.pinnedRatioVsSim.toFixed(2)}x, mvnet ${
+          mvLabels.slice(1).map((l) =>
+            `, ${l}/vdpa_sim_net ${s.ratioVsSim[l].toFixed(2)}x`
+          ).join("") +
+          `, mvnet ${
             (100 * s.fractionOfCeiling).toFixed(0)
           }% of the veth ceiling, mvnet lost ${s.mvnetLost}`,
       );
@@ -244,10 +307,10 @@ async function inGuest(): Promise<void> {
       runs,
       count,
       sizes,
-      placement: {
-        mvnet: formatPlacement(mv.placement()),
-        pinned: formatPlacement(pinned.placement()),
-      },
+      devices: devs.map((d) => d.label),
+      placement: Object.fromEntries(
+        mvs.map(([l, m]) => [l, formatPlacement(m.placement())]),
+      ),
       rows,
       summary,
     };
@@ -255,37 +318,59 @@ async function inGuest(): Promise<void> {
   } finally {
     if (vethAdded) await ip(["link", "del", "vbA"]).catch(() => {});
     if (simAdded) await vdpaDevDel("simbench");
-    await mv.stop();
-    await pinned.stop();
+    for (const [, m] of mvs) await m.stop();
   }
 }
 
 function csv(r: BenchResult): string {
-  const head = "run,size,device,rx_pps,tx_pps,sent,received,lost";
+  const head =
+    "run,size,device,rx_pps,tx_pps,sent,received,lost,dropped,irqs_per_kframe,frames_per_batch";
   return [
     head,
     ...r.rows.map((x) =>
-      [x.run, x.size, x.device, x.rxPps, x.txPps, x.sent, x.received, x.lost]
-        .join(",")
+      [
+        x.run,
+        x.size,
+        x.device,
+        x.rxPps,
+        x.txPps,
+        x.sent,
+        x.received,
+        x.lost,
+        x.dropped ?? "",
+        x.irqsPerKframe ?? "",
+        x.framesPerBatch ?? "",
+      ].join(",")
     ),
   ].join("\n") + "\n";
 }
 
-function svg(r: BenchResult): string {
-  const series = ["mvnet", "mvnet-pinned", "vdpa_sim_net", "veth"].map((d) => ({
-    label: d === "mvnet"
-      ? "mvnet (no flags)"
-      : d === "veth"
-      ? "veth (kernel ceiling)"
-      : d,
-    points: r.summary.map((s) => ({ x: s.size, y: s.median[d] })),
-  }));
-  return lineChart(series, {
-    title:
-      `pktgen loopback, median of ${r.runs} runs x ${r.count} frames (Linux ${r.kernel}, ${r.cpus} vCPUs, TCG)`,
-    xLabel: "frame size (bytes)",
-    yLabel: "frames received per second",
-  });
+const LABELS: Record<string, string> = {
+  "mvnet": "mvnet (no flags: automatic placement)",
+  "mvnet-kernel": "mvnet --placement kernel (nothing placed)",
+  "mvnet-pinned": "mvnet pinned (--irq-cpus/--datapath-cpus)",
+  "vdpa_sim_net": "vdpa_sim_net (kernel simulator)",
+  "veth": "veth pair (kernel-only ceiling)",
+};
+
+async function svg(r: BenchResult): Promise<string> {
+  // Loaded here, on the host: the guest never draws.
+  const { lineChartSvg } = await import("./plot.ts");
+  return await lineChartSvg(
+    r.devices.map((d) => ({
+      label: LABELS[d] ?? d,
+      points: r.summary.map((s) => ({ x: s.size, y: s.median[d] })),
+    })),
+    {
+      title:
+        `pktgen loopback in one guest boot: median of ${r.runs} interleaved runs x ${r.count} frames`,
+      subtitle: `Linux ${r.kernel}, ${r.cpus} vCPUs under QEMU TCG; host load ${
+        r.hostLoad?.before ?? "?"
+      }`,
+      xLabel: "frame size (bytes)",
+      yLabel: "frames received per second",
+    },
+  );
 }
 
 if (import.meta.main) {
@@ -294,6 +379,8 @@ if (import.meta.main) {
   } else {
     const out = arg("--out", `${REPO}/bench/out`);
     console.error("mvnet bench: booting the sandbox (one boot for all runs)");
+    const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+    const before = load();
     const r = await sandboxRun(
       [
         `${REPO}/node_modules/.bin/deno`,
@@ -314,17 +401,21 @@ if (import.meta.main) {
     const line = r.stdout.split("\n").find((l) => l.startsWith(MARK));
     if (r.code === 0 && line) {
       const result = JSON.parse(line.slice(MARK.length)) as BenchResult;
+      result.hostLoad = { before, after: load() };
       Deno.mkdirSync(out, { recursive: true });
       const text = r.stdout.split("\n").filter((l) => !l.startsWith(MARK)).join(
         "\n",
       );
-      Deno.writeTextFileSync(`${out}/mvnet_bench.txt`, text);
+      Deno.writeTextFileSync(
+        `${out}/mvnet_bench.txt`,
+        `${text}\n# host load average (1, 5, 15 min): before ${result.hostLoad.before}, after ${result.hostLoad.after}\n`,
+      );
       Deno.writeTextFileSync(
         `${out}/mvnet_bench.json`,
         JSON.stringify(result, null, 2) + "\n",
       );
       Deno.writeTextFileSync(`${out}/mvnet_bench.csv`, csv(result));
-      Deno.writeTextFileSync(`${out}/mvnet_bench.svg`, svg(result));
+      Deno.writeTextFileSync(`${out}/mvnet_bench.svg`, await svg(result));
       console.error(`mvnet bench: wrote ${out}/mvnet_bench.{txt,json,csv,svg}`);
     }
     Deno.exit(r.code === 0 && !line ? 1 : r.code);

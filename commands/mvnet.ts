@@ -8,7 +8,7 @@
 
 import { jsonText } from "../lib/json_keys.ts";
 import { parseCpuList } from "../lib/cpu_list.ts";
-import { Command, type CommandUnknownOpts } from "commander";
+import { Command, type CommandUnknownOpts, Option } from "commander";
 import { VdevError } from "../lib/errors.ts";
 import { out, rootOf } from "./context.ts";
 import {
@@ -21,6 +21,7 @@ import {
   MVNET_QUEUE_SIZE,
   type MvnetReport,
   type MvnetStats,
+  PLACEMENT_MODES,
   runSmoke,
   startMvnet,
 } from "../lib/mvnet/mod.ts";
@@ -56,6 +57,12 @@ function runCommand(): CommandUnknownOpts {
       "--datapath-cpus <CPUS>",
       "CPUs the datapath thread runs on, e.g. 0 (default: the online CPUs but the interrupts')",
       (v) => parseCpuList(v, "--datapath-cpus"),
+    )
+    .addOption(
+      new Option(
+        "--placement <mode>",
+        "auto: choose the interrupt and datapath CPUs (the default; the two flags above override halves of it); kernel: place nothing, keep the kernel's defaults",
+      ).choices(PLACEMENT_MODES).default("auto"),
     )
     .option(
       "--bounce-size <SIZE>",
@@ -106,6 +113,7 @@ function runCommand(): CommandUnknownOpts {
             : parseSize(opts.bounceSize, "--bounce-size"),
           irqCpus: opts.irqCpus,
           datapathCpus: opts.datapathCpus,
+          placement: opts.placement,
           attach: opts.attach,
           reconnect: opts.reconnect ?? false,
           worker: opts.worker,

@@ -34,7 +34,7 @@ import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
 import { type ControlSocket, listenControl } from "./ctl_socket.ts";
 import { hasDriverOk, type MvnetReport } from "./report.ts";
-import { type Placement, Placer } from "./placement.ts";
+import { type Placement, type PlacementMode, Placer } from "./placement.ts";
 import {
   cleanupStale,
   destroyServed,
@@ -77,6 +77,12 @@ export interface MvnetOptions {
    * interrupts'.
    */
   datapathCpus?: number[];
+  /**
+   * "auto" (default): choose the placement as above; "kernel": place
+   * nothing (the interrupt masks the driver set, the datapath anywhere).
+   * "kernel" excludes `irqCpus` and `datapathCpus`.
+   */
+  placement?: PlacementMode;
   /** Bounce buffer size in bytes (default: the kernel's, 64 MiB). */
   bounceSize?: bigint;
   /** Attach to the vdpa bus (default true). */
@@ -329,6 +335,14 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
     }
     requireOnline(root, cpus, { what });
   }
+  if (
+    options.placement === "kernel" &&
+    (options.irqCpus !== undefined || options.datapathCpus !== undefined)
+  ) {
+    throw new VdevError(
+      "--placement kernel leaves the CPUs to the kernel: drop it or drop --irq-cpus/--datapath-cpus",
+    );
+  }
   if (options.datapathCpus !== undefined && options.worker === false) {
     throw new VdevError(
       "--datapath-cpus places the datapath's Worker thread: drop --no-worker or --datapath-cpus",
@@ -343,6 +357,7 @@ export async function startMvnet(options: MvnetOptions): Promise<Mvnet> {
   // interrupt masks at every DRIVER_OK.
   const placer = new Placer(name, {
     root,
+    mode: options.placement,
     irqCpus: options.irqCpus,
     datapathCpus: options.datapathCpus,
     worker: options.worker ?? true,

@@ -21,8 +21,12 @@ export { CONTROL_DIR, controlRequest, socketPath } from "./ctl_socket.ts";
 export type { ControlRequest } from "./ctl_socket.ts";
 export { formatReport, statusLine } from "./report.ts";
 export type { MvnetReport } from "./report.ts";
-export { choosePlacement, formatPlacement } from "./placement.ts";
-export type { Placement } from "./placement.ts";
+export {
+  choosePlacement,
+  formatPlacement,
+  PLACEMENT_MODES,
+} from "./placement.ts";
+export type { Placement, PlacementMode } from "./placement.ts";
 export { pktgenRun } from "./pktgen.ts";
 export type { PktgenResult } from "./pktgen.ts";
 export {

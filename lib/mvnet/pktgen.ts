@@ -116,10 +116,14 @@ export async function pktgenRun(
     text = Deno.readTextFileSync(root.path(`${PG}/${ifname}`));
   }
   const r = parsePktgenResult(text);
-  for (let i = 0; i < 20; i++) {
+  // Frames still in flight come back late on a loaded machine: wait until
+  // every frame sent is counted, or the counter has stood still for a
+  // second (at most 10 s), before calling the rest lost.
+  let still = 0;
+  for (let i = 0; i < 200 && rx1 - rx0 < r.sent && still < 20; i++) {
     await new Promise((r) => setTimeout(r, 50));
     const now = counter(root, rxIf, "rx_packets");
-    if (now === rx1 && i >= 2) break;
+    still = now === rx1 ? still + 1 : 0;
     rx1 = now;
   }
   put(root, "kpktgend_0", "rem_device_all");

@@ -9,7 +9,9 @@
  * datapath's CPU half the time.
  *
  * `--irq-cpus` / `--datapath-cpus` override either half; the other half
- * then avoids it. {@linkcode choosePlacement} is pure; {@linkcode Placer}
+ * then avoids it. `--placement kernel` (mode "kernel") places nothing: the
+ * interrupt masks stay as the driver set them and the datapath thread may
+ * run anywhere (what the bench compares the automatic placement against). {@linkcode choosePlacement} is pure; {@linkcode Placer}
  * applies it at start and again at every DRIVER_OK (the driver's probe
  * resets the interrupt masks, and CPUs may have gone on- or offline).
  *
@@ -31,8 +33,19 @@ export interface Placement {
   reason: string;
 }
 
+/**
+ * "auto" (the default): choose as above; "kernel": place nothing, leave the
+ * kernel's defaults.
+ */
+export type PlacementMode = "auto" | "kernel";
+
+/** The accepted {@linkcode PlacementMode}s, for option parsing. */
+export const PLACEMENT_MODES: readonly PlacementMode[] = ["auto", "kernel"];
+
 /** What {@linkcode choosePlacement} decides from. */
 export interface PlacementInput {
+  /** "auto" (default) or "kernel" (place nothing; flags are not allowed). */
+  mode?: PlacementMode;
   /** The online CPUs. */
   online: readonly number[];
   /** The CPUs the driver allows the interrupt callbacks on (union of queues). */
@@ -53,6 +66,13 @@ export function choosePlacement(input: PlacementInput): Placement {
   const online = [...input.online].sort((a, b) => a - b);
   const worker = input.worker ?? true;
   const given = (what: string) => `${what} as given`;
+  if (input.mode === "kernel") {
+    return {
+      irqCpus: null,
+      datapathCpus: null,
+      reason: "--placement kernel: the kernel's defaults",
+    };
+  }
   if (input.irqCpus && input.datapathCpus) {
     return {
       irqCpus: [...input.irqCpus],
@@ -139,6 +159,7 @@ export class Placer {
     this.#name = name;
     this.#root = options.root;
     this.#input = {
+      mode: options.mode,
       irqCpus: options.irqCpus,
       datapathCpus: options.datapathCpus,
       worker: options.worker,

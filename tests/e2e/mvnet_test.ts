@@ -290,6 +290,45 @@ Deno.test("mvnet run: SIGINT stops it cleanly too", async () => {
   assert.ok(gone(name));
 });
 
+Deno.test("mvnet run --placement kernel: no CPU is chosen, the driver's masks stay; with a CPU flag it is refused", async () => {
+  const name = "e2e-kplace";
+  const d = new Daemon([name, "--placement", "kernel"]);
+  await d.waitFor(/created/);
+  await d.waitFor(
+    /e2e-kplace: interrupts on CPU any, datapath on CPU any \(--placement kernel/,
+  );
+  assertAllBack(await traffic(name), "kernel placement");
+  // virtio_net's probe spreads the queue callbacks itself; mvnet wrote
+  // nothing: no mask is the single CPU the automatic placement picks.
+  const cpus = onlineCpus(root);
+  const masks = sysfs.irqAffinity(name);
+  assert.equal(masks.length, 2);
+  if (cpus.length > 1) {
+    assert.ok(
+      masks.some((m) => (m?.length ?? 0) > 1),
+      `a mask left wider than one CPU: ${JSON.stringify(masks)}`,
+    );
+  }
+  d.child.kill("SIGTERM");
+  assert.equal((await d.done).code, 0, d.out);
+  assert.ok(gone(name));
+  const bad = await new Deno.Command(VDEVCTL, {
+    args: [
+      "mvnet",
+      "run",
+      "e2e-kbad",
+      "--placement",
+      "kernel",
+      "--irq-cpus",
+      "0",
+    ],
+    stdin: "null",
+  }).output();
+  assert.notEqual(bad.code, 0);
+  assert.match(dec.decode(bad.stderr), /--placement kernel leaves the CPUs/);
+  assert.ok(gone("e2e-kbad"));
+});
+
 Deno.test("a SIGKILLed daemon's device is adopted by --reconnect", async () => {
   const name = "e2e-kill";
   const d = new Daemon([name]);

@@ -78,3 +78,16 @@ Deno.test("overrides: given halves are kept, the other half avoids them", () => 
     [null, [0]],
   );
 });
+
+Deno.test("mode kernel: nothing placed, whatever the CPUs", () => {
+  for (const online of [[0], [0, 1], [0, 1, 2, 3]]) {
+    const p = choosePlacement({ online, irqMask: online, mode: "kernel" });
+    assert.deepEqual(pick(p), [null, null]);
+    assert.match(formatPlacement(p), /CPU any.*CPU any.*--placement kernel/);
+  }
+  // "auto" is the default.
+  assert.deepEqual(
+    pick(choosePlacement({ online: [0, 1], mode: "auto" })),
+    pick(choosePlacement({ online: [0, 1] })),
+  );
+});
