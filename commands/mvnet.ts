@@ -60,7 +60,7 @@ function runCommand(): CommandUnknownOpts {
     )
     .addOption(
       new Option(
-        "--placement <mode>",
+        "--placement <MODE>",
         "auto: choose the interrupt and datapath CPUs (the default; the two flags above override halves of it); kernel: place nothing, keep the kernel's defaults",
       ).choices(PLACEMENT_MODES).default("auto"),
     )

@@ -139,3 +139,23 @@ export const ERRNO: ReadonlyMap<number, readonly [string, string]> = new Map([
   [132, ["ERFKILL", "Operation not possible due to RF-kill"]],
   [133, ["EHWPOISON", "Memory page has hardware error"]],
 ]);
+
+/** A failed system call: `code` is the errno name ("EEXIST", ...). */
+export class ErrnoError extends Error {
+  /** errno name, e.g. "EBUSY" ("E?" when unknown). */
+  readonly code: string;
+  /** errno number. */
+  readonly errno: number;
+  /** What failed, e.g. "ioctl VDUSE_CREATE_DEV". */
+  readonly syscall: string;
+
+  /** Creates an error for `errnum` raised by `syscall`. */
+  constructor(syscall: string, errnum: number) {
+    const [code, text] = ERRNO.get(errnum) ?? [`E${errnum}`, "Unknown error"];
+    super(`${syscall}: ${text} (${code})`);
+    this.name = "ErrnoError";
+    this.code = code;
+    this.errno = errnum;
+    this.syscall = syscall;
+  }
+}

@@ -8,7 +8,7 @@
  */
 
 import { readAtMost } from "./sysfs.ts";
-import { readSmallFile } from "../sys/mod.ts";
+import { readSmallFile } from "../small_file.ts";
 
 /** A definition file that cannot be used; the message says why. */
 export class DefinitionError extends Error {
@@ -62,7 +62,7 @@ function decodeAtMost(bytes: Uint8Array, limit: number): string {
 
 /**
  * Reads a definition file that the store's directory listing showed as a
- * regular file with open, read and close only (lib/sys `readSmallFile`: a
+ * regular file with open, read and close only (lib/small_file.ts `readSmallFile`: a
  * non-blocking open and a read bounded by the limit, so that a file
  * replaced by a FIFO or a device since the listing cannot stall or grow
  * it). The checks and errors are {@linkcode readLimitedText}'s.

@@ -9,7 +9,9 @@
  * @module
  */
 
-import { ERRNO } from "../errno.ts";
+import { ErrnoError } from "../errno.ts";
+
+export { ErrnoError };
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
@@ -69,90 +71,10 @@ export function libc(): LibcSymbols {
   return lib.symbols;
 }
 
-/** Only what {@linkcode readSmallFile} calls: cheaper to bind than all of libc. */
-const READ_SYMBOLS = {
-  open: SYMBOLS.open,
-  read: SYMBOLS.read,
-  close: SYMBOLS.close,
-  __errno_location: SYMBOLS.__errno_location,
-} as const;
-
-let readLib: Deno.DynamicLibrary<typeof READ_SYMBOLS>["symbols"] | undefined;
-let pathBuf = new Uint8Array(4096);
-let readBuf = new Uint8Array(16 << 10);
-
-/**
- * The first `max` bytes of file `path` (all of it when shorter) in open,
- * read (until the end) and close, with no Deno resource: for reading many
- * small files (10,000 mdev definitions). The open is non-blocking, so a
- * FIFO cannot stall it, and the read stops at `max`, so a device without
- * end (/dev/zero) cannot grow it. Errors are {@linkcode ErrnoError}s.
- * With `view`, the bytes are a view of a buffer that the next call reuses
- * (no allocation per file: decode them before reading another).
- */
-export function readSmallFile(
-  path: string,
-  max: number,
-  options: { view?: boolean } = {},
-): Uint8Array {
-  const c = readLib ??= Deno.dlopen("libc.so.6", READ_SYMBOLS).symbols;
-  if (pathBuf.length < path.length * 3 + 1) {
-    pathBuf = new Uint8Array(path.length * 3 + 1);
-  }
-  const { written } = encoder.encodeInto(path, pathBuf);
-  pathBuf[written] = 0;
-  const O_NOCTTY = 0o400;
-  const fd = c.open(pathBuf, O.RDONLY | O.NONBLOCK | O.CLOEXEC | O_NOCTTY, 0);
-  if (fd < 0) throw new ErrnoError(`open ${path}`, readErrno(c));
-  let len = 0;
-  try {
-    while (len < max) {
-      if (len === readBuf.length) {
-        const bigger = new Uint8Array(Math.min(max, readBuf.length * 2));
-        bigger.set(readBuf);
-        readBuf = bigger;
-      }
-      const want = Math.min(readBuf.length, max) - len;
-      const n = Number(c.read(fd, readBuf.subarray(len), BigInt(want)));
-      if (n < 0) throw new ErrnoError(`read ${path}`, readErrno(c));
-      if (n === 0) break;
-      len += n;
-    }
-  } finally {
-    c.close(fd);
-  }
-  return options.view ? readBuf.subarray(0, len) : readBuf.slice(0, len);
-}
-
-function readErrno(c: { __errno_location(): Deno.PointerValue }): number {
-  const p = c.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
 /** The calling thread's errno. Read it right after a synchronous call. */
 export function errno(): number {
   const p = libc().__errno_location();
   return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
-/** A failed system call: `code` is the errno name ("EEXIST", ...). */
-export class ErrnoError extends Error {
-  /** errno name, e.g. "EBUSY" ("E?" when unknown). */
-  readonly code: string;
-  /** errno number. */
-  readonly errno: number;
-  /** What failed, e.g. "ioctl VDUSE_CREATE_DEV". */
-  readonly syscall: string;
-
-  /** Creates an error for `errnum` raised by `syscall`. */
-  constructor(syscall: string, errnum: number) {
-    const [code, text] = ERRNO.get(errnum) ?? [`E${errnum}`, "Unknown error"];
-    super(`${syscall}: ${text} (${code})`);
-    this.name = "ErrnoError";
-    this.code = code;
-    this.errno = errnum;
-    this.syscall = syscall;
-  }
 }
 
 /** Throws an ErrnoError for the current errno when `result` is negative. */

@@ -25,7 +25,6 @@ export {
   POLL,
   pollAsync,
   read,
-  readSmallFile,
   setThreadAffinity,
   write,
 } from "./libc.ts";
