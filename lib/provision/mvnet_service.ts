@@ -74,6 +74,26 @@ export function processArgv(
   ];
 }
 
+/**
+ * Starts `argv` in its own session (no terminal's SIGHUP), with no stdin
+ * and its output appended to `options.log`, so that it outlives this
+ * process; returns its pid.
+ */
+export function spawnDetached(
+  argv: readonly string[],
+  options: { log: string },
+): number {
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$@" >>"$0" 2>&1 </dev/null', options.log, ...argv],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
+  return child.pid;
+}
+
 /** True where systemd is the service manager (sd_booted's test). */
 export function usesSystemd(root: SysRoot): boolean {
   return pathExists(root.path("/run/systemd/system"));
@@ -100,7 +120,8 @@ async function waitUntil<T>(
   }
 }
 
-function systemctl(args: string[]): { ok: boolean; text: string } {
+/** Runs `systemctl ARGS`: success, and its message (stderr, else stdout). */
+export function systemctl(args: string[]): { ok: boolean; text: string } {
   try {
     const r = new Deno.Command("systemctl", {
       args,
@@ -310,22 +331,8 @@ export class MvnetServices {
         }): stop it first`,
       );
     }
-    // Its own session (no terminal's SIGHUP), no stdin, output appended to
-    // the log: it outlives this process.
-    const child = new Deno.Command("/bin/sh", {
-      args: [
-        "-c",
-        'exec "$@" >>"$0" 2>&1 </dev/null',
-        this.#file(item.name, "log"),
-        ...argv,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-      detached: true,
-    }).spawn();
-    child.unref();
-    atomicWriteFileSync(pidFile, `${child.pid}\n`, { mode: 0o644 });
+    const pid = spawnDetached(argv, { log: this.#file(item.name, "log") });
+    atomicWriteFileSync(pidFile, `${pid}\n`, { mode: 0o644 });
   }
 
   /**

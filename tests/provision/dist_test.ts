@@ -3,7 +3,8 @@
  * verify`, with ExecStart pointed at this checkout's launcher, since
  * /usr/bin/vdevctl is not installed here), and the unit and the udev rule
  * run a command vdevctl accepts (`apply --etc`, tried with --dry-run on a
- * fake root).
+ * fake root; the rule's `--from-udev` hand-off is in udev_trigger_test.ts,
+ * the rules under a real udevd in tests/e2e/udev_test.ts).
  *
  * @module
  */
@@ -41,10 +42,25 @@ Deno.test("dist: systemd-analyze verify accepts the unit", async () => {
 Deno.test("dist: the unit's and the udev rule's command runs", async () => {
   const rules = Deno.readTextFileSync(RULES).split("\n")
     .filter((l) => l && !l.startsWith("#"));
-  assert.equal(rules.length, 2);
+  assert.equal(rules.length, 3);
   for (const r of rules) {
-    assert.match(r, /RUN\+="\/usr\/bin\/vdevctl apply --etc"$/);
+    assert.match(
+      r,
+      /TEST=="\/etc\/vdevctl", RUN\+="\/usr\/bin\/vdevctl apply --etc --from-udev"$/,
+    );
   }
+  // The kernel announces a registered mdev parent with a CHANGE uevent
+  // (mdev_register_parent); "add" has no MDEV_STATE (coldplug: the types).
+  assert.match(
+    rules[0],
+    /^ACTION=="change", ENV\{MDEV_STATE\}=="registered", /,
+  );
+  assert.match(rules[1], /^ACTION=="add", TEST=="mdev_supported_types", /);
+  assert.match(
+    rules[2],
+    /^ACTION=="add", SUBSYSTEM=="module", KERNEL=="vduse\|vdpa_sim_net\|/,
+  );
+  assert.ok(!rules.some((r) => /ACTION=="add".*MDEV_STATE/.test(r)));
   const dir = Deno.makeTempDirSync();
   try {
     Deno.mkdirSync(`${dir}/etc/vdevctl`, { recursive: true });
