@@ -8,8 +8,11 @@
  *
  * - where systemd runs (`/run/systemd/system`): `systemctl --no-block
  *   reload-or-restart vdevctl-apply.service`, the boot unit, whose
- *   ExecReload applies again (started first if it is not active; systemd
- *   merges the jobs of events that come together);
+ *   ExecReload applies again (started first if it is not active). Not
+ *   `start`: that is a no-op on the active RemainAfterExit unit, and is
+ *   absorbed by a start already running at boot, which may have read the
+ *   host before the device appeared; a reload is never merged into a
+ *   running job (systemd re-runs it after), and waiting reloads merge;
  * - elsewhere (no service manager to hand it to, and udevd kills nothing
  *   it did not start itself): `vdevctl apply --etc` in its own session,
  *   its output appended to `/run/vdevctl/apply.log`. Applies serialize on

@@ -8,7 +8,8 @@
  *   start auto, a vDPA device on vdpasim_net, a VDUSE device), and each
  *   module loaded in turn (mtty, vdpa_sim_net, vduse) brings its device:
  *   mtty's CHANGE uevent with MDEV_STATE=registered, the modules' "add"
- *   uevents (sent after their init);
+ *   uevents (sent after their init); and a replayed "add" of the mtty
+ *   parent (coldplug, `udevadm trigger`) brings a removed mdev back;
  * - 61-vdevctl-mdev.rules (installed because mdevctl's rule was removed
  *   from the overlay first): an mdevctl definition in /etc/mdevctl.d
  *   started when mtty registers (`start-parent-mdevs` through the rule).
@@ -102,6 +103,17 @@ async function withUdevd(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Runs `fn` with mdevctl's rule removed from the guest's overlay. */
+async function withoutMdevctlRule(fn: () => Promise<void>): Promise<void> {
+  const saved = Deno.readTextFileSync(MDEVCTL_RULE);
+  Deno.removeSync(MDEVCTL_RULE);
+  try {
+    await fn();
+  } finally {
+    Deno.writeTextFileSync(MDEVCTL_RULE, saved);
+  }
+}
+
 Deno.test("udev: 90-vdevctl.rules applies /etc/vdevctl when mtty, vdpa_sim_net and vduse appear", async () => {
   inSandbox();
   assert.ok(existsSync(MDEVCTL_RULE), "the host's mdevctl rule is there");
@@ -138,6 +150,23 @@ Deno.test("udev: 90-vdevctl.rules applies /etc/vdevctl when mtty, vdpa_sim_net a
         await run(["udevadm", "settle", "--timeout=120"]);
         await appears(path);
       }
+      // Coldplug: an mdev parent registered before udevd ran gets its
+      // "add" replayed (`udevadm trigger`), with its types in place.
+      // mdevctl's rule would start the mdev on that "add" too: out of the
+      // way, so what comes back is 90-vdevctl.rules' doing.
+      await withoutMdevctlRule(async () => {
+        await must(["udevadm", "control", "--reload"]);
+        Deno.writeTextFileSync(`/sys/bus/mdev/devices/${U1}/remove`, "1");
+        assert.ok(!existsSync(`/sys/bus/mdev/devices/${U1}`));
+        await must([
+          "udevadm",
+          "trigger",
+          "--action=add",
+          "/sys/devices/virtual/mtty/mtty",
+        ]);
+        await run(["udevadm", "settle", "--timeout=120"]);
+        await appears(`/sys/bus/mdev/devices/${U1}`);
+      });
     });
     // The mdev is mdevctl's, defined by the apply the rule ran.
     const def = JSON.parse(Deno.readTextFileSync(`/etc/mdevctl.d/mtty/${U1}`));
@@ -162,9 +191,7 @@ Deno.test("udev: 90-vdevctl.rules applies /etc/vdevctl when mtty, vdpa_sim_net a
 
 Deno.test("udev: without mdevctl's rule, 61-vdevctl-mdev.rules starts /etc/mdevctl.d's auto mdevs when mtty registers", async () => {
   inSandbox();
-  const saved = Deno.readTextFileSync(MDEVCTL_RULE);
-  Deno.removeSync(MDEVCTL_RULE);
-  try {
+  await withoutMdevctlRule(async () => {
     const r = await task(["install", "--prefix", "/usr"]);
     assert.equal(r.code, 0, r.stderr);
     const rule = Deno.readTextFileSync(`${RULES}/61-vdevctl-mdev.rules`);
@@ -194,7 +221,5 @@ Deno.test("udev: without mdevctl's rule, 61-vdevctl-mdev.rules starts /etc/mdevc
       const u = await task(["uninstall", "--prefix", "/usr"]);
       assert.equal(u.code, 0, u.stderr);
     }
-  } finally {
-    Deno.writeTextFileSync(MDEVCTL_RULE, saved);
-  }
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * `apply --etc --from-udev`, the udev rule's call: the hand-off decision
- * (systemctl where systemd runs, a detached apply elsewhere), the detached
- * apply really run on a fake root, and the refused combinations.
+ * (systemctl where systemd runs, a detached apply elsewhere) and the
+ * detached program really run (the rule's whole command on a fake root is
+ * in dist_test.ts).
  *
  * @module
  */
@@ -15,25 +16,7 @@ import {
   udevTrigger,
 } from "../../lib/provision/udev_trigger.ts";
 import { LAUNCHER } from "../../lib/provision/mvnet_service.ts";
-import { runCommand } from "../command_output.ts";
-
-const REPO = new URL("../..", import.meta.url).pathname;
-
-async function waitFor(fn: () => boolean, what: string): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (!fn()) {
-    if (Date.now() > until) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function readOr(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
-}
+import { readOr, waitFor } from "./poll.ts";
 
 Deno.test("udev trigger: systemctl --no-block where systemd runs, a detached apply elsewhere", () => {
   const dir = Deno.makeTempDirSync();
@@ -104,46 +87,4 @@ Deno.test("udev trigger: a refusing systemctl is one line naming the unit", () =
       }),
     /: systemctl --no-block reload-or-restart nonexistent failed: [^\n]*\(is vdevctl-apply\.service installed\?\)$/,
   );
-});
-
-Deno.test("apply --etc --from-udev on a fake root: returns at once, the apply runs in the background", async () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    Deno.mkdirSync(`${dir}/etc/vdevctl`, { recursive: true });
-    Deno.writeTextFileSync(
-      `${dir}/etc/vdevctl/x.json`,
-      JSON.stringify({
-        mdev: [{
-          uuid: "11111111-2222-4333-8444-555555555555",
-          parent: "mtty",
-          type: "mtty-1",
-        }],
-      }),
-    );
-    const r = await runCommand([
-      `${REPO}vdevctl`,
-      "--root",
-      dir,
-      "apply",
-      "--etc",
-      "--from-udev",
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^started .*vdevctl --root .* apply --etc \(pid/);
-    const log = `${dir}${UDEV_APPLY_LOG}`;
-    await waitFor(() => readOr(log).includes("no changes"), "the apply");
-    assert.match(readOr(log), /mdev\[0\]\.parent: no mdev parent mtty/);
-    for (
-      const args of [
-        ["apply", "--from-udev"],
-        ["apply", "--etc", "--from-udev", "--dry-run"],
-      ]
-    ) {
-      const bad = await runCommand([`${REPO}vdevctl`, "--root", dir, ...args]);
-      assert.equal(bad.code, 1, args.join(" "));
-      assert.match(bad.stderr, /--from-udev goes with --etc only/);
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
 });
