@@ -5,8 +5,10 @@
  * then run `/usr/bin/vdevctl`, what users get), then
  *
  * - 90-vdevctl.rules: a manifest in /etc/vdevctl (an mdev on mtty with
- *   start auto, a vDPA device on vdpasim_net, a VDUSE device), and each
- *   module loaded in turn (mtty, vdpa_sim_net, vduse) brings its device:
+ *   start auto, a vDPA device on vdpasim_net, a VDUSE device, an mvnet
+ *   daemon), and each module loaded in turn (mtty, vdpa_sim_net, vduse)
+ *   brings its devices (the mvnet daemon, started by the background apply,
+ *   outlives the event and udevd):
  *   mtty's CHANGE uevent with MDEV_STATE=registered, the modules' "add"
  *   uevents (sent after their init); and a replayed "add" of the mtty
  *   parent (coldplug, `udevadm trigger`) brings a removed mdev back;
@@ -17,7 +19,7 @@
  * The guest's / is the host's under a tmpfs overlay: nothing reaches the
  * host. Refuses to run outside the sandbox; fails when udevd cannot start.
  *
- *   ./vdevctl sandbox run --modules mtty,vdpa_sim_net,vduse,virtio_vdpa -- \
+ *   ./vdevctl sandbox run --modules mtty,vdpa_sim_net,vduse,virtio_vdpa,virtio_net -- \
  *     ./node_modules/.bin/deno test -A tests/e2e/udev_test.ts
  *
  * @module
@@ -71,18 +73,44 @@ function readOr(path: string): string {
   }
 }
 
-/** Waits until `path` exists; the failure names it and the apply log. */
-async function appears(path: string): Promise<void> {
-  const until = Date.now() + WAIT_MS;
-  while (!existsSync(path)) {
-    if (Date.now() > until) {
+/** Waits until `ok()`; the failure names `what` and the apply log. */
+async function until(ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!ok()) {
+    if (Date.now() > deadline) {
       const log = readOr(APPLY_LOG);
       assert.fail(
-        `${path} did not appear in ${WAIT_MS / 1000} s; ${APPLY_LOG}: ${log}`,
+        `${what} not after ${WAIT_MS / 1000} s; ${APPLY_LOG}: ${log}`,
       );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Waits until `path` exists. */
+function appears(path: string): Promise<void> {
+  return until(() => existsSync(path), path);
+}
+
+/** The netdev over vDPA device `name`, if any. */
+function netdevOf(name: string): string | undefined {
+  const dir = `/sys/bus/vdpa/devices/${name}`;
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.name.startsWith("virtio")) continue;
+      for (const n of Deno.readDirSync(`${dir}/${e.name}/net`)) return n.name;
+    }
+  } catch {
+    // Not there (yet).
+  }
+  return undefined;
+}
+
+/** True while the supervised mvnet daemon of `name` runs. */
+function daemonRuns(name: string): boolean {
+  const pid = readOr(`/run/vdevctl/mvnet/${name}.pid`).trim();
+  return /^\d+$/.test(pid) &&
+    readOr(`/proc/${pid}/cmdline`).split("\0").includes(name);
 }
 
 /** Unloads `mods` (their devices go with them). */
@@ -135,6 +163,7 @@ Deno.test("udev: 90-vdevctl.rules applies /etc/vdevctl when mtty, vdpa_sim_net a
           mac: "52:54:00:00:00:31",
         }],
         vduse: [{ name: "udvd0", type: "net", mac: "52:54:00:00:00:32" }],
+        mvnet: [{ name: "udmv0", mac: "52:54:00:00:00:33" }],
       }),
     );
     assert.ok(!existsSync(`/etc/mdevctl.d/mtty/${U1}`), "no definition yet");
@@ -150,6 +179,12 @@ Deno.test("udev: 90-vdevctl.rules applies /etc/vdevctl when mtty, vdpa_sim_net a
         await run(["udevadm", "settle", "--timeout=120"]);
         await appears(path);
       }
+      // The mvnet daemon the background apply started, and its netdev
+      // (apply waits for it: longer than a RUN program may take).
+      await until(
+        () => netdevOf("udmv0") !== undefined,
+        "mvnet udmv0's netdev",
+      );
       // Coldplug: an mdev parent registered before udevd ran gets its
       // "add" replayed (`udevadm trigger`), with its types in place.
       // mdevctl's rule would start the mdev on that "add" too: out of the
@@ -177,7 +212,12 @@ Deno.test("udev: 90-vdevctl.rules applies /etc/vdevctl when mtty, vdpa_sim_net a
     );
     assert.equal(cfg.config.udsim0.mac, "52:54:00:00:00:31");
     assert.match(readOr(APPLY_LOG), /\+ vduse udvd0/);
+    assert.match(readOr(APPLY_LOG), /\+ mvnet udmv0/);
+    assert.ok(daemonRuns("udmv0"), "the daemon outlives the event and udevd");
   } finally {
+    Deno.writeTextFileSync("/tmp/udev-none.json", '{"mvnet": []}');
+    await must(["/usr/bin/vdevctl", "apply", "--prune", "/tmp/udev-none.json"]);
+    assert.ok(!existsSync("/sys/class/vduse/udmv0"), "mvnet udmv0 stopped");
     Deno.removeSync("/etc/vdevctl/udev.json", { recursive: true });
     await run(["vdpa", "dev", "del", "udsim0"]);
     await run(["/usr/bin/vdevctl", "vduse", "destroy", "udvd0"]);
