@@ -17,7 +17,9 @@ import {
   type Manifest,
   manifestToYaml,
   readManifests,
+  runUdevTrigger,
   SystemHost,
+  udevTrigger,
 } from "../lib/provision/mod.ts";
 import { out, rootOf, warn } from "./context.ts";
 
@@ -68,7 +70,20 @@ function applyCommand(): CommandUnknownOpts {
     )
     .option("--no-verify", "do not read the host back after applying")
     .option("--json", 'print {"changed": bool, "actions": [...]}')
+    .option(
+      "--from-udev",
+      "with --etc, for the udev rule: hand the apply to vdevctl-apply.service (systemd) or a background process, and return at once",
+    )
     .action(async function (files, opts) {
+      if (opts.fromUdev) {
+        if (!opts.etc || files.length > 0 || opts.dryRun) {
+          throw new VdevError(
+            "--from-udev goes with --etc only (the udev rule's call): drop the files and --dry-run",
+          );
+        }
+        out(runUdevTrigger(udevTrigger(rootOf(this))) + "\n");
+        return;
+      }
       const manifest = await desired(this, files, opts);
       const r = await applyManifest(new SystemHost(rootOf(this)), manifest, {
         dryRun: opts.dryRun,

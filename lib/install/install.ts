@@ -75,7 +75,10 @@ const encoder = new TextEncoder();
 
 /** Substitutes `@prefix@`, `@bindir@` and `@libdir@` in a dist/ file. */
 function substitute(text: string, layout: InstallLayout): string {
-  return text.replaceAll("@prefix@", layout.prefix)
+  // dist/ files name /usr/bin/vdevctl (what a --prefix /usr install gives,
+  // and what systemd-analyze verifies); any other prefix has its own.
+  return text.replaceAll("/usr/bin/vdevctl", `${layout.bindir}/vdevctl`)
+    .replaceAll("@prefix@", layout.prefix)
     .replaceAll("@bindir@", layout.bindir)
     .replaceAll("@libdir@", layout.libdir);
 }

@@ -47,6 +47,7 @@ export {
   mvnetRunArgs,
   MvnetServices,
   processArgv,
+  spawnDetached,
   unitEnvironment,
   unitName,
 } from "./mvnet_service.ts";
@@ -60,3 +61,10 @@ export {
   readManifest,
   readManifests,
 } from "./source.ts";
+export {
+  APPLY_UNIT,
+  runUdevTrigger,
+  UDEV_APPLY_LOG,
+  udevTrigger,
+} from "./udev_trigger.ts";
+export type { UdevTrigger } from "./udev_trigger.ts";

@@ -74,6 +74,32 @@ export function processArgv(
   ];
 }
 
+/**
+ * Starts `argv` in its own session (no terminal's SIGHUP), with no stdin
+ * and its output appended to `options.log`, so that it outlives this
+ * process; returns its pid.
+ */
+export function spawnDetached(
+  argv: readonly string[],
+  options: { log: string; onEnd?: (how: string) => void },
+): number {
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$@" >>"$0" 2>&1 </dev/null', options.log, ...argv],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
+  // While this process lives, how the program ended (for error messages).
+  child.status.then((st) => {
+    options.onEnd?.(
+      st.signal ? `killed by ${st.signal}` : `exit status ${st.code}`,
+    );
+  }, () => {});
+  return child.pid;
+}
+
 /** True where systemd is the service manager (sd_booted's test). */
 export function usesSystemd(root: SysRoot): boolean {
   return pathExists(root.path("/run/systemd/system"));
@@ -100,7 +126,8 @@ async function waitUntil<T>(
   }
 }
 
-function systemctl(args: string[]): { ok: boolean; text: string } {
+/** Runs `systemctl ARGS`: success, and its message (stderr, else stdout). */
+export function systemctl(args: string[]): { ok: boolean; text: string } {
   try {
     const r = new Deno.Command("systemctl", {
       args,
@@ -312,29 +339,12 @@ export class MvnetServices {
         }): stop it first`,
       );
     }
-    // Its own session (no terminal's SIGHUP), no stdin, output appended to
-    // the log: it outlives this process.
-    const child = new Deno.Command("/bin/sh", {
-      args: [
-        "-c",
-        'exec "$@" >>"$0" 2>&1 </dev/null',
-        this.#file(item.name, "log"),
-        ...argv,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-      detached: true,
-    }).spawn();
-    child.unref();
     this.#ended.delete(item.name);
-    child.status.then((st) => {
-      this.#ended.set(
-        item.name,
-        st.signal ? `killed by ${st.signal}` : `exit status ${st.code}`,
-      );
-    }, () => {});
-    atomicWriteFileSync(pidFile, `${child.pid}\n`, { mode: 0o644 });
+    const pid = spawnDetached(argv, {
+      log: this.#file(item.name, "log"),
+      onEnd: (how) => this.#ended.set(item.name, how),
+    });
+    atomicWriteFileSync(pidFile, `${pid}\n`, { mode: 0o644 });
   }
 
   /**

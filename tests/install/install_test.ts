@@ -197,6 +197,18 @@ Deno.test("install: no mdev rule where mdevctl's is installed; personalities nev
       files.filter((f) => f.startsWith("/etc/udev/rules.d/")),
       ["/etc/udev/rules.d/90-vdevctl.rules"],
     );
+    // The rule and the units run the installed command, not /usr/bin's.
+    for (
+      const f of [
+        "/etc/udev/rules.d/90-vdevctl.rules",
+        "/etc/systemd/system/vdevctl-apply.service",
+        "/etc/systemd/system/vdevctl-mvnet@.service",
+      ]
+    ) {
+      const text = Deno.readTextFileSync(`${dest}${f}`);
+      assert.match(text, /\/usr\/local\/bin\/vdevctl (apply|mvnet)/, f);
+      assert.doesNotMatch(text, /\/usr\/bin\/vdevctl/, f);
+    }
     for (const name of ["vdevctl", "mdevctl", "lsmdev", "vdpa"]) {
       assert.equal(
         Deno.readLinkSync(`${dest}/usr/local/bin/${name}`),
