@@ -434,8 +434,10 @@ export function plan(
         mdevRemove.push(mdevRemoval(c));
       }
     }
+    const have = new Map<string, MdevCurrent>();
+    for (const c of current.mdev) if (!have.has(c.uuid)) have.set(c.uuid, c);
     for (const d of desired.mdev) {
-      const a = mdevAction(d, current.mdev.find((x) => x.uuid === d.uuid));
+      const a = mdevAction(d, have.get(d.uuid));
       if (a === undefined) continue;
       (a.op === "-" ? mdevRemove : mdevChange).push(a);
     }
