@@ -120,7 +120,7 @@ function alive(pid: number): boolean {
 }
 
 async function until(what: string, fn: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 60_000;
   while (!fn()) {
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
