@@ -19,14 +19,20 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { ok, sh, VDEVCTL, vdevctl } from "./provision_cli.ts";
 import { bringUp, exchange } from "../../lib/mvnet/mod.ts";
+import { MvnetServices } from "../../lib/provision/mod.ts";
 import { resolveRoot } from "../../lib/root.ts";
 import { VdpaBus } from "../../lib/vdpa/mod.ts";
 import { schemaValidator } from "../schema/validate.ts";
+import { waitFor } from "../provision/poll.ts";
+
+const until = (what: string, fn: () => boolean) => waitFor(fn, what);
 
 const MV = { name: "pmv0", mac: "52:54:00:00:00:12" };
 const PIDFILE = "/run/vdevctl/mvnet/pmv0.pid";
 const root = resolveRoot();
 const bus = new VdpaBus(root);
+const services = new MvnetServices(root);
+const isDaemon = (p: number, name: string) => services.isDaemon(p, name);
 const { validate } = schemaValidator();
 
 function write(name: string, doc: unknown): string {
@@ -37,25 +43,6 @@ function write(name: string, doc: unknown): string {
 
 function pid(): number {
   return Number(Deno.readTextFileSync(PIDFILE).trim());
-}
-
-function isDaemon(p: number, name: string): boolean {
-  try {
-    const argv = Deno.readTextFileSync(`/proc/${p}/cmdline`).split("\0");
-    return argv.some((a, i) =>
-      a === "mvnet" && argv[i + 1] === "run" && argv[i + 2] === name
-    );
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, fn: () => boolean): Promise<void> {
-  const end = Date.now() + 60_000;
-  while (!fn()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The device of `name` is gone: VDUSE device, vDPA device, netdev. */

@@ -26,6 +26,9 @@ import {
 import { SysRoot } from "../../lib/root.ts";
 import { buildSpec, VduseRecords } from "../../lib/vduse/mod.ts";
 import { FakeHost } from "./fake_host.ts";
+import { waitFor } from "./poll.ts";
+
+const until = (what: string, fn: () => boolean) => waitFor(fn, what);
 
 const REPO = new URL("../..", import.meta.url).pathname;
 const MV = { name: "mv0", mac: "52:54:00:00:00:12" };
@@ -116,14 +119,6 @@ function alive(pid: number): boolean {
     return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("mvnet");
   } catch {
     return false;
-  }
-}
-
-async function until(what: string, fn: () => boolean): Promise<void> {
-  const end = Date.now() + 60_000;
-  while (!fn()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
