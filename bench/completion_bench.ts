@@ -29,6 +29,7 @@
  */
 
 import { completionScript } from "../lib/completion/mod.ts";
+import { launcherDenoArgv } from "../tests/command_output.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 21);
@@ -92,13 +93,7 @@ const q = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
 /** The launcher's Deno command line for `main` (see ./vdevctl). */
 function denoArgv(main: string): string[] {
   return [
-    `${repo}/node_modules/.bin/deno`,
-    "run",
-    "--quiet",
-    "--no-prompt",
-    "--config",
-    `${repo}/deno.json`,
-    "--allow-all",
+    ...launcherDenoArgv(`${repo}/node_modules/.bin/deno`, { repo }),
     main,
   ];
 }

@@ -39,6 +39,7 @@ import {
   REPO,
   vdevctlArgv,
 } from "../tests/mdev/diff_helpers.ts";
+import { launcherDenoArgv } from "../tests/command_output.ts";
 
 function arg(name: string, fallback: string): string {
   const i = Deno.args.indexOf(name);
@@ -158,13 +159,7 @@ if (!findMdevctl()) {
 
 /** Deno's empty-program start-up with the launcher's flags. */
 const floorArgv = [
-  Deno.execPath(),
-  "run",
-  "--quiet",
-  "--no-prompt",
-  "--config",
-  `${REPO}/deno.json`,
-  "--allow-all",
+  ...launcherDenoArgv(Deno.execPath(), { repo: REPO }),
   `${base}/empty.ts`,
 ];
 

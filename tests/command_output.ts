@@ -120,3 +120,23 @@ export function asNobodyArgv(args: readonly string[]): string[] {
     ...args,
   ];
 }
+
+/**
+ * What `./vdevctl` runs before its entry module: `deno` and these flags, with
+ * the checkout's deno.json (keep in step with the launcher script).
+ */
+export function launcherDenoArgv(
+  deno: string,
+  options: { repo?: string } = {},
+): string[] {
+  const repo = options.repo ?? REPO;
+  return [
+    deno,
+    "run",
+    "--quiet",
+    "--no-prompt",
+    "--config",
+    `${repo}/deno.json`,
+    "--allow-all",
+  ];
+}

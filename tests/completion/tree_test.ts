@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { buildProgram } from "../../main.ts";
 import { commandTree, shippedCommandTree } from "../../lib/completion/tree.ts";
 import { completedFamily } from "../../lib/completion/complete.ts";
-import { runCommand } from "../command_output.ts";
+import { launcherDenoArgv, runCommand } from "../command_output.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const EXAMPLE = `${REPO}/examples/sysroot`;
@@ -78,13 +78,7 @@ async function completeDenied(words: string[], allowed: readonly string[]) {
   for (const entry of ["commands/complete.ts", "main.ts"]) {
     const r = await runCommand(
       [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--config",
-        `${REPO}/deno.json`,
-        "--allow-all",
+        ...launcherDenoArgv(Deno.execPath(), { repo: REPO }),
         `--deny-read=${deny.join(",")}`,
         `${REPO}/${entry}`,
         "complete",
