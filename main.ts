@@ -7,13 +7,14 @@
  */
 
 import type { Command, CommandUnknownOpts } from "commander";
-import { messageOf, VdevError } from "./lib/errors.ts";
+import { VdevError } from "./lib/errors.ts";
 import {
   personalityOf,
   personalize,
   programName,
   setPersonality,
 } from "./lib/personality.ts";
+import { exitStatusOf, familyWord, fastMdevArgs } from "./commands/entry.ts";
 
 /** What every `commands/NAME.ts` exports. */
 interface CommandModule {
@@ -88,58 +89,6 @@ const families: Record<string, Family> = {
     load: () => lazy<CommandModule>("./commands/completion.ts"),
   },
 };
-
-/** Where the family word is among the arguments. */
-export interface FamilyWord {
-  /** The first argument that is not a global option (the family to load). */
-  family?: string;
-  /** Its index in the arguments (the arguments' length when there is none). */
-  index: number;
-  /** The value of the last `--root DIR` or `--root=DIR` before it. */
-  root?: string;
-  /** Nothing but `--root` options comes before it (no help, no unknown option). */
-  onlyRoot: boolean;
-}
-
-/** Finds the family word of `args`, skipping the global options before it. */
-export function familyWord(args: readonly string[]): FamilyWord {
-  let root: string | undefined;
-  let onlyRoot = true;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--root") {
-      root = args[++i];
-      continue;
-    }
-    if (a.startsWith("--root=")) {
-      root = a.slice("--root=".length);
-      continue;
-    }
-    if (a.startsWith("-")) {
-      onlyRoot = false;
-      continue;
-    }
-    return { family: a, index: i, root, onlyRoot };
-  }
-  return { index: args.length, root, onlyRoot };
-}
-
-/**
- * The arguments for the commander-free `mdev list`/`mdev types` path
- * (`commands/mdev_fast.ts`): what follows the family word `mdev` when the
- * subcommand is `list` or `types`, with the `--root` given before it;
- * undefined for every other command line. Only the family word counts: an
- * argument `mdev` anywhere else (`vduse show mdev`) does not.
- */
-export function fastMdevArgs(
-  args: readonly string[],
-): { args: readonly string[]; root?: string } | undefined {
-  const word = familyWord(args);
-  if (word.family !== "mdev" || !word.onlyRoot) return undefined;
-  const sub = args[word.index + 1];
-  if (sub !== "list" && sub !== "types") return undefined;
-  return { args: args.slice(word.index + 1), root: word.root };
-}
 
 /** Builds the program with the families needed for `args`. */
 export async function buildProgram(args: string[]): Promise<Command> {
@@ -253,7 +202,7 @@ function writeAll(fd: typeof Deno.stdout, text: string): void {
  */
 export async function main(
   args: string[],
-  options: { argv0?: string } = {},
+  options: { argv0?: string; fastTried?: boolean } = {},
 ): Promise<number> {
   const personality = personalityOf(options.argv0);
   setPersonality(personality);
@@ -273,7 +222,7 @@ export async function main(
     if (word.family === "help") {
       return await helpFor(args.slice(word.index + 1));
     }
-    const fast = fastMdevArgs(args);
+    const fast = options.fastTried ? undefined : fastMdevArgs(args);
     if (fast !== undefined) {
       // Plain `mdev list` / `mdev types` run without commander (start-up time).
       const { fastMdev } = await lazy<
@@ -290,26 +239,7 @@ export async function main(
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
-    if (
-      !(err instanceof VdevError) &&
-      err instanceof (await import("commander")).CommanderError
-    ) {
-      // Help and version exit 0; usage errors were already printed.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    if (err instanceof VdevError) {
-      // console.error adds the final newline (and is what the in-process
-      // e2e helper captures).
-      if (err.stderr !== undefined) {
-        console.error(err.stderr.replace(/\n$/, ""));
-      } else console.error(personalize(`vdevctl: ${err.message}`));
-      if (Deno.env.get("VDEVCTL_DEBUG") && err.cause) console.error(err.cause);
-      return err.exitCode;
-    }
-    const msg = messageOf(err);
-    console.error(`${programName()}: internal error: ${msg}`);
-    if (Deno.env.get("VDEVCTL_DEBUG")) console.error(err);
-    return 70;
+    return await exitStatusOf(err);
   }
 }
 

@@ -4,6 +4,8 @@
  * ~25 ms, more than the rest of a 10-device `list`). Anything else (help,
  * errors, unknown or combined flags) returns `undefined` and goes through
  * the commander tree in commands/mdev.ts, which runs the same actions.
+ * The launcher starts `mdev list` and `mdev types` here ({@linkcode
+ * fastEntry}): main.ts's own start-up is then skipped as well.
  *
  * @module
  */
@@ -26,9 +28,14 @@ import {
   typesJson,
   typesText,
 } from "../lib/mdev/mod.ts";
-import { personalize } from "../lib/personality.ts";
+import {
+  personalityOf,
+  personalize,
+  setPersonality,
+} from "../lib/personality.ts";
 import { resolveRoot, type SysRoot } from "../lib/root.ts";
 import { failWith, warn, write } from "./context.ts";
+import { exitStatusOf, fastMdevArgs } from "./entry.ts";
 
 /** Options of `mdev list`. */
 export interface ListOptions {
@@ -222,4 +229,43 @@ export function fastMdev(
   if (sub === "list") return listAction(root, opts).then(() => 0);
   typesAction(root, opts);
   return Promise.resolve(0);
+}
+
+/**
+ * The entry for `mdev list|types` command lines (the launcher starts this
+ * module for them): runs them here when {@linkcode fastMdev} parses them,
+ * else hands the same arguments to main.ts's `main`. `argv0` is the name the
+ * launcher was started under (personalities: `mdevctl list`, `lsmdev`).
+ */
+export async function fastEntry(
+  args: string[],
+  options: { argv0?: string } = {},
+): Promise<number> {
+  const personality = personalityOf(options.argv0);
+  setPersonality(personality);
+  const full = personality ? [...personality.prefix, ...args] : args;
+  const fast = fastMdevArgs(full);
+  if (fast !== undefined) {
+    try {
+      const code = await fastMdev(fast.args, { root: fast.root });
+      if (code !== undefined) return code;
+    } catch (err) {
+      return await exitStatusOf(err);
+    }
+  }
+  // A computed specifier: main.ts is read only when it is needed.
+  const { main } = await import(
+    new URL("../main.ts", import.meta.url).href
+  ) as typeof import("../main.ts");
+  return await main(args, { argv0: options.argv0, fastTried: true });
+}
+
+if (import.meta.main) {
+  const argv0 = Deno.env.get("VDEVCTL_ARGV0");
+  // Not passed on to the programs vdevctl runs.
+  Deno.env.delete("VDEVCTL_ARGV0");
+  // No top-level await: commands/mdev.ts imports this module when the
+  // arguments go on to main.ts, and an import of a module still awaiting
+  // at its top level would never finish.
+  fastEntry(Deno.args, { argv0 }).then((code) => Deno.exitCode = code);
 }

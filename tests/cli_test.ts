@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { type CommandResult, runCommand } from "./command_output.ts";
-import { familyWord, fastMdevArgs } from "../main.ts";
+import { familyWord, fastMdevArgs } from "../commands/entry.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 
@@ -146,4 +146,110 @@ Deno.test("mdev list after --root DIR and --root=DIR lists the last root's devic
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^b1b8c3b4-1d1e-4c5f-9a0e-6a7b8c9d0e1f mtty mtty-1/m);
+});
+
+/** Where `./vdevctl ARGS` (started as `name`) starts: its entry module. */
+async function launcherEntry(
+  args: string[],
+  options: { name?: string } = {},
+): Promise<string> {
+  const dir = Deno.makeTempDirSync({ prefix: "launcher-" });
+  try {
+    Deno.copyFileSync(`${repo}vdevctl`, `${dir}/vdevctl`);
+    Deno.mkdirSync(`${dir}/node_modules/.bin`, { recursive: true });
+    // A deno that prints what it was asked to run.
+    Deno.writeTextFileSync(
+      `${dir}/node_modules/.bin/deno`,
+      '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n',
+      { mode: 0o755 },
+    );
+    let launcher = `${dir}/vdevctl`;
+    if (options.name !== undefined) {
+      Deno.symlinkSync(launcher, `${dir}/${options.name}`);
+      launcher = `${dir}/${options.name}`;
+    }
+    const r = await runCommand([launcher, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    const argv = r.stdout.split("\n").slice(0, -1);
+    // deno run FLAGS... ENTRY ARGS...: the entry is what precedes ARGS.
+    assert.deepEqual(argv.slice(argv.length - args.length), args);
+    return argv[argv.length - args.length - 1].slice(dir.length + 1);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test("the launcher starts mdev list and types (also as mdevctl and lsmdev) at commands/mdev_fast.ts", async () => {
+  const fast = "commands/mdev_fast.ts";
+  for (
+    const args of [
+      ["mdev", "list"],
+      ["mdev", "list", "-d", "--dumpjson"],
+      ["mdev", "types", "-p", "mtty"],
+      ["--root", "/r", "mdev", "list"],
+      ["--root=/r", "mdev", "types"],
+    ]
+  ) {
+    assert.equal(await launcherEntry(args), fast, args.join(" "));
+  }
+  assert.equal(await launcherEntry(["list", "-d"], { name: "mdevctl" }), fast);
+  assert.equal(await launcherEntry(["types"], { name: "mdevctl" }), fast);
+  assert.equal(await launcherEntry(["-d"], { name: "lsmdev" }), fast);
+  assert.equal(
+    await launcherEntry(["complete", "--", "mdev", ""]),
+    "commands/complete.ts",
+  );
+  for (
+    const args of [
+      ["mdev", "start", "-u", "x"],
+      ["mdev"],
+      ["vdpa", "dev", "show"],
+      ["--root", "mdev", "list"],
+      ["--root", "/r", "vduse", "list"],
+      ["sandbox", "run", "--", "mdev", "list"],
+    ]
+  ) {
+    assert.equal(await launcherEntry(args), "main.ts", args.join(" "));
+  }
+  assert.equal(await launcherEntry(["start"], { name: "mdevctl" }), "main.ts");
+  assert.equal(await launcherEntry(["list"], { name: "vdpa" }), "main.ts");
+});
+
+Deno.test("mdev list and types started at commands/mdev_fast.ts answer as main.ts does; plain forms load neither main.ts nor npm packages", async () => {
+  const lines = [
+    ["mdev", "list"],
+    ["mdev", "list", "-d", "-v"],
+    ["mdev", "list", "--dumpjson"],
+    ["mdev", "types"],
+    ["mdev", "types", "-p", "mtty", "--dumpjson"],
+    ["--root", `${repo}examples/sysroot`, "mdev", "list", "-d"],
+    ["mdev", "list", "--bogus"],
+    ["mdev", "list", "-u", "not-a-uuid"],
+    ["mdev", "types", "--help"],
+    ["--root", "/nonexistent-root", "mdev", "list"],
+  ];
+  const plain = 6;
+  for (const [i, args] of lines.entries()) {
+    const answers: CommandResult[] = [];
+    for (const entry of ["commands/mdev_fast.ts", "main.ts"]) {
+      const deny = entry === "main.ts" || i >= plain
+        ? []
+        : [`--deny-read=${repo}main.ts,${repo}node_modules`];
+      answers.push(
+        await runCommand(
+          [Deno.execPath(), "run", "-A", ...deny, `${repo}${entry}`, ...args],
+          { cwd: repo, env: { VDEVCTL_ROOT: `${repo}examples/sysroot` } },
+        ),
+      );
+    }
+    const [fast, main] = answers;
+    assert.deepEqual(
+      { code: fast.code, stdout: fast.stdout, stderr: fast.stderr },
+      { code: main.code, stdout: main.stdout, stderr: main.stderr },
+      args.join(" "),
+    );
+    if (i < plain) {
+      assert.equal(fast.code, 0, `${args.join(" ")}: ${fast.stderr}`);
+    }
+  }
 });
