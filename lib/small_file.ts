@@ -14,40 +14,104 @@ const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const O_NOCTTY = 0o400;
 
-/** Only what {@linkcode readSmallFile} calls: cheaper to bind than all of libc. */
+const O_DIRECTORY = 0o200000;
+const O_NOFOLLOW = 0o400000;
+
+/**
+ * Only what this module calls: cheaper to bind than all of libc. `read`'s
+ * result is taken as an i32 (its low half): every count asked for is below
+ * 2 GiB, so the result fits, and a number is cheaper than a bigint.
+ */
 const READ_SYMBOLS = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let readLib: Deno.DynamicLibrary<typeof READ_SYMBOLS>["symbols"] | undefined;
+type ReadLib = Deno.DynamicLibrary<typeof READ_SYMBOLS>["symbols"];
+
+function libc(): ReadLib {
+  return readLib ??= Deno.dlopen("libc.so.6", READ_SYMBOLS).symbols;
+}
+
+let readLib: ReadLib | undefined;
 let pathBuf = new Uint8Array(4096);
 let readBuf = new Uint8Array(16 << 10);
 
 /**
- * The first `max` bytes of file `path` (all of it when shorter) in open,
- * read (until the end) and close, with no Deno resource: for reading many
- * small files (10,000 mdev definitions). The open is non-blocking, so a
- * FIFO cannot stall it, and the read stops at `max`, so a device without
- * end (/dev/zero) cannot grow it. Errors are {@linkcode ErrnoError}s.
- * With `view`, the bytes are a view of a buffer that the next call reuses
- * (no allocation per file: decode them before reading another).
+ * The small regular files of one directory, read by name: one directory
+ * descriptor, then per file an `openat` of the bare name (no path walk from
+ * `/`), reads and a close, with no Deno resource. Opens are non-blocking
+ * (a FIFO cannot stall them) and do not follow a final symlink, reads stop
+ * at the limit (a device without end cannot grow them); a read shorter than asked ends the file, as
+ * it does for the regular files this is for (a directory listing said so).
+ * Close it when done.
  */
-export function readSmallFile(
-  path: string,
-  max: number,
-  options: { view?: boolean } = {},
-): Uint8Array {
-  const c = readLib ??= Deno.dlopen("libc.so.6", READ_SYMBOLS).symbols;
-  if (pathBuf.length < path.length * 3 + 1) {
-    pathBuf = new Uint8Array(path.length * 3 + 1);
+export class SmallFileDir {
+  #fd: number;
+  #dir: string;
+
+  /** Opens directory `dir`; throws an {@linkcode ErrnoError}. */
+  constructor(dir: string) {
+    const c = libc();
+    this.#dir = dir;
+    this.#fd = c.open(cString(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (this.#fd < 0) throw new ErrnoError(`open ${dir}`, readErrno(c));
   }
-  const { written } = encoder.encodeInto(path, pathBuf);
+
+  /**
+   * The first `max` bytes of file `name` in the directory, as a view of a
+   * buffer that the next read reuses (decode it first); errors are
+   * {@linkcode ErrnoError}s naming the file.
+   */
+  read(name: string, max: number): Uint8Array {
+    const c = libc();
+    const fd = c.openat(
+      this.#fd,
+      cString(name),
+      O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+      0,
+    );
+    if (fd < 0) {
+      throw new ErrnoError(`open ${this.#dir}/${name}`, readErrno(c));
+    }
+    // Bounded: a file without end (/dev/zero) cannot grow it past `max`.
+    const what = `${this.#dir}/${name}`;
+    // The length first: the read may replace the buffer with a larger one.
+    const len = readAll(c, fd, { max, what, shortEnds: true });
+    return readBuf.subarray(0, len);
+  }
+
+  /** Closes the directory descriptor. */
+  close(): void {
+    if (this.#fd >= 0) libc().close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/** `text` NUL-terminated in the shared path buffer. */
+function cString(text: string): Uint8Array {
+  if (pathBuf.length < text.length * 3 + 1) {
+    pathBuf = new Uint8Array(text.length * 3 + 1);
+  }
+  const { written } = encoder.encodeInto(text, pathBuf);
   pathBuf[written] = 0;
-  const fd = c.open(pathBuf, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0);
-  if (fd < 0) throw new ErrnoError(`open ${path}`, readErrno(c));
+  return pathBuf;
+}
+
+/**
+ * Reads `fd` into the shared buffer up to `max` bytes or its end, closes
+ * it, and returns the length; `shortEnds`: a short read is the end (true of
+ * regular files), which saves the last read.
+ */
+function readAll(
+  c: ReadLib,
+  fd: number,
+  options: { max: number; what: string; shortEnds?: boolean },
+): number {
+  const { max } = options;
   let len = 0;
   try {
     while (len < max) {
@@ -57,15 +121,16 @@ export function readSmallFile(
         readBuf = bigger;
       }
       const want = Math.min(readBuf.length, max) - len;
-      const n = Number(c.read(fd, readBuf.subarray(len), BigInt(want)));
-      if (n < 0) throw new ErrnoError(`read ${path}`, readErrno(c));
-      if (n === 0) break;
+      const buf = len === 0 ? readBuf : readBuf.subarray(len);
+      const n = c.read(fd, buf, BigInt(want));
+      if (n < 0) throw new ErrnoError(`read ${options.what}`, readErrno(c));
       len += n;
+      if (n === 0 || (options.shortEnds && n < want)) break;
     }
   } finally {
     c.close(fd);
   }
-  return options.view ? readBuf.subarray(0, len) : readBuf.slice(0, len);
+  return len;
 }
 
 function readErrno(c: { __errno_location(): Deno.PointerValue }): number {

@@ -8,7 +8,7 @@
  */
 
 import { readAtMost } from "./sysfs.ts";
-import { readSmallFile } from "../small_file.ts";
+import type { SmallFileDir } from "../small_file.ts";
 
 /** A definition file that cannot be used; the message says why. */
 export class DefinitionError extends Error {
@@ -61,15 +61,16 @@ function decodeAtMost(bytes: Uint8Array, limit: number): string {
 }
 
 /**
- * Reads a definition file that the store's directory listing showed as a
- * regular file with open, read and close only (lib/small_file.ts `readSmallFile`: a
- * non-blocking open and a read bounded by the limit, so that a file
- * replaced by a FIFO or a device since the listing cannot stall or grow
- * it). The checks and errors are {@linkcode readLimitedText}'s.
+ * Reads definition file `name` of a store directory that its listing showed
+ * as a regular file, through `dir` (lib/small_file.ts `SmallFileDir`: one
+ * directory descriptor for all its files; a non-blocking open and a read
+ * bounded by the limit, so that a file replaced by a FIFO or a device since
+ * the listing cannot stall or grow it). The checks and errors are
+ * {@linkcode readLimitedText}'s.
  */
-export function readDefinitionText(path: string): string {
+export function readDefinitionIn(dir: SmallFileDir, name: string): string {
   const limit = DEFINITION_LIMIT;
-  return decodeAtMost(readSmallFile(path, limit + 1, { view: true }), limit);
+  return decodeAtMost(dir.read(name, limit + 1), limit);
 }
 
 function kindOf(st: Deno.FileInfo): string {

@@ -17,9 +17,10 @@ import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import { genericError, isPermissionError, notRootError } from "./errors.ts";
 import {
   DefinitionError,
-  readDefinitionText,
+  readDefinitionIn,
   readLimitedText,
 } from "./bounded_read.ts";
+import { SmallFileDir } from "../small_file.ts";
 import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "../root.ts";
 import { listDir } from "../sysfs_read.ts";
@@ -211,6 +212,15 @@ function removeStaleTemps(dir: string, names: Iterable<string>): void {
   }
 }
 
+/** Directory `dir` opened for reading its files by name, if it can be. */
+function openFilesOf(dir: string): SmallFileDir | undefined {
+  try {
+    return new SmallFileDir(dir);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Up to this many files a directory is read with Deno's calls (no dlopen). */
 const FEW_FILES = 32;
 
@@ -329,35 +339,41 @@ export class ConfigStore {
       const children = readDir(pdir);
       if (children === undefined) continue;
       const temps: string[] = [];
-      for (const cent of children) {
-        if (!cent.isFile) continue;
-        if (tempFileWriter(cent.name) !== undefined) {
-          temps.push(cent.name); // a writer's, being renamed or left behind
-          continue;
+      // Many files: one directory descriptor and libc reads pay for opening
+      // libc once; a directory that cannot be opened so is read file by file.
+      const many = children.length > FEW_FILES ? openFilesOf(pdir) : undefined;
+      try {
+        for (const cent of children) {
+          if (!cent.isFile) continue;
+          if (tempFileWriter(cent.name) !== undefined) {
+            temps.push(cent.name); // a writer's, being renamed or left behind
+            continue;
+          }
+          const path = `${pdir}/${cent.name}`;
+          const uuid = parseMdevUuid(cent.name);
+          if (uuid === undefined) {
+            scan.warnings.push(
+              `ignoring ${path}: the file name is not a UUID`,
+            );
+            continue;
+          }
+          if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
+          if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
+          try {
+            const text = many
+              ? readDefinitionIn(many, cent.name)
+              : readLimitedText(path);
+            scan.definitions.push(
+              parseDefinition(text, { parent: pent.name, uuid }),
+            );
+          } catch (err) {
+            if (isPermissionError(err)) throw notRootError(path, err);
+            scan.problems.push(problemText(path, err));
+            scan.badParents.add(pent.name);
+          }
         }
-        const path = `${pdir}/${cent.name}`;
-        const uuid = parseMdevUuid(cent.name);
-        if (uuid === undefined) {
-          scan.warnings.push(
-            `ignoring ${path}: the file name is not a UUID`,
-          );
-          continue;
-        }
-        if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
-        if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
-        try {
-          // Many files: the cheaper libc reads pay for opening libc once.
-          const text = children.length > FEW_FILES
-            ? readDefinitionText(path)
-            : readLimitedText(path);
-          scan.definitions.push(
-            parseDefinition(text, { parent: pent.name, uuid }),
-          );
-        } catch (err) {
-          if (isPermissionError(err)) throw notRootError(path, err);
-          scan.problems.push(problemText(path, err));
-          scan.badParents.add(pent.name);
-        }
+      } finally {
+        many?.close();
       }
       if (temps.length > 0) removeStaleTemps(pdir, temps);
     }
