@@ -81,11 +81,12 @@ export function readAtMost(path: string, max: number): Uint8Array {
 
 /**
  * Reads a sysfs attribute, trimmed: only a regular file (checked before the
- * open, so that a FIFO cannot block it) and at most {@linkcode ATTR_LIMIT}
- * bytes (so that /dev/zero cannot grow it without bound).
+ * open, so that a FIFO cannot block it; `regular`: the caller's directory
+ * listing said so, no stat needed) and at most {@linkcode ATTR_LIMIT} bytes
+ * (so that /dev/zero cannot grow it without bound).
  */
-function readText(path: string): string {
-  if (!Deno.statSync(path).isFile) {
+function readText(path: string, regular = false): string {
+  if (!regular && !Deno.statSync(path).isFile) {
     throw new Error(`${path}: not a regular file`);
   }
   const bytes = readAtMost(path, ATTR_LIMIT + 1);
@@ -193,22 +194,37 @@ export class MdevSysfs {
     for (const entry of Deno.readDirSync(dir)) {
       if (!entry.isDirectory) continue;
       const tdir = `${dir}/${entry.name}`;
+      // One listing says which attributes are regular files (a stat per
+      // file costs more than its read); anything else is checked by name.
+      const regular = regularFiles(tdir);
       out.push({
         parent,
         id: entry.name,
-        availableInstances: this.availableInstances(parent, entry.name),
-        deviceApi: readText(`${tdir}/device_api`),
-        name: optionalText(`${tdir}/name`),
-        description: optionalText(`${tdir}/description`).replaceAll("\n", ", "),
+        availableInstances: this.availableInstances(parent, entry.name, {
+          regular: regular.has("available_instances"),
+        }),
+        deviceApi: readText(`${tdir}/device_api`, regular.has("device_api")),
+        name: optionalText(`${tdir}/name`, regular.has("name")),
+        description: optionalText(
+          `${tdir}/description`,
+          regular.has("description"),
+        ).replaceAll("\n", ", "),
       });
     }
     return out;
   }
 
-  /** `available_instances` of a type, parsed as mdevctl does (an i32). */
-  availableInstances(parent: string, type: string): number {
+  /**
+   * `available_instances` of a type, parsed as mdevctl does (an i32);
+   * `regular`: a listing of the type's directory showed a regular file.
+   */
+  availableInstances(
+    parent: string,
+    type: string,
+    options: { regular?: boolean } = {},
+  ): number {
     const path = `${this.typeDir(parent, type)}/available_instances`;
-    const avail = readText(path);
+    const avail = readText(path, options.regular);
     const n = /^[+-]?\d+$/.test(avail) ? Number(avail) : NaN;
     if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647) {
       throw new Error(`${path}: not a number: "${avail}"`);
@@ -401,9 +417,20 @@ function isDir(path: string): boolean {
   }
 }
 
-function optionalText(path: string): string {
+/** The names of the regular files in `dir` ([] when it cannot be read). */
+function regularFiles(dir: string): Set<string> {
+  const out = new Set<string>();
   try {
-    return readText(path);
+    for (const e of Deno.readDirSync(dir)) if (e.isFile) out.add(e.name);
+  } catch {
+    // Each read then reports the error itself.
+  }
+  return out;
+}
+
+function optionalText(path: string, regular = false): string {
+  try {
+    return readText(path, regular);
   } catch {
     return "";
   }
