@@ -77,10 +77,30 @@ export class SmallFileDir {
     if (fd < 0) {
       throw new ErrnoError(`open ${this.#dir}/${name}`, readErrno(c));
     }
-    // Bounded: a file without end (/dev/zero) cannot grow it past `max`.
-    const what = `${this.#dir}/${name}`;
-    // The length first: the read may replace the buffer with a larger one.
-    const len = readAll(c, fd, { max, what, shortEnds: true });
+    // Bounded: a file without end (/dev/zero) cannot grow it past `max`;
+    // a short read ends a regular file (and saves the read that returns 0).
+    let len = 0;
+    let errno = 0;
+    while (len < max) {
+      if (len === readBuf.length) {
+        const bigger = new Uint8Array(Math.min(max, readBuf.length * 2));
+        bigger.set(readBuf);
+        readBuf = bigger;
+      }
+      const want = Math.min(readBuf.length, max) - len;
+      const buf = len === 0 ? readBuf : readBuf.subarray(len);
+      const n = c.read(fd, buf, BigInt(want));
+      if (n < 0) {
+        errno = readErrno(c);
+        break;
+      }
+      len += n;
+      if (n < want) break;
+    }
+    c.close(fd);
+    if (errno !== 0) {
+      throw new ErrnoError(`read ${this.#dir}/${name}`, errno);
+    }
     return readBuf.subarray(0, len);
   }
 
@@ -99,38 +119,6 @@ function cString(text: string): Uint8Array {
   const { written } = encoder.encodeInto(text, pathBuf);
   pathBuf[written] = 0;
   return pathBuf;
-}
-
-/**
- * Reads `fd` into the shared buffer up to `max` bytes or its end, closes
- * it, and returns the length; `shortEnds`: a short read is the end (true of
- * regular files), which saves the last read.
- */
-function readAll(
-  c: ReadLib,
-  fd: number,
-  options: { max: number; what: string; shortEnds?: boolean },
-): number {
-  const { max } = options;
-  let len = 0;
-  try {
-    while (len < max) {
-      if (len === readBuf.length) {
-        const bigger = new Uint8Array(Math.min(max, readBuf.length * 2));
-        bigger.set(readBuf);
-        readBuf = bigger;
-      }
-      const want = Math.min(readBuf.length, max) - len;
-      const buf = len === 0 ? readBuf : readBuf.subarray(len);
-      const n = c.read(fd, buf, BigInt(want));
-      if (n < 0) throw new ErrnoError(`read ${options.what}`, readErrno(c));
-      len += n;
-      if (n === 0 || (options.shortEnds && n < want)) break;
-    }
-  } finally {
-    c.close(fd);
-  }
-  return len;
 }
 
 function readErrno(c: { __errno_location(): Deno.PointerValue }): number {
