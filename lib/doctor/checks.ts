@@ -249,11 +249,21 @@ function summarize(family: DoctorFamily, checks: Check[]): FamilySummary {
   if (failed.length === 0) return { family, works: true, failed: [] };
   const coreMissing = failed.some((c) => core.includes(c.id));
   const fixes = [...new Set(failed.map((c) => c.fix ?? c.name))];
+  // The family's own message says "modprobe": not for a module this kernel
+  // lacks, whose line says what to get instead.
+  const absent = failed.find((c) =>
+    core.includes(c.id) && c.id.startsWith("module:") &&
+    c.fix !== undefined && !c.fix.startsWith("modprobe")
+  );
   return {
     family,
     works: false,
     failed: failed.map((c) => c.name),
-    hint: coreMissing ? hint : fixes.join("; "),
+    hint: absent
+      ? `${absent.name}: ${absent.detail}; fix: ${absent.fix}`
+      : coreMissing
+      ? hint
+      : fixes.join("; "),
   };
 }
 

@@ -186,6 +186,23 @@ Deno.test("vduse available but not loaded: modprobe vduse, the vduse family's ow
   });
 });
 
+Deno.test("a kernel without vduse: the family summary says what to get, not modprobe", async () => {
+  await withHost(async (dir) => {
+    Deno.removeSync(`${dir}/sys/module/vduse`);
+    Deno.removeSync(`${dir}/dev/vduse`, { recursive: true });
+    const depPath = `${dir}/lib/modules/${RELEASE}/modules.dep`;
+    const dep = Deno.readTextFileSync(depPath).split("\n")
+      .filter((l) => !/vduse/.test(l));
+    Deno.writeTextFileSync(depPath, dep.join("\n"));
+    const report = await diagnose(new SysRoot(dir), { probe: scriptedProbe() });
+    const want =
+      `module vduse: not built for Linux ${RELEASE}; fix: a kernel that has it (Debian: linux-image-6.12)`;
+    assert.equal(hintOf(report, "vduse"), want);
+    assert.equal(hintOf(report, "mvnet"), want);
+    assert.doesNotMatch(reportText(report), /^vduse: cannot work: .*modprobe/m);
+  });
+});
+
 Deno.test("a module the kernel was not built with: what to get instead of modprobe", async () => {
   await withHost(async (dir) => {
     Deno.removeSync(`${dir}/sys/module/virtio_net`);
