@@ -208,17 +208,18 @@ export async function main(
   setPersonality(personality);
   if (personality) args = [...personality.prefix, ...args];
   try {
-    if (args[0] === "complete") {
+    const word = familyWord(args);
+    if (word.family === "complete" && word.onlyRoot && !personality) {
       // Called by the completion scripts on TAB: no commander, no command
       // modules, only the live values of the family being completed.
-      const words = args.slice(args[1] === "--" ? 2 : 1);
+      const rest = args.slice(word.index + 1);
+      const words = rest[0] === "--" ? rest.slice(1) : rest;
       const { complete } = await lazy<
         typeof import("./commands/complete.ts")
       >("./commands/complete.ts");
-      await complete(words);
+      await complete(words, { root: word.root });
       return 0;
     }
-    const word = familyWord(args);
     if (word.family === "help") {
       return await helpFor(args.slice(word.index + 1));
     }

@@ -28,10 +28,17 @@ import { out } from "./context.ts";
 
 /**
  * Prints the answer for `words` (what follows `vdevctl complete --`), with
- * the live values of the family being completed when the cursor is on one.
+ * the live values of the family being completed when the cursor is on one:
+ * those under the `--root` among the words, else `options.root` (a
+ * `vdevctl --root DIR complete`), else `$VDEVCTL_ROOT` or `/`.
  */
-export async function complete(words: readonly string[]): Promise<void> {
-  const root = resolveRoot(optionValue(words.slice(0, -1), { long: "--root" }));
+export async function complete(
+  words: readonly string[],
+  options: { root?: string } = {},
+): Promise<void> {
+  const root = resolveRoot(
+    optionValue(words.slice(0, -1), { long: "--root" }) ?? options.root,
+  );
   const tree = shippedCommandTree();
   // Subcommands, option names and paths need no live values: the family's
   // values (and the family's code) are loaded only when they are asked for.

@@ -199,6 +199,20 @@ Deno.test("completion offers live mdev parents, types and UUIDs", async () => {
     ) {
       assert.match(s.stdout, new RegExp(`^${sub}\\t`, "m"));
     }
+    // `vdevctl --root DIR complete`: the outer root, when the words name none.
+    const outer = await run([
+      `${REPO}/vdevctl`,
+      "--root",
+      dir,
+      "complete",
+      "--",
+      "mdev",
+      "start",
+      "-p",
+      "",
+    ]);
+    assert.equal(outer.code, 0, outer.stderr);
+    assert.equal(outer.stdout, p.stdout);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
