@@ -198,7 +198,9 @@ function writeAll(fd: typeof Deno.stdout, text: string): void {
 /**
  * Runs vdevctl with `args` and returns the exit status. `argv0` is the name
  * it was started under (the launcher passes it in `VDEVCTL_ARGV0`): as
- * `mdevctl`, `lsmdev` or `vdpa` it runs that personality.
+ * `mdevctl`, `lsmdev` or `vdpa` it runs that personality. `fastTried`: the
+ * caller (commands/mdev_fast.ts's entry) has already tried the
+ * commander-free mdev listing on these arguments.
  */
 export async function main(
   args: string[],
