@@ -6,6 +6,8 @@
  * wake eventfd when there is nothing to do (with TX kicks turned on only
  * while sleeping: VRING_USED_F_NO_NOTIFY otherwise).
  *
+ * Before it sleeps, the Worker's loop yields its CPU a few times (`idle.ts`).
+ *
  * It runs either on a dedicated Worker (`lib/mvnet/worker.ts`, a blocking
  * poll on its own thread: the default, fastest) or on the caller's event
  * loop (nonblocking poll). Either way the caller controls it through a
@@ -22,6 +24,7 @@ import { Loopback, STAT, STAT_COUNT, WANT_IRQ } from "./loopback.ts";
 import { vqInjectIrq } from "../vduse/mod.ts";
 import { SplitQueue } from "../virtio/mod.ts";
 import { messageOf } from "../errors.ts";
+import { IDLE_YIELDS, schedYield, yieldUntil } from "./idle.ts";
 import type { DeviceBackend, QueueSpec } from "./backend.ts";
 
 /** What one datapath run serves. */
@@ -79,6 +82,13 @@ export class Datapath {
   readonly #pollView = new DataView(this.#pollBuf.buffer);
   readonly #starvedBuf = new Uint8Array(16);
   readonly #drainBuf = new Uint8Array(8);
+  // yieldUntil's arguments, made once (the loop allocates nothing).
+  readonly #txReady = () =>
+    this.loopback.tx.availableCount() > 0 || this.#stopRequested();
+  readonly #rxReady = () =>
+    this.loopback.rx.availableCount() > 0 || this.loopback.rx.broken !== null ||
+    this.#stopRequested();
+  readonly #yield = { tries: IDLE_YIELDS, yieldCpu: schedYield };
   #irqFailed = false;
 
   /** Maps the rings of `spec` and sets the queues up (resuming from used idx). */
@@ -229,26 +239,28 @@ export class Datapath {
     }
   }
 
-  /** Runs until a stop request, blocking this thread in poll (Workers). */
+  /** Runs until a stop request, blocking in poll (Workers; yields first). */
   runSync(): void {
     const c = libc();
     this.loopback.tx.setNotify(false);
     while (!this.#stopRequested()) {
       if (this.step() > 0 && !this.loopback.starved) continue;
       if (this.loopback.starved) {
+        if (yieldUntil(this.#rxReady, this.#yield)) continue;
         if (this.#armRx()) continue;
         this.#stats[STAT.rxWaits]++;
         const ready = c.poll(this.#starvedBuf, 2n, RX_WAIT_MS);
         this.#afterRxWait(ready === 0);
         continue;
       }
+      if (yieldUntil(this.#txReady, this.#yield)) continue;
       if (this.#armOrWork()) continue;
       c.poll(this.#pollBuf, 2n, 1000);
       this.#afterWake();
     }
   }
 
-  /** Runs until a stop request without blocking the event loop. */
+  /** Runs until a stop request without blocking the event loop (no yields). */
   async runAsync(): Promise<void> {
     this.loopback.tx.setNotify(false);
     const fds = [[this.#spec.tx.kickFd, POLL.IN], [

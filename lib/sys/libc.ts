@@ -53,6 +53,7 @@ const SYMBOLS = {
     nonblocking: true,
   },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  sched_yield: { parameters: [], result: "i32" },
   sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },

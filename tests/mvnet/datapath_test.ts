@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CTL, DatapathRunner } from "../../lib/mvnet/datapath.ts";
-import { close, eventfd } from "../../lib/sys/mod.ts";
+import { IDLE_YIELDS, yieldUntil } from "../../lib/mvnet/idle.ts";
+import { close, eventfd, libc } from "../../lib/sys/mod.ts";
 
 Deno.test("the runner as backend: RX 0 and TX 1, last available indices from the control block", async () => {
   const runner = new DatapathRunner({ worker: false, wakeFd: eventfd() });
@@ -19,4 +20,25 @@ Deno.test("the runner as backend: RX 0 and TX 1, last available indices from the
     await runner.close();
     close(runner.wakeFd);
   }
+});
+
+Deno.test("yieldUntil: yields until work is ready, at most `tries` times", () => {
+  let yields = 0;
+  let readyAfter = 3;
+  const ready = () => yields >= readyAfter;
+  const opts = { tries: IDLE_YIELDS, yieldCpu: () => yields++ };
+  assert.equal(yieldUntil(ready, opts), true);
+  assert.equal(yields, 3, "stops at the first look that finds work");
+  yields = 0;
+  readyAfter = Infinity;
+  assert.equal(yieldUntil(ready, opts), false);
+  assert.equal(yields, IDLE_YIELDS, "gives up after `tries` yields");
+  yields = 0;
+  readyAfter = 0;
+  assert.equal(yieldUntil(ready, { ...opts, tries: 0 }), false);
+  assert.equal(yields, 0, "no yield, no look, when tries is 0");
+});
+
+Deno.test("the datapath's yield is sched_yield(2) through FFI (returns 0)", () => {
+  assert.equal(libc().sched_yield(), 0);
 });
