@@ -45,7 +45,10 @@ export function readLimitedText(
   if (st.isFile && st.size > limit) {
     throw new DefinitionError(`too large (${st.size} bytes, over ${limit})`);
   }
-  return decodeAtMost(readAtMost(path, limit + 1), limit);
+  return decodeAtMost(
+    readAtMost(path, limit + 1, { regular: st.isFile }),
+    limit,
+  );
 }
 
 /** `bytes` (read with a limit of `limit + 1`) as strict UTF-8 text. */

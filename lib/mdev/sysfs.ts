@@ -56,8 +56,15 @@ let scratch = new Uint8Array(16 << 10);
 /**
  * The first `max` bytes of file `path` (all of it when shorter): a read
  * that a file without end (/dev/zero, a huge file) cannot grow past `max`.
+ * `regular`: the caller knows `path` is a regular file (or a sysfs
+ * attribute), where a read shorter than asked is the end (which saves the
+ * read that would return 0); not so for a pipe.
  */
-export function readAtMost(path: string, max: number): Uint8Array {
+export function readAtMost(
+  path: string,
+  max: number,
+  options: { regular?: boolean } = {},
+): Uint8Array {
   const file = Deno.openSync(path, { read: true });
   let len = 0;
   try {
@@ -67,11 +74,11 @@ export function readAtMost(path: string, max: number): Uint8Array {
         bigger.set(scratch);
         scratch = bigger;
       }
-      const n = file.readSync(
-        scratch.subarray(len, Math.min(scratch.length, max)),
-      );
+      const want = Math.min(scratch.length, max) - len;
+      const n = file.readSync(scratch.subarray(len, len + want));
       if (n === null || n === 0) break;
       len += n;
+      if (options.regular && n < want) break;
     }
   } finally {
     file.close();
@@ -89,7 +96,7 @@ function readText(path: string, regular = false): string {
   if (!regular && !Deno.statSync(path).isFile) {
     throw new Error(`${path}: not a regular file`);
   }
-  const bytes = readAtMost(path, ATTR_LIMIT + 1);
+  const bytes = readAtMost(path, ATTR_LIMIT + 1, { regular: true });
   if (bytes.length > ATTR_LIMIT) {
     throw new Error(`${path}: larger than ${ATTR_LIMIT} bytes`);
   }
