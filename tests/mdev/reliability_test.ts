@@ -487,3 +487,42 @@ Deno.test("VDEVCTL_MDEVCTL_COMPAT=1.4 (or --compat 1.4): list and types without 
     assert.match(oneLine(bad.stderr), /VDEVCTL_MDEVCTL_COMPAT/);
   });
 });
+
+Deno.test("--jsonfile=/dev/stdin: a pipe written in pieces is read to its end (a short read ends only a regular file)", async () => {
+  await withTree(async (dir) => {
+    const child = new Deno.Command(vdevctlArgv(dir, [])[0], {
+      args: [
+        ...vdevctlArgv(dir, []).slice(1),
+        "define",
+        "-u",
+        NEW,
+        "-p",
+        "mtty",
+        "--jsonfile=/dev/stdin",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const json = JSON.stringify({
+      mdev_type: "mtty-1",
+      start: "manual",
+      attrs: [{ a: "x".repeat(3000) }],
+    });
+    const writer = child.stdin.getWriter();
+    const bytes = new TextEncoder().encode(json);
+    // The first piece, then the rest once vdevctl is waiting on the pipe.
+    await writer.write(bytes.subarray(0, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    await writer.write(bytes.subarray(100));
+    await writer.close();
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.deepEqual(attrsOf(dir, "mtty", NEW), ["a"]);
+    const stored = JSON.parse(
+      Deno.readTextFileSync(`${dir}/etc/mdevctl.d/mtty/${NEW}`),
+    ) as { attrs: Record<string, string>[] };
+    assert.equal(stored.attrs[0].a.length, 3000);
+  });
+});
