@@ -2,7 +2,8 @@
  * Many small files read fast: open, read and close through libc with no
  * Deno resource per file (10,000 mdev definitions). A shared leaf, not part
  * of lib/sys, so that mdev (and TAB on it) loads no FFI family: libc is
- * opened on the first call only.
+ * opened on the first call only. {@linkcode readBounded} is the bounded
+ * read loop that lib/mdev's Deno-file reads share.
  *
  * @module
  */
@@ -79,29 +80,17 @@ export class SmallFileDir {
     }
     // Bounded: a file without end (/dev/zero) cannot grow it past `max`;
     // a short read ends a regular file (and saves the read that returns 0).
-    let len = 0;
-    let errno = 0;
-    while (len < max) {
-      if (len === readBuf.length) {
-        const bigger = new Uint8Array(Math.min(max, readBuf.length * 2));
-        bigger.set(readBuf);
-        readBuf = bigger;
-      }
-      const want = Math.min(readBuf.length, max) - len;
-      const buf = len === 0 ? readBuf : readBuf.subarray(len);
-      const n = c.read(fd, buf, BigInt(want));
-      if (n < 0) {
-        errno = readErrno(c);
-        break;
-      }
-      len += n;
-      if (n < want) break;
+    try {
+      return readBounded((into) => {
+        const n = c.read(fd, into, BigInt(into.length));
+        if (n < 0) {
+          throw new ErrnoError(`read ${this.#dir}/${name}`, readErrno(c));
+        }
+        return n;
+      }, { max, shortEnds: true });
+    } finally {
+      c.close(fd);
     }
-    c.close(fd);
-    if (errno !== 0) {
-      throw new ErrnoError(`read ${this.#dir}/${name}`, errno);
-    }
-    return readBuf.subarray(0, len);
   }
 
   /** Closes the directory descriptor. */
@@ -109,6 +98,39 @@ export class SmallFileDir {
     if (this.#fd >= 0) libc().close(this.#fd);
     this.#fd = -1;
   }
+}
+
+/**
+ * Reads with `read` (it fills the buffer it is given and returns the count,
+ * 0 at the end) into a buffer shared by every caller, until the end or
+ * `max` bytes, so that a file without end cannot grow it past `max`;
+ * `shortEnds`: a read shorter than asked is the end (true of regular files
+ * and sysfs attributes, not of pipes). Returns a view of the bytes that the
+ * next call reuses: decode or copy them first.
+ */
+export function readBounded(
+  read: (into: Uint8Array) => number,
+  options: { max: number; shortEnds?: boolean },
+): Uint8Array {
+  const { max } = options;
+  let len = 0;
+  while (len < max) {
+    if (len === readBuf.length) {
+      const bigger = new Uint8Array(Math.min(max, readBuf.length * 2));
+      bigger.set(readBuf);
+      readBuf = bigger;
+    }
+    const want = Math.min(readBuf.length, max) - len;
+    const n = read(
+      len === 0 && want === readBuf.length
+        ? readBuf
+        : readBuf.subarray(len, len + want),
+    );
+    if (n === 0) break;
+    len += n;
+    if (options.shortEnds && n < want) break;
+  }
+  return readBuf.subarray(0, len);
 }
 
 /** `text` NUL-terminated in the shared path buffer. */

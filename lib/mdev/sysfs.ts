@@ -14,6 +14,7 @@
 
 import { VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
+import { readBounded } from "../small_file.ts";
 
 /** A supported mdev type of a parent. */
 export interface MdevType {
@@ -47,13 +48,6 @@ const decoder = new TextDecoder();
 export const ATTR_LIMIT = 64 << 10;
 
 /**
- * A buffer reused by {@linkcode readAtMost} (grown as needed): a fresh
- * `max`-byte buffer per read costs more than the read when `max` is large
- * and the files are small (10,000 definitions under a 1 MiB limit).
- */
-let scratch = new Uint8Array(16 << 10);
-
-/**
  * The first `max` bytes of file `path` (all of it when shorter): a read
  * that a file without end (/dev/zero, a huge file) cannot grow past `max`.
  * `regular`: the caller knows `path` is a regular file (or a sysfs
@@ -66,24 +60,14 @@ export function readAtMost(
   options: { regular?: boolean } = {},
 ): Uint8Array {
   const file = Deno.openSync(path, { read: true });
-  let len = 0;
   try {
-    while (len < max) {
-      if (len === scratch.length) {
-        const bigger = new Uint8Array(Math.min(max, scratch.length * 2));
-        bigger.set(scratch);
-        scratch = bigger;
-      }
-      const want = Math.min(scratch.length, max) - len;
-      const n = file.readSync(scratch.subarray(len, len + want));
-      if (n === null || n === 0) break;
-      len += n;
-      if (options.regular && n < want) break;
-    }
+    return readBounded((into) => file.readSync(into) ?? 0, {
+      max,
+      shortEnds: options.regular,
+    }).slice();
   } finally {
     file.close();
   }
-  return scratch.slice(0, len);
 }
 
 /**
