@@ -15,6 +15,7 @@ import { openMdev } from "../../lib/mdev/list.ts";
 import { SysRoot } from "../../lib/root.ts";
 import { tempExampleTree } from "./fake_tree.ts";
 import { REPO, runVdevctl, snapshot, vdevctlArgv } from "./diff_helpers.ts";
+import { readOr, waitFor } from "../provision/poll.ts";
 
 const MTTY_DEF = "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70"; // mtty-2 on mtty, attrs x=1
 const NEW = "11111111-2222-4333-8444-555555555555";
@@ -57,6 +58,18 @@ async function runBounded(
     stderr: dec.decode(out.stderr),
     killed,
   };
+}
+
+/** True while process `pid`'s main thread waits in read(2) on a pipe. */
+function readingPipe(pid: number): boolean {
+  const [nr, fd] = readOr(`/proc/${pid}/syscall`).split(" ");
+  if (nr !== "0" || fd === undefined) return false;
+  try {
+    return Deno.readLinkSync(`/proc/${pid}/fd/${parseInt(fd, 16)}`)
+      .startsWith("pipe:");
+  } catch {
+    return false;
+  }
 }
 
 function oneLine(stderr: string): string {
@@ -511,9 +524,15 @@ Deno.test("--jsonfile=/dev/stdin: a pipe written in pieces is read to its end (a
     });
     const writer = child.stdin.getWriter();
     const bytes = new TextEncoder().encode(json);
-    // The first piece, then the rest once vdevctl is waiting on the pipe.
+    // The first piece, then the rest once vdevctl has read it and waits on
+    // the pipe for more (its main thread in read(2) on a pipe).
     await writer.write(bytes.subarray(0, 100));
-    await new Promise((r) => setTimeout(r, 300));
+    let exited = false;
+    child.status.then(() => exited = true);
+    await waitFor(
+      () => exited || readingPipe(child.pid),
+      "vdevctl waiting in read(2) on its stdin pipe",
+    );
     await writer.write(bytes.subarray(100));
     await writer.close();
     const out = await child.output();
