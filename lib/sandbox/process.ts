@@ -73,6 +73,11 @@ export async function runTool(
   const stdout = dec.decode(out.stdout);
   const stderr = dec.decode(out.stderr);
   if (options.logFile) {
+    // A fresh cache has no logs folder yet.
+    const slash = options.logFile.lastIndexOf("/");
+    if (slash > 0) {
+      await Deno.mkdir(options.logFile.slice(0, slash), { recursive: true });
+    }
     await Deno.writeTextFile(options.logFile, stdout + stderr);
   }
   if (out.code !== 0) {
