@@ -19,9 +19,13 @@
  * target <= 40 ms.
  * A missed target is printed as MISSED.
  *
+ * vdevctl is what a host runs: a copy installed (`deno task install
+ * --destdir`) into the bench's temporary folder, whose `mdev list|types`
+ * start from a bundle; `--checkout` measures this checkout's sources.
+ *
  * Writes `mdev_bench.json` and `mdev_bench.csv` into `--out DIR` (default
  * bench/out). Run: `deno task bench mdev` (or `deno run -A
- * bench/mdev_bench.ts [--runs N] [--devices N] [--out DIR]`).
+ * bench/mdev_bench.ts [--runs N] [--devices N] [--checkout] [--out DIR]`).
  *
  * @module
  */
@@ -33,12 +37,7 @@ import {
   scaleTree,
   writeFakeTree,
 } from "../tests/mdev/fake_tree.ts";
-import {
-  findMdevctl,
-  mdevctlArgv,
-  REPO,
-  vdevctlArgv,
-} from "../tests/mdev/diff_helpers.ts";
+import { findMdevctl, mdevctlArgv, REPO } from "../tests/mdev/diff_helpers.ts";
 import { launcherDenoArgv } from "../tests/command_output.ts";
 
 function arg(name: string, fallback: string): string {
@@ -157,9 +156,45 @@ if (!findMdevctl()) {
   Deno.exit(1);
 }
 
-/** Deno's empty-program start-up with the launcher's flags. */
+/**
+ * What runs as vdevctl: by default a copy installed into `base` (what a host
+ * runs: `deno task install`, its `mdev list|types` entry bundled), with
+ * `--checkout` this checkout's launcher and sources.
+ */
+function installedCopy(): string {
+  const dest = `${base}/install`;
+  const r = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${REPO}/tools/install.ts`,
+      "install",
+      "--destdir",
+      dest,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!r.success) {
+    throw new Error(
+      `installing into ${dest} failed: ${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+  return `${dest}/usr/local/lib/vdevctl`;
+}
+const PROGRAM = Deno.args.includes("--checkout") ? REPO : installedCopy();
+const vdevctlArgv = (tree: string, args: string[]) => [
+  `${PROGRAM}/vdevctl`,
+  "--root",
+  tree,
+  "mdev",
+  ...args,
+];
+
+/** Deno's empty-program start-up with the launcher's Deno and flags. */
 const floorArgv = [
-  ...launcherDenoArgv(Deno.execPath(), { repo: REPO }),
+  ...launcherDenoArgv(`${PROGRAM}/node_modules/.bin/deno`, { repo: PROGRAM }),
   `${base}/empty.ts`,
 ];
 
@@ -179,6 +214,13 @@ try {
   const small = `${base}/small`;
   writeFakeTree(small, bigTree(new Rng(8), { parents: 2, devices: 10 }));
   const load = () => Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
+  console.log(
+    `vdevctl: ${
+      PROGRAM === REPO
+        ? "this checkout's sources (--checkout)"
+        : "a copy installed by deno task install (mdev list|types bundled)"
+    }`,
+  );
   console.log(
     `trees: ${DEVICES} devices over 20 parents, shapes ${
       SHAPES.join(", ")
@@ -314,6 +356,7 @@ try {
     }), mdevctl ${fmt(median(m10))}`,
   );
   const result = {
+    program: PROGRAM === REPO ? "checkout" : "installed",
     devices: DEVICES,
     parents: 20,
     runs: RUNS,

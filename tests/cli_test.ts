@@ -151,11 +151,16 @@ Deno.test("mdev list after --root DIR and --root=DIR lists the last root's devic
 /** Where `./vdevctl ARGS` (started as `name`) starts: its entry module. */
 async function launcherEntry(
   args: string[],
-  options: { name?: string } = {},
+  options: { name?: string; bundle?: boolean } = {},
 ): Promise<string> {
   const dir = Deno.makeTempDirSync({ prefix: "launcher-" });
   try {
     Deno.copyFileSync(`${repo}vdevctl`, `${dir}/vdevctl`);
+    if (options.bundle) {
+      // What an install adds (lib/install/bundle.ts).
+      Deno.mkdirSync(`${dir}/commands`);
+      Deno.writeTextFileSync(`${dir}/commands/mdev_fast.bundle.js`, "");
+    }
     Deno.mkdirSync(`${dir}/node_modules/.bin`, { recursive: true });
     // A deno that prints what it was asked to run.
     Deno.writeTextFileSync(
@@ -213,6 +218,29 @@ Deno.test("the launcher starts mdev list and types (also as mdevctl and lsmdev) 
   }
   assert.equal(await launcherEntry(["start"], { name: "mdevctl" }), "main.ts");
   assert.equal(await launcherEntry(["list"], { name: "vdpa" }), "main.ts");
+});
+
+Deno.test("an installed copy's launcher starts mdev list and types at the bundle, and nothing else", async () => {
+  const bundle = "commands/mdev_fast.bundle.js";
+  const opts = { bundle: true };
+  assert.equal(await launcherEntry(["mdev", "list", "-d"], opts), bundle);
+  assert.equal(
+    await launcherEntry(["--root=/r", "mdev", "types"], opts),
+    bundle,
+  );
+  assert.equal(
+    await launcherEntry(["list"], { ...opts, name: "mdevctl" }),
+    bundle,
+  );
+  assert.equal(
+    await launcherEntry(["-d"], { ...opts, name: "lsmdev" }),
+    bundle,
+  );
+  assert.equal(await launcherEntry(["mdev", "start"], opts), "main.ts");
+  assert.equal(
+    await launcherEntry(["complete", "--", "mdev", ""], opts),
+    "commands/complete.ts",
+  );
 });
 
 Deno.test("mdev list and types started at commands/mdev_fast.ts answer as main.ts does; plain forms load neither main.ts nor npm packages", async () => {

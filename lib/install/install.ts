@@ -17,6 +17,7 @@ import {
   PERSONALITY_NAMES,
   programFiles,
 } from "./layout.ts";
+import { FAST_BUNDLE, fastEntryBundle } from "./bundle.ts";
 import {
   type Manifest,
   MANIFEST_NAME,
@@ -162,6 +163,8 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   const source = options.source;
   const files = programFiles(source);
   const deno = denoBinary(source);
+  // Before anything is written: a failure here leaves nothing to undo.
+  const bundle = await fastEntryBundle(source);
   const manifestPath = `${layout.libdir}/${MANIFEST_NAME}`;
   // DESTDIR is a staging root: made, never recorded (nor removed).
   if (destdir !== "") Deno.mkdirSync(destdir, { recursive: true });
@@ -189,6 +192,7 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
           f.mode,
         );
       }
+      await w.writeFile(`${layout.libdir}/${FAST_BUNDLE}`, bundle, 0o644);
       await w.copyFile(deno, `${layout.libdir}/node_modules/deno/deno`, 0o755);
       w.symlink("../deno/deno", `${layout.libdir}/node_modules/.bin/deno`);
       const launcher = `${layout.libdir}/vdevctl`;

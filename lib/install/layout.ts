@@ -81,7 +81,8 @@ const PROGRAM_TOP = ["main.ts", "deno.json", "package.json"];
 
 function walk(root: string, rel: string, out: ProgramFile[]): void {
   const names = [...Deno.readDirSync(`${root}/${rel}`)]
-    .filter((e) => !e.name.startsWith("."))
+    // Not hidden files, nor a bundle (made for the copy, never copied).
+    .filter((e) => !e.name.startsWith(".") && !e.name.endsWith(".bundle.js"))
     .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   for (const e of names) {
     const r = `${rel}/${e.name}`;

@@ -71,6 +71,7 @@ Deno.test("install --destdir: a self-contained copy, used from /tmp with the che
         "/usr/bin/vdevctl",
         "/usr/lib/vdevctl/vdevctl",
         "/usr/lib/vdevctl/main.ts",
+        "/usr/lib/vdevctl/commands/mdev_fast.bundle.js",
         "/usr/lib/vdevctl/node_modules/deno/deno",
         "/usr/lib/vdevctl/node_modules/commander/package.json",
         "/usr/lib/vdevctl/install-manifest.json",
@@ -114,6 +115,30 @@ Deno.test("install --destdir: a self-contained copy, used from /tmp with the che
     assert.equal(got.code, 0, got.stderr);
     assert.equal(got.stdout, want.stdout);
     assert.notEqual(got.stdout.trim(), "", "the example tree has definitions");
+    // `mdev list|types` start from the copy's bundle: the same answers as
+    // the checkout's sources, also where the bundle hands on to main.ts.
+    for (
+      const line of [
+        ["mdev", "list"],
+        ["mdev", "list", "-d", "-v"],
+        ["mdev", "types", "--dumpjson"],
+        ["mdev", "list", "--bogus"],
+        ["mdev", "list", "-u", "not-a-uuid"],
+        ["mdev", "types", "--help"],
+        ["--root", "/nonexistent-root", "mdev", "list"],
+      ]
+    ) {
+      const args = line[0] === "--root" ? line : ["--root", sysroot, ...line];
+      const src = await runCommand([`${REPO}/vdevctl`, ...args]);
+      const copy = await hiddenCheckout([`${dest}/usr/bin/vdevctl`, ...args], {
+        DENO_DIR: `${dest}.deno-cache`,
+      });
+      assert.deepEqual(
+        { code: copy.code, stdout: copy.stdout, stderr: copy.stderr },
+        { code: src.code, stdout: src.stdout, stderr: src.stderr },
+        args.join(" "),
+      );
+    }
     const help = await hiddenCheckout([
       `${dest}/usr/bin/vdevctl`,
       "vdpa",
