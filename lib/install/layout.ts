@@ -5,6 +5,7 @@
  * @module
  */
 
+import { FAST_BUNDLE } from "./bundle.ts";
 import { VdevError } from "../errors.ts";
 
 /** The install's folders and files on the target system. */
@@ -81,8 +82,7 @@ const PROGRAM_TOP = ["main.ts", "deno.json", "package.json"];
 
 function walk(root: string, rel: string, out: ProgramFile[]): void {
   const names = [...Deno.readDirSync(`${root}/${rel}`)]
-    // Not hidden files, nor a bundle (made for the copy, never copied).
-    .filter((e) => !e.name.startsWith(".") && !e.name.endsWith(".bundle.js"))
+    .filter((e) => !e.name.startsWith("."))
     .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   for (const e of names) {
     const r = `${rel}/${e.name}`;
@@ -118,6 +118,9 @@ export function programFiles(source: string): ProgramFile[] {
   for (const f of PROGRAM_TOP) out.push({ rel: f, mode: 0o644 });
   out.push({ rel: "vdevctl", mode: 0o755 });
   for (const d of PROGRAM_DIRS) walk(source, d, out);
+  // The bundle is made for the copy (lib/install/bundle.ts), never copied.
+  const at = out.findIndex((f) => f.rel === FAST_BUNDLE);
+  if (at >= 0) out.splice(at, 1);
   const seen = new Set<string>();
   const queue = dependencies(source);
   while (queue.length > 0) {

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { FAST_BUNDLE, fastEntryBundle } from "../../lib/install/bundle.ts";
 import { VdevError } from "../../lib/errors.ts";
+import { programFiles } from "../../lib/install/layout.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -40,5 +41,28 @@ Deno.test("without esbuild in the checkout the bundle (and so the install) stops
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a bundle left in a checkout is not copied: the install makes the copy's own", async () => {
+  const src = await Deno.makeTempDir({ prefix: "stray-bundle-" });
+  try {
+    for (const dir of ["commands", "lib"]) await Deno.mkdir(`${src}/${dir}`);
+    for (
+      const f of [
+        "main.ts",
+        "deno.json",
+        "vdevctl",
+        "commands/mdev_fast.ts",
+        FAST_BUNDLE,
+        "lib/errors.ts",
+      ]
+    ) await Deno.writeTextFile(`${src}/${f}`, "");
+    await Deno.writeTextFile(`${src}/package.json`, "{}");
+    const rels = programFiles(src).map((f) => f.rel);
+    assert.ok(rels.includes("commands/mdev_fast.ts"), rels.join(" "));
+    assert.ok(!rels.includes(FAST_BUNDLE), rels.join(" "));
+  } finally {
+    await Deno.remove(src, { recursive: true });
   }
 });
