@@ -76,6 +76,16 @@ export function readDefinitionIn(dir: SmallFileDir, name: string): string {
   return decodeAtMost(dir.read(name, limit + 1), limit);
 }
 
+/**
+ * Reads the definition file at `index` of `dir`'s listing
+ * (`SmallFileDir.listFiles`) as {@linkcode readDefinitionIn} reads one by
+ * name.
+ */
+export function readListedDefinition(dir: SmallFileDir, index: number): string {
+  const limit = DEFINITION_LIMIT;
+  return decodeAtMost(dir.readListed(index, limit + 1), limit);
+}
+
 function kindOf(st: Deno.FileInfo): string {
   if (st.isDirectory) return "a directory";
   if (st.isCharDevice) return "a character device";

@@ -19,6 +19,7 @@ import {
   DefinitionError,
   readDefinitionIn,
   readLimitedText,
+  readListedDefinition,
 } from "./bounded_read.ts";
 import { SmallFileDir } from "../small_file.ts";
 import { parseMdevUuid } from "./uuid.ts";
@@ -221,6 +222,15 @@ function openFilesOf(dir: string): SmallFileDir | undefined {
   }
 }
 
+/** The regular files of `files`'s directory, unless it cannot be listed so. */
+function listFilesOf(files: SmallFileDir | undefined): string[] | undefined {
+  try {
+    return files?.listFiles();
+  } catch {
+    return undefined; // Deno's listing reports it
+  }
+}
+
 /** Up to this many files a directory is read with Deno's calls (no dlopen). */
 const FEW_FILES = 32;
 
@@ -332,48 +342,67 @@ export class ConfigStore {
       warnings: [],
       nonCanonical: new Set(),
     };
+    // After one big directory (libc opened), the others are listed with
+    // getdents64 on the descriptor their files are read through.
+    let viaLibc = false;
     for (const pent of readDir(this.base) ?? []) {
       if (pent.name === SCRIPTS_DIR || !pent.isDirectory) continue;
       if (filter.parent !== undefined && filter.parent !== pent.name) continue;
       const pdir = `${this.base}/${pent.name}`;
-      const children = readDir(pdir);
-      if (children === undefined) continue;
+      let files: SmallFileDir | undefined;
+      let names = viaLibc ? listFilesOf(files = openFilesOf(pdir)) : undefined;
+      let listed = names !== undefined;
+      if (names === undefined) {
+        // Deno's listing (the errors of one that cannot be listed are its).
+        files?.close();
+        files = undefined;
+        const children = readDir(pdir);
+        if (children === undefined) continue;
+        names = [];
+        for (const cent of children) if (cent.isFile) names.push(cent.name);
+        // Many files: one directory descriptor and libc reads pay for
+        // opening libc once; a directory that cannot be opened so is read
+        // file by file.
+        if (children.length > FEW_FILES) {
+          files = openFilesOf(pdir);
+          viaLibc ||= files !== undefined;
+        }
+      }
       const temps: string[] = [];
-      // Many files: one directory descriptor and libc reads pay for opening
-      // libc once; a directory that cannot be opened so is read file by file.
-      const many = children.length > FEW_FILES ? openFilesOf(pdir) : undefined;
       try {
-        for (const cent of children) {
-          if (!cent.isFile) continue;
-          if (tempFileWriter(cent.name) !== undefined) {
-            temps.push(cent.name); // a writer's, being renamed or left behind
+        for (let i = 0; i < names.length; i++) {
+          const name = names[i];
+          if (tempFileWriter(name) !== undefined) {
+            temps.push(name); // a writer's, being renamed or left behind
             continue;
           }
-          const path = `${pdir}/${cent.name}`;
-          const uuid = parseMdevUuid(cent.name);
+          const uuid = parseMdevUuid(name);
           if (uuid === undefined) {
             scan.warnings.push(
-              `ignoring ${path}: the file name is not a UUID`,
+              `ignoring ${pdir}/${name}: the file name is not a UUID`,
             );
             continue;
           }
           if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
-          if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
+          if (name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
           try {
-            const text = many
-              ? readDefinitionIn(many, cent.name)
-              : readLimitedText(path);
+            const text = files === undefined
+              ? readLimitedText(`${pdir}/${name}`)
+              : listed
+              ? readListedDefinition(files, i)
+              : readDefinitionIn(files, name);
             scan.definitions.push(
               parseDefinition(text, { parent: pent.name, uuid }),
             );
           } catch (err) {
+            const path = `${pdir}/${name}`;
             if (isPermissionError(err)) throw notRootError(path, err);
             scan.problems.push(problemText(path, err));
             scan.badParents.add(pent.name);
           }
         }
       } finally {
-        many?.close();
+        files?.close();
       }
       if (temps.length > 0) removeStaleTemps(pdir, temps);
     }
