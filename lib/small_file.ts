@@ -64,6 +64,10 @@ function libc(): ReadLib {
 }
 
 let readLib: ReadLib | undefined;
+let readLen = 0;
+let readLenBig = 0n;
+/** The bytes of the last {@linkcode SmallFileDir.readListedRun}. */
+let runBuf = new Uint8Array(0);
 let pathBuf = new Uint8Array(4096);
 let readBuf = new Uint8Array(16 << 10);
 
@@ -84,12 +88,26 @@ const D_TYPE = LINUX_DIRENT64.fields.d_type.offset;
 const D_NAME = LINUX_DIRENT64.fields.d_name.offset;
 const STX_MODE = STATX.fields.stx_mode.offset;
 
+/** Room for one name (NAME_MAX 255) and its NUL. */
+const NAME_SLOT = 256;
 /** What one getdents64 call may fill. */
 const DENT_CHUNK = 32 << 10;
 const DENT_CHUNK_BIG = BigInt(DENT_CHUNK);
 const statxBuf = new Uint8Array(STATX.size);
 /** False once close_range(2) failed (ENOSYS before Linux 5.9, a filter). */
 let closeRangeWorks = true;
+
+/** Files of a listing read one after another ({@linkcode SmallFileDir.readListedRun}). */
+export interface FileRun {
+  /** How many were read: those at `indices[from]` ... `indices[from + count - 1]`. */
+  count: number;
+  /** Their bytes, one after another (a view of the buffer the next read reuses). */
+  bytes: Uint8Array;
+  /** Where each one's bytes end in `bytes` (and the next one's start). */
+  ends: number[];
+  /** Each one's error ({@linkcode ErrnoError}s naming the file), or undefined. */
+  errors: (Error | undefined)[];
+}
 
 /**
  * The small regular files of one directory, read by name: one directory
@@ -110,10 +128,15 @@ export class SmallFileDir {
   /** First and last descriptor of the run still open (-1: none). */
   #runFirst = -1;
   #runLast = -1;
-  /** The names of {@linkcode SmallFileDir.listFiles}, each NUL-terminated. */
-  #nameBytes = new Uint8Array(0);
-  /** Where each listed name starts in #nameBytes. */
+  /**
+   * The names of {@linkcode SmallFileDir.listFiles}, each NUL-terminated,
+   * after a slot that the one being opened is moved to.
+   */
+  #nameBytes = new Uint8Array(NAME_SLOT);
+  #nameSlot = this.#nameBytes.subarray(0, NAME_SLOT);
+  /** Where each listed name starts in #nameBytes, and where the last ends. */
   #nameAt: number[] = [];
+  #nameEnd = NAME_SLOT;
   #names: string[] = [];
   /** The file being read, for readBounded's callback and its errors. */
   #readFd = -1;
@@ -121,7 +144,11 @@ export class SmallFileDir {
   #readOpts = { max: 0, shortEnds: true };
   #reader = (into: Uint8Array): number => {
     const c = libc();
-    const n = c.read(this.#readFd, into, BigInt(into.length));
+    if (into.length !== readLen) {
+      readLen = into.length;
+      readLenBig = BigInt(readLen); // one bigint per size, not per read
+    }
+    const n = c.read(this.#readFd, into, readLenBig);
     if (n < 0) {
       throw new ErrnoError(`read ${this.#dir}/${this.#readName}`, readErrno(c));
     }
@@ -147,7 +174,8 @@ export class SmallFileDir {
    * {@linkcode ErrnoError}s naming the file.
    */
   read(name: string, max: number): Uint8Array {
-    return this.#readAt(cString(name), name, max);
+    this.#readName = name;
+    return this.#readAt(cString(name), max);
   }
 
   /**
@@ -167,7 +195,7 @@ export class SmallFileDir {
     // getdents64 fills the buffer past the names kept so far, and each
     // regular file's name (with its NUL) is moved down next to them.
     let bytes = new Uint8Array(64 << 10);
-    let pos = 0;
+    let pos = NAME_SLOT;
     for (;;) {
       if (bytes.length - pos < DENT_CHUNK) {
         const bigger = new Uint8Array(bytes.length * 2);
@@ -195,16 +223,18 @@ export class SmallFileDir {
     // became one code unit (ASCII names, all of a store's); else each name
     // on its own.
     const names = new Array<string>(starts.length);
-    const all = lossy.decode(bytes.subarray(0, pos));
-    const whole = all.length === pos;
+    const all = lossy.decode(bytes.subarray(NAME_SLOT, pos));
+    const whole = all.length === pos - NAME_SLOT;
     for (let i = 0; i < starts.length; i++) {
       const end = (i + 1 < starts.length ? starts[i + 1] : pos) - 1;
       names[i] = whole
-        ? all.slice(starts[i], end)
+        ? all.slice(starts[i] - NAME_SLOT, end - NAME_SLOT)
         : lossy.decode(bytes.subarray(starts[i], end));
     }
     this.#nameBytes = bytes;
+    this.#nameSlot = bytes.subarray(0, NAME_SLOT);
     this.#nameAt = starts;
+    this.#nameEnd = pos;
     this.#names = names;
     return names;
   }
@@ -215,11 +245,61 @@ export class SmallFileDir {
    * directory holds), as {@linkcode SmallFileDir.read} reads them.
    */
   readListed(index: number, max: number): Uint8Array {
-    return this.#readAt(
-      this.#nameBytes.subarray(this.#nameAt[index]),
-      this.#names[index],
-      max,
-    );
+    return this.#readAt(this.#nameIn(index), max);
+  }
+
+  /**
+   * Reads the listed files at `indices[from]`, `indices[from + 1]`, ... (at
+   * most `max` bytes each, as {@linkcode SmallFileDir.readListed} reads
+   * them) one after another into one buffer, until it holds `budget` bytes
+   * or the list ends: one decode can then serve them all. The run's buffer
+   * is the one the next read reuses.
+   */
+  readListedRun(
+    indices: readonly number[],
+    from: number,
+    options: { max: number; budget: number },
+  ): FileRun {
+    const { max, budget } = options;
+    const ends: number[] = [];
+    const errors: (Error | undefined)[] = [];
+    let pos = 0;
+    for (let k = from; k < indices.length && pos < budget; k++) {
+      try {
+        const bytes = this.#readAt(this.#nameIn(indices[k]), max);
+        if (runBuf.length < pos + bytes.length) {
+          const bigger = new Uint8Array(
+            Math.max(budget, 2 * (pos + bytes.length)),
+          );
+          bigger.set(runBuf.subarray(0, pos));
+          runBuf = bigger;
+        }
+        runBuf.set(bytes, pos);
+        pos += bytes.length;
+        errors.push(undefined);
+      } catch (err) {
+        errors.push(err instanceof Error ? err : new Error(String(err)));
+      }
+      ends.push(pos);
+    }
+    return {
+      count: ends.length,
+      bytes: runBuf.subarray(0, pos),
+      ends,
+      errors,
+    };
+  }
+
+  /**
+   * The name of listed file `index`, NUL-terminated, moved to the start of
+   * the names' buffer (no view made per file); #readName is it.
+   */
+  #nameIn(index: number): Uint8Array {
+    const at = this.#nameAt;
+    const end = index + 1 < at.length ? at[index + 1] : this.#nameEnd;
+    this.#nameBytes.copyWithin(0, at[index], end);
+    this.#readName = this.#names[index];
+    return this.#nameSlot;
   }
 
   /** Closes the files still open and the directory descriptor. */
@@ -229,8 +309,9 @@ export class SmallFileDir {
     this.#fd = -1;
   }
 
-  /** Opens the file named by `cName` (NUL-terminated) and reads it. */
-  #readAt(cName: Uint8Array, name: string, max: number): Uint8Array {
+  /** Opens the file named by `cName` (NUL-terminated; #readName) and reads it. */
+  #readAt(cName: Uint8Array, max: number): Uint8Array {
+    const name = this.#readName;
     const c = libc();
     let fd = c.openat(this.#fd, cName, OPEN_FLAGS, 0);
     if (fd < 0) {
@@ -243,7 +324,6 @@ export class SmallFileDir {
       if (fd < 0) throw new ErrnoError(`open ${this.#dir}/${name}`, errno);
     }
     this.#readFd = fd;
-    this.#readName = name;
     // Bounded: a file without end (/dev/zero) cannot grow it past `max`;
     // a short read ends a regular file (and saves the read that returns 0).
     this.#readOpts.max = max;

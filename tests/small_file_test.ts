@@ -216,12 +216,17 @@ Deno.test("SmallFileDir: files kept open are closed on errors, when a run is bro
     const a = names[10];
     const b = names[11];
     files.readListed(10, 100);
-    const other = Deno.openSync(`${dir}/${names[12]}`);
+    const fdA = [...openFds()].find(([, p]) => p === `${dir}/${a}`)![0];
+    // Other files take the holes below, then the number after A's.
+    const others: Deno.FsFile[] = [];
+    while (!openFds().has(fdA + 1)) {
+      others.push(Deno.openSync(`${dir}/${names[12]}`));
+    }
     files.readListed(11, 100);
     const open = openUnder(dir);
     assert.ok(!open.includes(`${dir}/${a}`), "the broken run is closed");
     assert.ok(open.includes(`${dir}/${b}`), "the new run is open");
-    other.close();
+    for (const f of others) f.close();
     files.close();
     assert.equal(openFds().size, before, "every descriptor closed");
 
