@@ -10,6 +10,9 @@
 import { readAtMost } from "./sysfs.ts";
 import type { SmallFileDir } from "../small_file.ts";
 
+/** Bytes of definitions read before they are decoded together. */
+const RUN_BUDGET = 256 << 10;
+
 /** A definition file that cannot be used; the message says why. */
 export class DefinitionError extends Error {
   /** Creates the error for a reason such as "not valid JSON". */
@@ -77,13 +80,54 @@ export function readDefinitionIn(dir: SmallFileDir, name: string): string {
 }
 
 /**
- * Reads the definition file at `index` of `dir`'s listing
- * (`SmallFileDir.listFiles`) as {@linkcode readDefinitionIn} reads one by
- * name.
+ * Reads the definition files at `indices` of `dir`'s listing
+ * (`SmallFileDir.listFiles`) and hands each to `each` (its position in
+ * `indices`, then its text or why it cannot be used: the errors of
+ * {@linkcode readDefinitionIn}), in order. Files are read in runs into one
+ * buffer, and a run that is all ASCII (a store's are) is decoded once:
+ * each file's text is then a slice of it, as its own strict decode would
+ * be; any other run is decoded file by file.
  */
-export function readListedDefinition(dir: SmallFileDir, index: number): string {
+export function readListedDefinitions(
+  dir: SmallFileDir,
+  indices: readonly number[],
+  each: (k: number, text: string | Error) => void,
+): void {
   const limit = DEFINITION_LIMIT;
-  return decodeAtMost(dir.readListed(index, limit + 1), limit);
+  for (let from = 0; from < indices.length;) {
+    const run = dir.readListedRun(indices, from, {
+      max: limit + 1,
+      budget: RUN_BUDGET,
+    });
+    const { bytes, ends, errors } = run;
+    let all: string | undefined;
+    try {
+      all = decoder.decode(bytes);
+    } catch {
+      all = undefined; // not UTF-8 somewhere: file by file
+    }
+    // Valid UTF-8 with one code unit per byte is ASCII.
+    const ascii = all !== undefined && all.length === bytes.length;
+    let start = 0;
+    for (let k = 0; k < run.count; k++) {
+      const end = ends[k];
+      let text: string | Error;
+      if (errors[k] !== undefined) text = errors[k]!;
+      else if (end - start > limit) {
+        text = new DefinitionError(`too large (over ${limit} bytes)`);
+      } else if (ascii) text = all!.slice(start, end);
+      else {
+        try {
+          text = decodeAtMost(bytes.subarray(start, end), limit);
+        } catch (err) {
+          text = err as Error;
+        }
+      }
+      each(from + k, text);
+      start = end;
+    }
+    from += run.count;
+  }
 }
 
 function kindOf(st: Deno.FileInfo): string {
