@@ -126,7 +126,7 @@ function scanParent(
   let viaLibc = place.viaLibc;
   let files = viaLibc ? openFilesOf(pdir) : undefined;
   let names = listFilesOf(files);
-  const listed = names !== undefined;
+  let listed = names !== undefined;
   if (names === undefined) {
     // Deno's listing (the errors of one that cannot be listed are its).
     files?.close();
@@ -136,10 +136,13 @@ function scanParent(
     names = [];
     for (const cent of children) if (cent.isFile) names.push(cent.name);
     // Many files: one directory descriptor and libc reads pay for opening
-    // libc once; a directory that cannot be opened so is read file by file.
+    // libc once (listed again by it: a listing is a few per cent of the
+    // reads); a directory that cannot be opened so is read file by file.
     if (children.length > FEW_FILES) {
       files = openFilesOf(pdir);
       viaLibc ||= files !== undefined;
+      const again = listFilesOf(files);
+      if (again !== undefined) [names, listed] = [again, true];
     }
   }
   const ps: ParentScan = {
