@@ -23,6 +23,7 @@ export class DefinitionError extends Error {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const probe = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The most a definition or a --jsonfile may hold (mdevctl's are < 1 KiB). */
 export const DEFINITION_LIMIT = 1 << 20;
@@ -100,14 +101,11 @@ export function readListedDefinitions(
       budget: RUN_BUDGET,
     });
     const { bytes, ends, errors } = run;
-    let all: string | undefined;
-    try {
-      all = decoder.decode(bytes);
-    } catch {
-      all = undefined; // not UTF-8 somewhere: file by file
-    }
-    // Valid UTF-8 with one code unit per byte is ASCII.
-    const ascii = all !== undefined && all.length === bytes.length;
+    // One code unit per byte and no U+FFFD (what a bad byte becomes) is
+    // ASCII. Deno's non-fatal UTF-8 decode is its fast one, and gives
+    // one-byte strings (the strict one decodes to UTF-16).
+    const all = probe.decode(bytes);
+    const ascii = all.length === bytes.length && !all.includes("\uFFFD");
     let start = 0;
     for (let k = 0; k < run.count; k++) {
       const end = ends[k];
@@ -115,7 +113,7 @@ export function readListedDefinitions(
       if (errors[k] !== undefined) text = errors[k]!;
       else if (end - start > limit) {
         text = new DefinitionError(`too large (over ${limit} bytes)`);
-      } else if (ascii) text = all!.slice(start, end);
+      } else if (ascii) text = all.slice(start, end);
       else {
         try {
           text = decodeAtMost(bytes.subarray(start, end), limit);
