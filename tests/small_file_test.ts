@@ -14,6 +14,7 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 Deno.test("SmallFileDir: whole small files by name, bounded devices, no wait on a FIFO", () => {
   const dir = Deno.makeTempDirSync({ prefix: "libc-read-" });
+  const before = Deno.readDirSync("/proc/self/fd").toArray().length;
   const files = new SmallFileDir(dir);
   try {
     const big = "x".repeat(40_000); // past the first buffer: it grows
@@ -52,6 +53,8 @@ Deno.test("SmallFileDir: whole small files by name, bounded devices, no wait on 
     files.close();
     Deno.removeSync(dir, { recursive: true });
   }
+  // Files read by name stay open until close too, errors or not.
+  assert.equal(Deno.readDirSync("/proc/self/fd").toArray().length, before);
   const dev = new SmallFileDir("/dev");
   try {
     assert.equal(dev.read("zero", 1000).length, 1000);
