@@ -103,7 +103,8 @@ export function readListedDefinitions(
     const { bytes, ends, errors } = run;
     // One code unit per byte and no U+FFFD (what a bad byte becomes) is
     // ASCII. Deno's non-fatal UTF-8 decode is its fast one, and gives
-    // one-byte strings (the strict one decodes to UTF-16).
+    // one-byte strings (the strict one decodes to UTF-16); a run that is
+    // not ASCII is decoded file by file.
     const all = probe.decode(bytes);
     const ascii = all.length === bytes.length && !all.includes("\uFFFD");
     let start = 0;
@@ -114,17 +115,26 @@ export function readListedDefinitions(
       else if (end - start > limit) {
         text = new DefinitionError(`too large (over ${limit} bytes)`);
       } else if (ascii) text = all.slice(start, end);
-      else {
-        try {
-          text = decodeAtMost(bytes.subarray(start, end), limit);
-        } catch (err) {
-          text = err as Error;
-        }
-      }
+      else text = decodeOne(bytes.subarray(start, end), limit);
       each(from + k, text);
       start = end;
     }
     from += run.count;
+  }
+}
+
+/**
+ * `bytes` as strict UTF-8 text, or the error: decoded by the fast decoder,
+ * whose text is the strict one's unless it holds a U+FFFD (what a bad
+ * sequence becomes), and then by the strict decoder.
+ */
+function decodeOne(bytes: Uint8Array, limit: number): string | Error {
+  const text = probe.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
+  try {
+    return decodeAtMost(bytes, limit);
+  } catch (err) {
+    return err as Error;
   }
 }
 
