@@ -101,7 +101,7 @@ let closeRangeWorks = true;
 export interface FileRun {
   /** How many were read: those at `indices[from]` ... `indices[from + count - 1]`. */
   count: number;
-  /** Their bytes, one after another (a view of the buffer the next read reuses). */
+  /** Their bytes, one after another (a view of the buffer the next run reuses). */
   bytes: Uint8Array;
   /** Where each one's bytes end in `bytes` (and the next one's start). */
   ends: number[];
@@ -253,7 +253,7 @@ export class SmallFileDir {
    * most `max` bytes each, as {@linkcode SmallFileDir.readListed} reads
    * them) one after another into one buffer, until it holds `budget` bytes
    * or the list ends: one decode can then serve them all. The run's buffer
-   * is the one the next read reuses.
+   * is the one the next run reuses.
    */
   readListedRun(
     indices: readonly number[],
