@@ -206,3 +206,40 @@ Deno.test("directories listed by getdents64 (after the first big one) give what 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("sysfs listed through libc (once a big store directory opened it) lists what Deno's listing does", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "mdev-scale-" });
+  try {
+    writeFakeTree(
+      dir,
+      scaleTree(new Rng(21), { parents: 2, devices: 200, shape: "mix" }),
+    );
+    const lib = new URL("../../lib/", import.meta.url).href;
+    const script = Deno.makeTempFileSync({ suffix: ".ts" });
+    Deno.writeTextFileSync(
+      script,
+      `import { listActive, listDefined, openMdev } from "${lib}mdev/list.ts";
+import { SysRoot } from "${lib}root.ts";
+import { smallFilesOpen } from "${lib}small_file.ts";
+const show = (l: unknown) => JSON.stringify(l, (_, v) => v instanceof Map ? [...v] : v);
+const root = new SysRoot(Deno.args[0]);
+const before = [smallFilesOpen(), show(listActive(openMdev(root)))];
+const defined = show(listDefined(openMdev(root))); // opens libc
+const after = [smallFilesOpen(), show(listActive(openMdev(root)))];
+console.log(JSON.stringify([before[0], after[0], before[1] === after[1], defined === show(listDefined(openMdev(root)))]));`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", script, dir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    Deno.removeSync(script);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(
+      JSON.parse(new TextDecoder().decode(out.stdout)),
+      [false, true, true, true],
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
