@@ -97,23 +97,6 @@ const statxBuf = new Uint8Array(STATX.size);
 /** False once close_range(2) failed (ENOSYS before Linux 5.9, a filter). */
 let closeRangeWorks = true;
 
-const DOT = 0x2e;
-
-/** True when the name at `bytes[name]` is `.` or `..`. */
-function dotOrDotDot(bytes: Uint8Array, name: number): boolean {
-  return bytes[name + 1] === 0 ||
-    (bytes[name + 1] === DOT && bytes[name + 2] === 0);
-}
-
-/**
- * True once this module has opened libc (a listing of many definitions
- * did): a caller with many names to list can then list them through it at
- * no start-up cost.
- */
-export function smallFilesOpen(): boolean {
-  return readLib !== undefined;
-}
-
 /** Files of a listing read one after another ({@linkcode SmallFileDir.readListedRun}). */
 export interface FileRun {
   /** How many were read: those at `indices[from]` ... `indices[from + count - 1]`. */
@@ -206,25 +189,8 @@ export class SmallFileDir {
    * `options.unknownTypes`: treat every record as `DT_UNKNOWN` (tests).
    */
   listFiles(options: { unknownTypes?: boolean } = {}): string[] | undefined {
-    return this.#list(options.unknownTypes ? "unknown" : "files");
-  }
-
-  /**
-   * The names of every entry of the directory but `.` and `..`, in
-   * directory order, as `Deno.readDirSync` names them (see
-   * {@linkcode SmallFileDir.listFiles}). Undefined when this libc has no
-   * getdents64; errors are {@linkcode ErrnoError}s. Once per directory.
-   */
-  listNames(): string[] | undefined {
-    return this.#list("all");
-  }
-
-  /** The listing of listFiles ("unknown": every type asked) or listNames. */
-  #list(which: "files" | "unknown" | "all"): string[] | undefined {
     const c = libc();
-    if (c.getdents64 === null || (which !== "all" && c.statx === null)) {
-      return undefined;
-    }
+    if (c.getdents64 === null || c.statx === null) return undefined;
     const starts: number[] = [];
     // getdents64 fills the buffer past the names kept so far, and each
     // regular file's name (with its NUL) is moved down next to them.
@@ -242,15 +208,11 @@ export class SmallFileDir {
       }
       if (n === 0) break;
       for (let at = pos, end = pos + n; at < end;) {
-        let type = which === "unknown" ? DT.UNKNOWN : bytes[at + D_TYPE];
+        let type = options.unknownTypes ? DT.UNKNOWN : bytes[at + D_TYPE];
         const name = at + D_NAME;
         at += bytes[at + D_RECLEN] | (bytes[at + D_RECLEN + 1] << 8);
-        if (which === "all") {
-          if (bytes[name] === DOT && dotOrDotDot(bytes, name)) continue;
-        } else {
-          if (type === DT.UNKNOWN) type = this.#typeOf(bytes, name);
-          if (type !== DT.REG) continue;
-        }
+        if (type === DT.UNKNOWN) type = this.#typeOf(bytes, name);
+        if (type !== DT.REG) continue;
         starts.push(pos);
         const nul = bytes.indexOf(0, name);
         bytes.copyWithin(pos, name, nul + 1);

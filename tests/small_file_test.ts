@@ -295,20 +295,3 @@ console.log(fds, names.length, sum);`,
     Deno.removeSync(dir, { recursive: true });
   }
 });
-
-Deno.test("SmallFileDir.listNames: every entry but . and .., in order and named as Deno.readDirSync gives them", () => {
-  const { dir } = oddDirectory();
-  try {
-    const files = new SmallFileDir(dir);
-    try {
-      assert.deepEqual(
-        files.listNames(),
-        [...Deno.readDirSync(dir)].map((e) => e.name),
-      );
-    } finally {
-      files.close();
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});

@@ -14,7 +14,7 @@
 
 import { VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
-import { readBounded, SmallFileDir, smallFilesOpen } from "../small_file.ts";
+import { readBounded } from "../small_file.ts";
 
 /** A supported mdev type of a parent. */
 export interface MdevType {
@@ -110,24 +110,8 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-/**
- * Entry names of directory `path` in directory order; [] when it cannot be
- * read. Through libc (getdents64, no object per entry) once a big listing
- * has opened it, else Deno's.
- */
+/** Entry names of directory `path` in directory order; [] when it cannot be read. */
 function dirNames(path: string): string[] {
-  if (smallFilesOpen()) {
-    let dir: SmallFileDir | undefined;
-    try {
-      dir = new SmallFileDir(path);
-      const names = dir.listNames();
-      if (names !== undefined) return names;
-    } catch {
-      // Deno's listing says [] the same way.
-    } finally {
-      dir?.close();
-    }
-  }
   try {
     return [...Deno.readDirSync(path)].map((e) => e.name);
   } catch {
