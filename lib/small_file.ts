@@ -9,6 +9,15 @@
  */
 
 import { ErrnoError } from "./errno.ts";
+import {
+  AT_SYMLINK_NOFOLLOW,
+  DT,
+  LINUX_DIRENT64,
+  S_IFMT,
+  S_IFREG,
+  STATX,
+  STATX_TYPE,
+} from "./dir_entry_layout.ts";
 
 const O_RDONLY = 0;
 const O_NONBLOCK = 0o4000;
@@ -29,6 +38,23 @@ const READ_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  // Optional (glibc 2.30, 2.34, 2.28): without them a directory is listed
+  // by Deno and each file closed on its own.
+  getdents64: {
+    parameters: ["i32", "buffer", "usize"],
+    result: "i32",
+    optional: true,
+  },
+  close_range: {
+    parameters: ["u32", "u32", "i32"],
+    result: "i32",
+    optional: true,
+  },
+  statx: {
+    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
+    result: "i32",
+    optional: true,
+  },
 } as const;
 
 type ReadLib = Deno.DynamicLibrary<typeof READ_SYMBOLS>["symbols"];
@@ -38,26 +64,106 @@ function libc(): ReadLib {
 }
 
 let readLib: ReadLib | undefined;
+let readLen = 0;
+let readLenBig = 0n;
+/** The bytes of the last {@linkcode SmallFileDir.readListedRun}. */
+let runBuf = new Uint8Array(0);
 let pathBuf = new Uint8Array(4096);
 let readBuf = new Uint8Array(16 << 10);
 
 /**
+ * A run of descriptors kept open for one close_range(2) stays inside the
+ * block of this many that its first is in: the kernel sizes a descriptor
+ * table in multiples of 64, and growing it in a process with threads (Deno)
+ * waits for an RCU grace period (runs of 256 cost 10-15 ms more per 10,000
+ * files than they saved).
+ */
+const FD_BLOCK = 64;
+const ENFILE = 23;
+const EMFILE = 24;
+const OPEN_FLAGS = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+
+const D_RECLEN = LINUX_DIRENT64.fields.d_reclen.offset;
+const D_TYPE = LINUX_DIRENT64.fields.d_type.offset;
+const D_NAME = LINUX_DIRENT64.fields.d_name.offset;
+const STX_MODE = STATX.fields.stx_mode.offset;
+
+/** Room for one name (NAME_MAX 255) and its NUL. */
+const NAME_SLOT = 256;
+/** What one getdents64 call may fill. */
+const DENT_CHUNK = 32 << 10;
+const DENT_CHUNK_BIG = BigInt(DENT_CHUNK);
+const statxBuf = new Uint8Array(STATX.size);
+/** False once close_range(2) failed (ENOSYS before Linux 5.9, a filter). */
+let closeRangeWorks = true;
+
+/** Files of a listing read one after another ({@linkcode SmallFileDir.readListedRun}). */
+export interface FileRun {
+  /** How many were read: those at `indices[from]` ... `indices[from + count - 1]`. */
+  count: number;
+  /** Their bytes, one after another (a view of the buffer the next run reuses). */
+  bytes: Uint8Array;
+  /** Where each one's bytes end in `bytes` (and the next one's start). */
+  ends: number[];
+  /** Each one's error ({@linkcode ErrnoError}s naming the file), or undefined. */
+  errors: (Error | undefined)[];
+}
+
+/**
  * The small regular files of one directory, read by name: one directory
  * descriptor, then per file an `openat` of the bare name (no path walk from
- * `/`), reads and a close, with no Deno resource. Opens are non-blocking
- * (a FIFO cannot stall them) and do not follow a final symlink, reads stop
- * at the limit (a device without end cannot grow them); a read shorter than asked ends the file, as
- * it does for the regular files this is for (a directory listing said so).
- * Close it when done.
+ * `/`) and reads, with no Deno resource. Opens are non-blocking (a FIFO
+ * cannot stall them) and do not follow a final symlink, reads stop at the
+ * limit (a device without end cannot grow them); a read shorter than asked
+ * ends the file, as it does for the regular files this is for (a directory
+ * listing said so). The files read stay open until a run of consecutive
+ * descriptors, all opened here, inside one block of 64 (one descriptor table
+ * size), is closed by one close_range(2) (one close(2) each when close_range
+ * is missing or fails). Close it when done: that closes them all.
  */
 export class SmallFileDir {
   #fd: number;
   #dir: string;
+  #closeRange: boolean;
+  /** First and last descriptor of the run still open (-1: none). */
+  #runFirst = -1;
+  #runLast = -1;
+  /**
+   * The names of {@linkcode SmallFileDir.listFiles}, each NUL-terminated,
+   * after a slot that the one being opened is moved to.
+   */
+  #nameBytes = new Uint8Array(NAME_SLOT);
+  #nameSlot = this.#nameBytes.subarray(0, NAME_SLOT);
+  /** Where each listed name starts in #nameBytes, and where the last ends. */
+  #nameAt: number[] = [];
+  #nameEnd = NAME_SLOT;
+  #names: string[] = [];
+  /** The file being read, for readBounded's callback and its errors. */
+  #readFd = -1;
+  #readName = "";
+  #readOpts = { max: 0, shortEnds: true };
+  #reader = (into: Uint8Array): number => {
+    const c = libc();
+    if (into.length !== readLen) {
+      readLen = into.length;
+      readLenBig = BigInt(readLen); // one bigint per size, not per read
+    }
+    const n = c.read(this.#readFd, into, readLenBig);
+    if (n < 0) {
+      throw new ErrnoError(`read ${this.#dir}/${this.#readName}`, readErrno(c));
+    }
+    return n;
+  };
 
-  /** Opens directory `dir`; throws an {@linkcode ErrnoError}. */
-  constructor(dir: string) {
+  /**
+   * Opens directory `dir`; throws an {@linkcode ErrnoError}.
+   * `options.closeRange: false` closes each file on its own (as when the
+   * kernel has no close_range).
+   */
+  constructor(dir: string, options: { closeRange?: boolean } = {}) {
     const c = libc();
     this.#dir = dir;
+    this.#closeRange = options.closeRange ?? true;
     this.#fd = c.open(cString(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (this.#fd < 0) throw new ErrnoError(`open ${dir}`, readErrno(c));
   }
@@ -68,35 +174,216 @@ export class SmallFileDir {
    * {@linkcode ErrnoError}s naming the file.
    */
   read(name: string, max: number): Uint8Array {
-    const c = libc();
-    const fd = c.openat(
-      this.#fd,
-      cString(name),
-      O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
-      0,
-    );
-    if (fd < 0) {
-      throw new ErrnoError(`open ${this.#dir}/${name}`, readErrno(c));
-    }
-    // Bounded: a file without end (/dev/zero) cannot grow it past `max`;
-    // a short read ends a regular file (and saves the read that returns 0).
-    try {
-      return readBounded((into) => {
-        const n = c.read(fd, into, BigInt(into.length));
-        if (n < 0) {
-          throw new ErrnoError(`read ${this.#dir}/${name}`, readErrno(c));
-        }
-        return n;
-      }, { max, shortEnds: true });
-    } finally {
-      c.close(fd);
-    }
+    this.#readName = name;
+    return this.#readAt(cString(name), max);
   }
 
-  /** Closes the directory descriptor. */
+  /**
+   * The names of the directory's regular files in directory order, as
+   * `Deno.readDirSync` gives them and says `isFile` (from getdents64(2):
+   * an entry whose record has no type, `DT_UNKNOWN`, is asked with statx(2)
+   * without following a symlink; a name that is not UTF-8 is decoded with
+   * U+FFFD for each bad sequence). {@linkcode SmallFileDir.readListed}
+   * reads them by position. Undefined when this libc has no getdents64 or
+   * statx; errors are {@linkcode ErrnoError}s. Once per directory.
+   * `options.unknownTypes`: treat every record as `DT_UNKNOWN` (tests).
+   */
+  listFiles(options: { unknownTypes?: boolean } = {}): string[] | undefined {
+    const c = libc();
+    if (c.getdents64 === null || c.statx === null) return undefined;
+    const starts: number[] = [];
+    // getdents64 fills the buffer past the names kept so far, and each
+    // regular file's name (with its NUL) is moved down next to them.
+    let bytes = new Uint8Array(64 << 10);
+    let pos = NAME_SLOT;
+    for (;;) {
+      if (bytes.length - pos < DENT_CHUNK) {
+        const bigger = new Uint8Array(bytes.length * 2);
+        bigger.set(bytes.subarray(0, pos));
+        bytes = bigger;
+      }
+      const n = c.getdents64(this.#fd, bytes.subarray(pos), DENT_CHUNK_BIG);
+      if (n < 0) {
+        throw new ErrnoError(`read directory ${this.#dir}`, readErrno(c));
+      }
+      if (n === 0) break;
+      for (let at = pos, end = pos + n; at < end;) {
+        let type = options.unknownTypes ? DT.UNKNOWN : bytes[at + D_TYPE];
+        const name = at + D_NAME;
+        at += bytes[at + D_RECLEN] | (bytes[at + D_RECLEN + 1] << 8);
+        if (type === DT.UNKNOWN) type = this.#typeOf(bytes, name);
+        if (type !== DT.REG) continue;
+        starts.push(pos);
+        const nul = bytes.indexOf(0, name);
+        bytes.copyWithin(pos, name, nul + 1);
+        pos += nul + 1 - name;
+      }
+    }
+    // One decode for all the names, then slices of it, when every byte
+    // became one code unit (ASCII names, all of a store's); else each name
+    // on its own.
+    const names = new Array<string>(starts.length);
+    const all = lossy.decode(bytes.subarray(NAME_SLOT, pos));
+    const whole = all.length === pos - NAME_SLOT;
+    for (let i = 0; i < starts.length; i++) {
+      const end = (i + 1 < starts.length ? starts[i + 1] : pos) - 1;
+      names[i] = whole
+        ? all.slice(starts[i] - NAME_SLOT, end - NAME_SLOT)
+        : lossy.decode(bytes.subarray(starts[i], end));
+    }
+    this.#nameBytes = bytes;
+    this.#nameSlot = bytes.subarray(0, NAME_SLOT);
+    this.#nameAt = starts;
+    this.#nameEnd = pos;
+    this.#names = names;
+    return names;
+  }
+
+  /**
+   * The first `max` bytes of the file at `index` in
+   * {@linkcode SmallFileDir.listFiles}'s names (opened by the bytes the
+   * directory holds), as {@linkcode SmallFileDir.read} reads them.
+   */
+  readListed(index: number, max: number): Uint8Array {
+    return this.#readAt(this.#nameIn(index), max);
+  }
+
+  /**
+   * Reads the listed files at `indices[from]`, `indices[from + 1]`, ... (at
+   * most `max` bytes each, as {@linkcode SmallFileDir.readListed} reads
+   * them) one after another into one buffer, until it holds `budget` bytes
+   * or the list ends: one decode can then serve them all. The run's buffer
+   * is the one the next run reuses.
+   */
+  readListedRun(
+    indices: readonly number[],
+    from: number,
+    options: { max: number; budget: number },
+  ): FileRun {
+    const { max, budget } = options;
+    const ends: number[] = [];
+    const errors: (Error | undefined)[] = [];
+    let pos = 0;
+    for (let k = from; k < indices.length && pos < budget; k++) {
+      try {
+        const bytes = this.#readAt(this.#nameIn(indices[k]), max);
+        if (runBuf.length < pos + bytes.length) {
+          const bigger = new Uint8Array(
+            Math.max(budget, 2 * (pos + bytes.length)),
+          );
+          bigger.set(runBuf.subarray(0, pos));
+          runBuf = bigger;
+        }
+        runBuf.set(bytes, pos);
+        pos += bytes.length;
+        errors.push(undefined);
+      } catch (err) {
+        errors.push(err instanceof Error ? err : new Error(String(err)));
+      }
+      ends.push(pos);
+    }
+    return {
+      count: ends.length,
+      bytes: runBuf.subarray(0, pos),
+      ends,
+      errors,
+    };
+  }
+
+  /**
+   * The name of listed file `index`, NUL-terminated, moved to the start of
+   * the names' buffer (no view made per file); #readName is it.
+   */
+  #nameIn(index: number): Uint8Array {
+    const at = this.#nameAt;
+    const end = index + 1 < at.length ? at[index + 1] : this.#nameEnd;
+    this.#nameBytes.copyWithin(0, at[index], end);
+    this.#readName = this.#names[index];
+    return this.#nameSlot;
+  }
+
+  /** Closes the files still open and the directory descriptor. */
   close(): void {
+    this.#flush();
     if (this.#fd >= 0) libc().close(this.#fd);
     this.#fd = -1;
+  }
+
+  /** Opens the file named by `cName` (NUL-terminated; #readName) and reads it. */
+  #readAt(cName: Uint8Array, max: number): Uint8Array {
+    const name = this.#readName;
+    const c = libc();
+    let fd = c.openat(this.#fd, cName, OPEN_FLAGS, 0);
+    if (fd < 0) {
+      let errno = readErrno(c);
+      if ((errno === EMFILE || errno === ENFILE) && this.#runFirst >= 0) {
+        this.#flush(); // the files kept open took the last descriptors
+        fd = c.openat(this.#fd, cName, OPEN_FLAGS, 0);
+        if (fd < 0) errno = readErrno(c);
+      }
+      if (fd < 0) throw new ErrnoError(`open ${this.#dir}/${name}`, errno);
+    }
+    this.#readFd = fd;
+    // Bounded: a file without end (/dev/zero) cannot grow it past `max`;
+    // a short read ends a regular file (and saves the read that returns 0).
+    this.#readOpts.max = max;
+    if (!this.#closeRange) {
+      try {
+        return readBounded(this.#reader, this.#readOpts);
+      } finally {
+        c.close(fd);
+      }
+    }
+    this.#keep(fd); // closed with its run, also when the read fails
+    return readBounded(this.#reader, this.#readOpts);
+  }
+
+  /** Adds `fd` to the run of open descriptors (closing the run it cannot join). */
+  #keep(fd: number): void {
+    if (
+      this.#runFirst >= 0 && fd === this.#runLast + 1 &&
+      Math.floor(fd / FD_BLOCK) === Math.floor(this.#runFirst / FD_BLOCK)
+    ) {
+      this.#runLast = fd;
+      return;
+    }
+    this.#flush();
+    this.#runFirst = this.#runLast = fd;
+  }
+
+  /**
+   * Closes the run: every descriptor in it was opened here and is still
+   * open, so no one else can hold one of its numbers.
+   */
+  #flush(): void {
+    const first = this.#runFirst;
+    const last = this.#runLast;
+    if (first < 0) return;
+    this.#runFirst = this.#runLast = -1;
+    const c = libc();
+    if (closeRangeWorks && c.close_range !== null) {
+      if (c.close_range(first, last, 0) === 0) return;
+      closeRangeWorks = false;
+    }
+    for (let fd = first; fd <= last; fd++) c.close(fd);
+  }
+
+  /**
+   * DT.REG when the entry named at `bytes[name]` (NUL-terminated) is a
+   * regular file, as lstat(2) says; else DT.UNKNOWN.
+   */
+  #typeOf(bytes: Uint8Array, name: number): number {
+    const nul = bytes.indexOf(0, name);
+    pathBuf.set(bytes.subarray(name, nul + 1));
+    const c = libc();
+    if (
+      c.statx!(this.#fd, pathBuf, AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuf) !==
+        0
+    ) {
+      return DT.UNKNOWN; // as Deno: an entry it cannot stat is not a file
+    }
+    const mode = statxBuf[STX_MODE] | (statxBuf[STX_MODE + 1] << 8);
+    return (mode & S_IFMT) === S_IFREG ? DT.REG : DT.UNKNOWN;
   }
 }
 
@@ -149,3 +436,5 @@ function readErrno(c: { __errno_location(): Deno.PointerValue }): number {
 }
 
 const encoder = new TextEncoder();
+/** As Rust's `to_string_lossy` (Deno's names): U+FFFD per bad sequence, a BOM kept. */
+const lossy = new TextDecoder("utf-8", { ignoreBOM: true });

@@ -10,6 +10,9 @@
 import { readAtMost } from "./sysfs.ts";
 import type { SmallFileDir } from "../small_file.ts";
 
+/** Bytes of definitions read before they are decoded together. */
+const RUN_BUDGET = 256 << 10;
+
 /** A definition file that cannot be used; the message says why. */
 export class DefinitionError extends Error {
   /** Creates the error for a reason such as "not valid JSON". */
@@ -20,6 +23,7 @@ export class DefinitionError extends Error {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const probe = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The most a definition or a --jsonfile may hold (mdevctl's are < 1 KiB). */
 export const DEFINITION_LIMIT = 1 << 20;
@@ -74,6 +78,64 @@ function decodeAtMost(bytes: Uint8Array, limit: number): string {
 export function readDefinitionIn(dir: SmallFileDir, name: string): string {
   const limit = DEFINITION_LIMIT;
   return decodeAtMost(dir.read(name, limit + 1), limit);
+}
+
+/**
+ * Reads the definition files at `indices` of `dir`'s listing
+ * (`SmallFileDir.listFiles`) and hands each to `each` (its position in
+ * `indices`, then its text or why it cannot be used: the errors of
+ * {@linkcode readDefinitionIn}), in order. Files are read in runs into one
+ * buffer, and a run that is all ASCII (a store's are) is decoded once:
+ * each file's text is then a slice of it, as its own strict decode would
+ * be; any other run is decoded file by file.
+ */
+export function readListedDefinitions(
+  dir: SmallFileDir,
+  indices: readonly number[],
+  each: (k: number, text: string | Error) => void,
+): void {
+  const limit = DEFINITION_LIMIT;
+  for (let from = 0; from < indices.length;) {
+    const run = dir.readListedRun(indices, from, {
+      max: limit + 1,
+      budget: RUN_BUDGET,
+    });
+    const { bytes, ends, errors } = run;
+    // One code unit per byte and no U+FFFD (what a bad byte becomes) is
+    // ASCII. Deno's non-fatal UTF-8 decode is its fast one, and gives
+    // one-byte strings (the strict one decodes to UTF-16); a run that is
+    // not ASCII is decoded file by file.
+    const all = probe.decode(bytes);
+    const ascii = all.length === bytes.length && !all.includes("\uFFFD");
+    let start = 0;
+    for (let k = 0; k < run.count; k++) {
+      const end = ends[k];
+      let text: string | Error;
+      if (errors[k] !== undefined) text = errors[k]!;
+      else if (end - start > limit) {
+        text = new DefinitionError(`too large (over ${limit} bytes)`);
+      } else if (ascii) text = all.slice(start, end);
+      else text = decodeOne(bytes.subarray(start, end), limit);
+      each(from + k, text);
+      start = end;
+    }
+    from += run.count;
+  }
+}
+
+/**
+ * `bytes` as strict UTF-8 text, or the error: decoded by the fast decoder,
+ * whose text is the strict one's unless it holds a U+FFFD (what a bad
+ * sequence becomes), and then by the strict decoder.
+ */
+function decodeOne(bytes: Uint8Array, limit: number): string | Error {
+  const text = probe.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
+  try {
+    return decodeAtMost(bytes, limit);
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 function kindOf(st: Deno.FileInfo): string {

@@ -8,146 +8,38 @@
  * @module
  */
 
+import { atomicWriteFileSync, tempFileWriter } from "../atomic_write.ts";
+import { errnoCode, VdevError } from "../errors.ts";
+import { genericError } from "./errors.ts";
+import { DefinitionError, readLimitedText } from "./bounded_read.ts";
 import {
-  atomicWriteFileSync,
-  processAlive,
-  tempFileWriter,
-} from "../atomic_write.ts";
-import { errnoCode, messageOf, VdevError } from "../errors.ts";
-import { genericError, isPermissionError, notRootError } from "./errors.ts";
+  definitionText,
+  type MdevDefinition,
+  parseDefinition,
+} from "./definition.ts";
 import {
-  DefinitionError,
-  readDefinitionIn,
-  readLimitedText,
-} from "./bounded_read.ts";
-import { SmallFileDir } from "../small_file.ts";
+  type DefinitionScan,
+  removeStaleTemps,
+  scanStore,
+  SCRIPTS_DIR,
+  storeError,
+} from "./store_scan.ts";
 import { parseMdevUuid } from "./uuid.ts";
 import type { SysRoot } from "../root.ts";
 import { listDir } from "../sysfs_read.ts";
 
-/** One sysfs attribute of a definition, written in order on start. */
-export interface MdevAttr {
-  /** Attribute file name under the device's sysfs directory. */
-  name: string;
-  /** Value written to it. */
-  value: string;
-}
-
-/** A device definition (the contents of one config file, plus its place). */
-export interface MdevDefinition {
-  /** Parent name (the directory the file is in). */
-  parent: string;
-  /** Canonical UUID (the file name). */
-  uuid: string;
-  /** `mdev_type`. */
-  type: string;
-  /** `start` is "auto". */
-  autostart: boolean;
-  /** `attrs`, in order. */
-  attrs: MdevAttr[];
-}
-
-/** The result of reading many definitions. */
-export interface DefinitionScan {
-  /** Definitions that parsed, in directory order. */
-  definitions: MdevDefinition[];
-  /** One line per bad file (malformed, truncated, unreadable). */
-  problems: string[];
-  /** Parent directory of each bad file (a bad file is still a definition). */
-  badParents: Set<string>;
-  /** One line per ignored entry (a file name that is not a UUID). */
-  warnings: string[];
-  /** "PARENT/UUID" of definitions whose file name is not the canonical UUID. */
-  nonCanonical: Set<string>;
-}
+export {
+  definitionText,
+  definitionValue,
+  type MdevAttr,
+  type MdevDefinition,
+  parseAttrs,
+  parseDefinition,
+  problemText,
+} from "./definition.ts";
+export { type DefinitionScan, SCRIPTS_DIR } from "./store_scan.ts";
 
 export { DefinitionError };
-
-/** The directory that mdevctl 1.2 keeps its callout scripts in. */
-export const SCRIPTS_DIR = "scripts.d";
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/**
- * Parses the `attrs` array of a definition (or of a --jsonfile): a list of
- * one-field objects with string values. Missing or null means none.
- */
-export function parseAttrs(value: unknown): MdevAttr[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) {
-    throw new DefinitionError('"attrs" is not an array');
-  }
-  return value.map((item, i) => {
-    if (!isRecord(item)) {
-      throw new DefinitionError(`attrs[${i}] is not an object`);
-    }
-    const keys = Object.keys(item);
-    if (keys.length !== 1) {
-      throw new DefinitionError(`attrs[${i}] must have exactly one field`);
-    }
-    const v = item[keys[0]];
-    if (typeof v !== "string") {
-      throw new DefinitionError(`attrs[${i}].${keys[0]} is not a string`);
-    }
-    return { name: keys[0], value: v };
-  });
-}
-
-/**
- * Parses definition JSON text (mdevctl's rules: `mdev_type` and `start`
- * required, `start` other than "auto" means manual, `attrs` optional).
- */
-export function parseDefinition(
-  text: string,
-  place: { parent: string; uuid: string },
-): MdevDefinition {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    const how = text.trim() === ""
-      ? "empty"
-      : `not valid JSON (${messageOf(err)})`;
-    throw new DefinitionError(how);
-  }
-  if (!isRecord(json)) throw new DefinitionError("not a JSON object");
-  if (json.mdev_type === undefined || json.mdev_type === null) {
-    throw new DefinitionError('"mdev_type" is missing');
-  }
-  if (json.start === undefined || json.start === null) {
-    throw new DefinitionError('"start" is missing');
-  }
-  if (typeof json.mdev_type !== "string") {
-    throw new DefinitionError('"mdev_type" is not a string');
-  }
-  return {
-    parent: place.parent,
-    uuid: place.uuid,
-    type: json.mdev_type,
-    autostart: json.start === "auto",
-    attrs: parseAttrs(json.attrs),
-  };
-}
-
-/** The JSON value mdevctl stores for a definition (also `list --dumpjson` of one device). */
-export function definitionValue(
-  def: Pick<MdevDefinition, "type" | "autostart" | "attrs">,
-): Record<string, unknown> {
-  return {
-    mdev_type: def.type,
-    start: def.autostart ? "auto" : "manual",
-    attrs: def.attrs.map((a) => ({ [a.name]: a.value })),
-  };
-}
-
-/** The file contents mdevctl writes for a definition (pretty JSON, no newline). */
-export function definitionText(
-  def: Pick<MdevDefinition, "type" | "autostart" | "attrs">,
-): string {
-  return JSON.stringify(definitionValue(def), null, 2);
-}
 
 /**
  * Throws unless `parent` can name a directory inside /etc/mdevctl.d: one
@@ -177,52 +69,6 @@ export function checkDefinitionPlace(parent: string, uuid: string): void {
     throw new VdevError(`${JSON.stringify(uuid)} is not a canonical UUID`);
   }
 }
-
-function readDir(path: string): Deno.DirEntry[] | undefined {
-  try {
-    return [...Deno.readDirSync(path)];
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw storeError(err, path, `reading ${path}`);
-  }
-}
-
-/** A file-system failure in the store as one line naming the path. */
-function storeError(err: unknown, path: string, action: string): VdevError {
-  if (err instanceof VdevError) return err;
-  return genericError(err, { object: "mdev definitions", path, action });
-}
-
-/** True for a temporary file of a writer that is no longer running. */
-function staleTemp(name: string): boolean {
-  const pid = tempFileWriter(name);
-  return pid !== undefined && !processAlive(pid);
-}
-
-/** Removes the temporary files of dead writers in `dir` (best effort). */
-function removeStaleTemps(dir: string, names: Iterable<string>): void {
-  for (const name of names) {
-    if (!staleTemp(name)) continue;
-    try {
-      Deno.removeSync(`${dir}/${name}`);
-    } catch {
-      // Read-only, or another cleaner was first.
-    }
-  }
-}
-
-/** Directory `dir` opened for reading its files by name, if it can be. */
-function openFilesOf(dir: string): SmallFileDir | undefined {
-  try {
-    return new SmallFileDir(dir);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Up to this many files a directory is read with Deno's calls (no dlopen). */
-const FEW_FILES = 32;
 
 /** mdevctl's definitions under a root. */
 export class ConfigStore {
@@ -325,60 +171,7 @@ export class ConfigStore {
    * files named by a UUID. Bad files become problems; the rest are returned.
    */
   scan(filter: { uuid?: string; parent?: string } = {}): DefinitionScan {
-    const scan: DefinitionScan = {
-      definitions: [],
-      problems: [],
-      badParents: new Set(),
-      warnings: [],
-      nonCanonical: new Set(),
-    };
-    for (const pent of readDir(this.base) ?? []) {
-      if (pent.name === SCRIPTS_DIR || !pent.isDirectory) continue;
-      if (filter.parent !== undefined && filter.parent !== pent.name) continue;
-      const pdir = `${this.base}/${pent.name}`;
-      const children = readDir(pdir);
-      if (children === undefined) continue;
-      const temps: string[] = [];
-      // Many files: one directory descriptor and libc reads pay for opening
-      // libc once; a directory that cannot be opened so is read file by file.
-      const many = children.length > FEW_FILES ? openFilesOf(pdir) : undefined;
-      try {
-        for (const cent of children) {
-          if (!cent.isFile) continue;
-          if (tempFileWriter(cent.name) !== undefined) {
-            temps.push(cent.name); // a writer's, being renamed or left behind
-            continue;
-          }
-          const path = `${pdir}/${cent.name}`;
-          const uuid = parseMdevUuid(cent.name);
-          if (uuid === undefined) {
-            scan.warnings.push(
-              `ignoring ${path}: the file name is not a UUID`,
-            );
-            continue;
-          }
-          if (filter.uuid !== undefined && filter.uuid !== uuid) continue;
-          if (cent.name !== uuid) scan.nonCanonical.add(`${pent.name}/${uuid}`);
-          try {
-            const text = many
-              ? readDefinitionIn(many, cent.name)
-              : readLimitedText(path);
-            scan.definitions.push(
-              parseDefinition(text, { parent: pent.name, uuid }),
-            );
-          } catch (err) {
-            if (isPermissionError(err)) throw notRootError(path, err);
-            scan.problems.push(problemText(path, err));
-            scan.badParents.add(pent.name);
-          }
-        }
-      } finally {
-        many?.close();
-      }
-      if (temps.length > 0) removeStaleTemps(pdir, temps);
-    }
-    scan.problems.sort();
-    return scan;
+    return scanStore(this.base, filter);
   }
 
   /** Writes a definition atomically (creating the parent directory). */
@@ -476,12 +269,4 @@ function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
     if (errnoCode(err) === "ENOENT") return undefined;
     throw err;
   }
-}
-
-/** The one-line report of a bad definition file. */
-export function problemText(path: string, err: unknown): string {
-  const why = err instanceof DefinitionError
-    ? err.message
-    : `cannot be read (${messageOf(err)})`;
-  return `${path}: ${why}: fix or remove this definition file`;
 }

@@ -91,6 +91,9 @@ export function listJson(
 ): string {
   const count = [...listing.parents.values()].reduce((n, v) => n + v.length, 0);
   let value: unknown;
+  if ((opts.uuid === undefined || count > 1) && plainKeys(listing)) {
+    return hierarchyJson(listing) + trailer(opts.compat);
+  }
   if (opts.uuid === undefined || count > 1) {
     const parents: Record<string, unknown[]> = {};
     for (const [parent, entries] of listing.parents) {
@@ -102,6 +105,55 @@ export function listJson(
     value = first === undefined ? [] : definitionValue(first);
   }
   return JSON.stringify(value, null, 2) + trailer(opts.compat);
+}
+
+/**
+ * True when no parent name is one that a JavaScript object would not keep
+ * in insertion order (an array index) or as a key (`__proto__`): then
+ * {@linkcode hierarchyJson} prints what JSON.stringify of the object does.
+ */
+function plainKeys(listing: MdevListing): boolean {
+  for (const parent of listing.parents.keys()) {
+    if (parent === "__proto__" || /^(0|[1-9][0-9]*)$/.test(parent)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * `[{PARENT: [{UUID: definitionValue(device)}, ...]}]` as
+ * `JSON.stringify(value, null, 2)` prints it, written directly: an object
+ * keyed by each device's UUID costs V8 a hidden class per device, and
+ * stringifying 10,000 of them most of a `list --dumpjson`.
+ */
+function hierarchyJson(listing: MdevListing): string {
+  if (listing.parents.size === 0) return "[]";
+  let out = "[\n  {";
+  let sep = "\n";
+  for (const [parent, entries] of listing.parents) {
+    out += `${sep}    ${JSON.stringify(parent)}: [`;
+    sep = ",\n";
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      out += `${i === 0 ? "\n" : ",\n"}      {\n        ${
+        JSON.stringify(e.uuid)
+      }: {\n          "mdev_type": ${
+        JSON.stringify(e.type)
+      },\n          "start": "${
+        e.autostart ? "auto" : "manual"
+      }",\n          "attrs": [`;
+      for (let j = 0; j < e.attrs.length; j++) {
+        const a = e.attrs[j];
+        out += `${j === 0 ? "\n" : ",\n"}            {\n              ${
+          JSON.stringify(a.name)
+        }: ${JSON.stringify(a.value)}\n            }`;
+      }
+      out += `${e.attrs.length > 0 ? "\n          " : ""}]\n        }\n      }`;
+    }
+    out += entries.length > 0 ? "\n    ]" : "]";
+  }
+  return out + "\n  }\n]";
 }
 
 /** `types` as text. */

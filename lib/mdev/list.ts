@@ -239,11 +239,16 @@ function definedEntry(
 ): MdevEntry {
   const act = loadActive(ctx, def.uuid);
   return {
-    ...def,
+    uuid: def.uuid,
+    parent: def.parent,
+    type: def.type,
+    autostart: def.autostart,
+    attrs: def.attrs,
     active: act !== undefined && act.parent === def.parent &&
       act.type === def.type,
     // A file read under its canonical name exists; others are checked.
-    defined: !nonCanonical.has(`${def.parent}/${def.uuid}`) ||
+    defined: nonCanonical.size === 0 ||
+      !nonCanonical.has(`${def.parent}/${def.uuid}`) ||
       ctx.store.exists(def.parent, def.uuid),
   };
 }

@@ -114,3 +114,95 @@ Deno.test("a directory of many definitions (read through libc) reports bad files
     }
   }
 });
+
+Deno.test("directories listed by getdents64 (after the first big one) give what Deno's listing gives", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "mdev-scale-" });
+  try {
+    const tree = scaleTree(new Rng(11), {
+      parents: 3,
+      devices: 240,
+      shape: "defined-only",
+    });
+    writeFakeTree(dir, tree);
+    const base = `${dir}/etc/mdevctl.d`;
+    const parents = [...new Set(tree.defined.map((d) => d.parent))];
+    assert.equal(parents.length, 3);
+    const bytes = new TextEncoder();
+    const lib = Deno.dlopen(
+      "libc.so.6",
+      {
+        rename: { parameters: ["buffer", "buffer"], result: "i32" },
+      } as const,
+    );
+    const expected = new Map<string, string[]>();
+    try {
+      for (const p of parents) {
+        const pdir = `${base}/${p}`;
+        const mine = tree.defined.filter((d) => d.parent === p);
+        assert.ok(mine.length > 40, `${mine.length} definitions on ${p}`);
+        // A definition under a non-canonical name, a bad one, one not UTF-8.
+        const upper = mine[0].uuid.toUpperCase();
+        Deno.renameSync(`${pdir}/${mine[0].uuid}`, `${pdir}/${upper}`);
+        Deno.writeTextFileSync(`${pdir}/${mine[1].uuid}`, '{"mdev_type": ');
+        Deno.writeFileSync(`${pdir}/${mine[2].uuid}`, new Uint8Array([0xff]));
+        // Skipped without a word: a symlink, a directory, a FIFO.
+        const u = (i: number) => `${mine[i].uuid.slice(0, -4)}ffff`;
+        Deno.symlinkSync(`${pdir}/${mine[3].uuid}`, `${pdir}/${u(3)}`);
+        Deno.mkdirSync(`${pdir}/${u(4)}`);
+        new Deno.Command("mkfifo", { args: [`${pdir}/${u(5)}`] }).outputSync();
+        // Warned about: names that are not UUIDs (one not UTF-8).
+        Deno.writeTextFileSync(`${pdir}/notes`, "{}");
+        Deno.writeTextFileSync(`${pdir}/tmp`, "{}");
+        const to = bytes.encode(`${pdir}/bad-\0`);
+        to[to.length - 1] = 0xfe;
+        const rc = lib.symbols.rename(
+          bytes.encode(`${pdir}/tmp\0`),
+          new Uint8Array([...to, 0]),
+        );
+        assert.equal(rc, 0);
+        // A dead writer's temporary file: removed.
+        Deno.writeTextFileSync(`${pdir}/.${mine[6].uuid}.999999999.x1.tmp`, "");
+        expected.set(
+          p,
+          [
+            ...mine.slice(3).map((d) => d.uuid),
+            mine[0].uuid,
+          ].sort(),
+        );
+      }
+    } finally {
+      lib.close();
+    }
+    const scan = openMdev(new SysRoot(dir)).store.scan();
+    for (const p of parents) {
+      const pdir = `${base}/${p}`;
+      assert.deepEqual(
+        scan.definitions.filter((d) => d.parent === p).map((d) => d.uuid)
+          .sort(),
+        expected.get(p),
+        p,
+      );
+      assert.equal(scan.problems.filter((l) => l.startsWith(pdir)).length, 2);
+      assert.ok(
+        scan.problems.some((l) => l.startsWith(pdir) && l.includes("UTF-8")),
+      );
+      assert.deepEqual(
+        scan.warnings.filter((l) => l.startsWith(`ignoring ${pdir}/`)).sort(),
+        [
+          `ignoring ${pdir}/bad-\uFFFD: the file name is not a UUID`,
+          `ignoring ${pdir}/notes: the file name is not a UUID`,
+        ],
+      );
+      const mine = tree.defined.filter((d) => d.parent === p);
+      assert.ok(scan.nonCanonical.has(`${p}/${mine[0].uuid}`));
+      assert.ok(
+        ![...Deno.readDirSync(pdir)].some((e) => e.name.endsWith(".tmp")),
+        "the dead writer's file is removed",
+      );
+    }
+    assert.equal(scan.problems.length, 6);
+    assert.equal(scan.warnings.length, 6);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

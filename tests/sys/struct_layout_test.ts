@@ -11,6 +11,15 @@ import assert from "node:assert/strict";
 import { kernelCache } from "../../lib/sandbox/mod.ts";
 import { SCALAR_SIZE, type StructLayout } from "../../lib/sys/struct_layout.ts";
 import {
+  AT_SYMLINK_NOFOLLOW,
+  DT,
+  LINUX_DIRENT64,
+  S_IFMT,
+  S_IFREG,
+  STATX,
+  STATX_TYPE,
+} from "../../lib/dir_entry_layout.ts";
+import {
   VDUSE_ACCESS,
   VDUSE_API_VERSION,
   VDUSE_BASE,
@@ -84,15 +93,20 @@ function constants(): [string, bigint][] {
   return out;
 }
 
-/** The C program, and the output it must print if the declarations are right. */
+/**
+ * The C program, and the output it must print if the declarations are
+ * right; `prelude` goes before the layouts' headers.
+ */
 export function layoutProgram(
   layouts: readonly StructLayout[],
   consts: readonly [string, bigint][],
+  options: { prelude?: readonly string[] } = {},
 ): { source: string; expected: string[] } {
   const headers = new Set(["linux/ioctl.h", ...layouts.map((l) => l.header)]);
   const lines = [
     "#include <stdio.h>",
     "#include <stddef.h>",
+    ...options.prelude ?? [],
     ...[...headers].map((h) => `#include <${h}>`),
     // The VDUSE ioctl constants refer to _IOR etc. but vduse.h does not
     // include <linux/ioctl.h> itself: it is included first above.
@@ -140,9 +154,16 @@ export function layoutProgram(
   return { source: lines.join("\n"), expected };
 }
 
-Deno.test("struct layouts and constants match the Linux 6.12 UAPI headers (gcc)", async () => {
-  const includes = await uapiIncludeDirs();
-  const { source, expected } = layoutProgram(LAYOUTS, constants());
+/**
+ * Compiles the layout program of `layouts` and `consts` with gcc (`args`
+ * added: include directories) and checks what it prints.
+ */
+async function checkWithGcc(
+  layouts: readonly StructLayout[],
+  consts: readonly [string, bigint][],
+  options: { args: string[]; prelude?: readonly string[] },
+): Promise<void> {
+  const { source, expected } = layoutProgram(layouts, consts, options);
   const dir = await Deno.makeTempDir({ prefix: "vdevctl-layout-" });
   try {
     await Deno.writeTextFile(`${dir}/layout.c`, source);
@@ -151,7 +172,7 @@ Deno.test("struct layouts and constants match the Linux 6.12 UAPI headers (gcc)"
         "-std=gnu11",
         "-Wall",
         "-Werror",
-        ...includes.flatMap((i) => ["-I", i]),
+        ...options.args,
         "-o",
         `${dir}/layout`,
         `${dir}/layout.c`,
@@ -177,7 +198,7 @@ Deno.test("struct layouts and constants match the Linux 6.12 UAPI headers (gcc)"
     assert.deepEqual(mismatches, []);
     assert.equal(actual.length, expected.length);
     // The check really covered every declared field.
-    const fields = LAYOUTS.reduce(
+    const fields = layouts.reduce(
       (n, l) => n + Object.keys(l.fields).length,
       0,
     );
@@ -185,6 +206,46 @@ Deno.test("struct layouts and constants match the Linux 6.12 UAPI headers (gcc)"
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("struct layouts and constants match the Linux 6.12 UAPI headers (gcc)", async () => {
+  const includes = await uapiIncludeDirs();
+  await checkWithGcc(LAYOUTS, constants(), {
+    args: includes.flatMap((i) => ["-I", i]),
+  });
+});
+
+Deno.test("the directory-listing layouts (lib/dir_entry_layout.ts) match the Linux 6.12 headers (gcc)", async () => {
+  const kernel = await kernelCache({ progress: "none" });
+  // struct linux_dirent64 is the kernel's own (include/linux/dirent.h, in
+  // kernel types; not exported to UAPI), searched after every system
+  // directory so that it shadows nothing; the constants are glibc's.
+  const consts: [string, bigint][] = [
+    ["S_IFMT", BigInt(S_IFMT)],
+    ["S_IFREG", BigInt(S_IFREG)],
+    ["STATX_TYPE", BigInt(STATX_TYPE)],
+    ["AT_SYMLINK_NOFOLLOW", BigInt(AT_SYMLINK_NOFOLLOW)],
+    ...Object.entries(DT).map(([k, v]): [string, bigint] => [
+      `DT_${k}`,
+      BigInt(v),
+    ]),
+  ];
+  await checkWithGcc([LINUX_DIRENT64, STATX], consts, {
+    args: [
+      "-I",
+      kernel.uapiInclude,
+      "-idirafter",
+      `${kernel.headersCommonDir}/include`,
+    ],
+    prelude: [
+      "#include <dirent.h>",
+      "#include <fcntl.h>",
+      "#include <sys/stat.h>",
+      "#include <linux/types.h>",
+      "typedef __u64 u64;",
+      "typedef __s64 s64;",
+    ],
+  });
 });
 
 Deno.test("the generated program names nested members by their C path", () => {
