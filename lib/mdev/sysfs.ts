@@ -187,7 +187,8 @@ export class MdevSysfs {
       const tdir = `${dir}/${entry.name}`;
       // One listing says which attributes are regular files (a stat per
       // file costs more than its read); anything else is checked by name.
-      const regular = regularFiles(tdir);
+      const listing = typeFiles(tdir);
+      const regular = listing.regular;
       out.push({
         parent,
         id: entry.name,
@@ -195,11 +196,14 @@ export class MdevSysfs {
           regular: regular.has("available_instances"),
         }),
         deviceApi: readText(`${tdir}/device_api`, regular.has("device_api")),
-        name: optionalText(`${tdir}/name`, regular.has("name")),
-        description: optionalText(
-          `${tdir}/description`,
-          regular.has("description"),
-        ).replaceAll("\n", ", "),
+        name: optionalText(`${tdir}/name`, {
+          regular: regular.has("name"),
+          absent: listing.absent("name"),
+        }),
+        description: optionalText(`${tdir}/description`, {
+          regular: regular.has("description"),
+          absent: listing.absent("description"),
+        }).replaceAll("\n", ", "),
       });
     }
     return out;
@@ -408,20 +412,42 @@ function isDir(path: string): boolean {
   }
 }
 
-/** The names of the regular files in `dir` ([] when it cannot be read). */
-function regularFiles(dir: string): Set<string> {
-  const out = new Set<string>();
+/**
+ * One listing of a type's directory: the names of its regular files, and
+ * whether a name is absent from it (false when it could not be listed:
+ * each read then reports the error itself).
+ */
+function typeFiles(
+  dir: string,
+): { regular: Set<string>; absent: (name: string) => boolean } {
+  const regular = new Set<string>();
+  const all = new Set<string>();
+  let listed = false;
   try {
-    for (const e of Deno.readDirSync(dir)) if (e.isFile) out.add(e.name);
+    for (const e of Deno.readDirSync(dir)) {
+      all.add(e.name);
+      if (e.isFile) regular.add(e.name);
+    }
+    listed = true;
   } catch {
-    // Each read then reports the error itself.
+    // Not listed: nothing is known to be absent.
   }
-  return out;
+  return { regular, absent: (name) => listed && !all.has(name) };
 }
 
-function optionalText(path: string, regular = false): string {
+/**
+ * An optional attribute's text, "" when it is missing or unreadable;
+ * `absent`: the directory's listing has no such name, so nothing is read
+ * (a failed open costs more than the rest of a type: the first error a
+ * Deno process throws takes 1-2 ms).
+ */
+function optionalText(
+  path: string,
+  options: { regular?: boolean; absent?: boolean } = {},
+): string {
+  if (options.absent) return "";
   try {
-    return readText(path, regular);
+    return readText(path, options.regular);
   } catch {
     return "";
   }

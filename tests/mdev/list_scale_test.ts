@@ -11,24 +11,34 @@
  */
 
 import assert from "node:assert/strict";
-import { Rng, scaleTree, writeFakeTree } from "./fake_tree.ts";
-import { listActive, listDefined, openMdev } from "../../lib/mdev/list.ts";
+import { bigTree, Rng, scaleTree, writeFakeTree } from "./fake_tree.ts";
+import {
+  listActive,
+  listDefined,
+  listTypes,
+  openMdev,
+} from "../../lib/mdev/list.ts";
 import { SysRoot } from "../../lib/root.ts";
 
 type PathFn = (path: string | URL, ...rest: never[]) => unknown;
 
-/** Runs `fn` counting the calls of Deno[name] whose path contains `under`. */
+/**
+ * Runs `fn` counting the calls of Deno[name] whose path contains `under`
+ * (and ends with `options.suffix`).
+ */
 function counting(
   names: ("readLinkSync" | "statSync" | "openSync" | "lstatSync")[],
   under: string,
   fn: () => void,
+  options: { suffix?: string } = {},
 ): number {
   const deno = Deno as unknown as Record<string, PathFn>;
   const saved = names.map((n) => deno[n]);
   let calls = 0;
   names.forEach((n, i) => {
     deno[n] = (path, ...rest) => {
-      if (String(path).includes(under)) calls++;
+      const p = String(path);
+      if (p.includes(under) && p.endsWith(options.suffix ?? "")) calls++;
       return saved[i](path, ...rest);
     };
   });
@@ -202,6 +212,36 @@ Deno.test("directories listed by getdents64 (after the first big one) give what 
     }
     assert.equal(scan.problems.length, 6);
     assert.equal(scan.warnings.length, 6);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("types: an optional attribute its type's listing does not hold is not opened (mtty has no description)", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "mdev-types-" });
+  try {
+    writeFakeTree(dir, bigTree(new Rng(5), { parents: 2, devices: 4 }));
+    const sysfs = openMdev(new SysRoot(dir)).sysfs;
+    const parent = sysfs.parentNames()[0];
+    const types = sysfs.typeNames(parent);
+    for (const t of types) {
+      Deno.removeSync(`${sysfs.typeDir(parent, t)}/description`);
+    }
+    let listed: ReturnType<typeof listTypes> | undefined;
+    // Paths of this parent's descriptions only (the other parent's exist).
+    const calls = counting(
+      ["statSync", "openSync", "lstatSync"],
+      `${sysfs.typesDir(parent)}/`,
+      () => listed = listTypes(openMdev(new SysRoot(dir))),
+      { suffix: "/description" },
+    );
+    assert.equal(calls, 0, "opens or stats of a missing description");
+    const got = listed!.get(parent)!;
+    assert.equal(got.length, types.length);
+    assert.ok(got.every((t) => t.description === "" && t.name !== ""));
+    // The other parent still has its descriptions.
+    const other = [...listed!.keys()].find((p) => p !== parent)!;
+    assert.ok(listed!.get(other)!.every((t) => t.description !== ""));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
