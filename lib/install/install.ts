@@ -84,6 +84,25 @@ function substitute(text: string, layout: InstallLayout): string {
     .replaceAll("@libdir@", layout.libdir);
 }
 
+/** The launcher, relative to the checkout and to the copy. */
+const LAUNCHER = "vdevctl";
+
+/**
+ * The copy's launcher: the checkout's, with the copy's folder in place of
+ * `@libdir@`, so that PREFIX/bin/vdevctl (a symlink) resolves without a
+ * readlink(1) fork; a copy run from elsewhere (a DESTDIR) still resolves
+ * by readlink.
+ */
+function launcherText(source: string, layout: InstallLayout): string {
+  const text = Deno.readTextFileSync(`${source}/${LAUNCHER}`);
+  if (!text.includes('"@libdir@/vdevctl" -ef')) {
+    throw new VdevError(
+      `${source}/${LAUNCHER} does not resolve its installed folder: restore it from git`,
+    );
+  }
+  return text.replaceAll("@libdir@", layout.libdir);
+}
+
 /** The files of `dir` whose names end with one of `suffixes`, sorted. */
 function distFiles(dir: string, suffixes: readonly string[]): string[] {
   try {
@@ -186,12 +205,18 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
         `installing ${files.length} program files into ${destdir}${layout.libdir}`,
       );
       for (const f of files) {
+        if (f.rel === LAUNCHER) continue;
         await w.copyFile(
           `${source}/${f.rel}`,
           `${layout.libdir}/${f.rel}`,
           f.mode,
         );
       }
+      await w.writeFile(
+        `${layout.libdir}/${LAUNCHER}`,
+        encoder.encode(launcherText(source, layout)),
+        0o755,
+      );
       await w.writeFile(`${layout.libdir}/${FAST_BUNDLE}`, bundle, 0o644);
       await w.copyFile(deno, `${layout.libdir}/node_modules/deno/deno`, 0o755);
       w.symlink("../deno/deno", `${layout.libdir}/node_modules/.bin/deno`);

@@ -170,6 +170,67 @@ Deno.test("install --destdir: a self-contained copy, used from /tmp with the che
   }
 });
 
+Deno.test("install: PREFIX/bin/vdevctl and the personalities reach the copy without a readlink fork; a moved copy still finds itself", async () => {
+  const dest = await Deno.makeTempDir({ prefix: "vdevctl-destdir-" });
+  const prefix = `${dest}-target`;
+  try {
+    const r = await tool([
+      "install",
+      "--prefix",
+      prefix,
+      "--destdir",
+      dest,
+      "--personalities",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const staged = `${dest}${prefix}`;
+    const launcher = Deno.readTextFileSync(`${staged}/lib/vdevctl/vdevctl`);
+    assert.ok(
+      launcher.includes(`[ "${prefix}/lib/vdevctl/vdevctl" -ef "$self" ]`),
+      "the copy's launcher names its folder",
+    );
+    assert.ok(!launcher.includes("@libdir@"));
+    const sysroot = `${REPO}/examples/sysroot`;
+    const types = ["--root", sysroot, "mdev", "types"];
+    const want = await runCommand([`${REPO}/vdevctl`, ...types]);
+    assert.equal(want.code, 0, want.stderr);
+    // Without readlink(1) on PATH only a launcher that needs no fork runs
+    // (from /: a launcher that cannot resolve itself looks in its cwd).
+    const noReadlink = { PATH: "/nonexistent" };
+    const staging = await runCommand([`${staged}/bin/vdevctl`, ...types], {
+      env: noReadlink,
+      cwd: "/",
+    });
+    assert.notEqual(staging.code, 0, "a DESTDIR copy resolves by readlink");
+    // Moved to its target, the install is what a host has.
+    Deno.renameSync(staged, prefix);
+    const got = await runCommand([`${prefix}/bin/vdevctl`, ...types], {
+      env: noReadlink,
+      cwd: "/",
+    });
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.stdout, want.stdout);
+    const mdevctl = await runCommand([`${prefix}/bin/mdevctl`, "types"], {
+      env: { ...noReadlink, VDEVCTL_ROOT: sysroot },
+      cwd: "/",
+    });
+    assert.equal(mdevctl.code, 0, mdevctl.stderr);
+    assert.equal(mdevctl.stdout, want.stdout);
+    // A copy moved elsewhere again still works through readlink.
+    const other = `${dest}-moved`;
+    Deno.renameSync(prefix, other);
+    const moved = await runCommand([`${other}/bin/vdevctl`, ...types], {
+      cwd: "/",
+    });
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal(moved.stdout, want.stdout);
+  } finally {
+    for (const d of [dest, prefix, `${dest}-moved`]) {
+      await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
+  }
+});
+
 Deno.test("install: no mdev rule where mdevctl's is installed; personalities never replace a program without --force, which uninstall puts back", async () => {
   const dest = await Deno.makeTempDir({ prefix: "vdevctl-destdir-" });
   try {
