@@ -186,24 +186,20 @@ export class MdevSysfs {
       if (!entry.isDirectory) continue;
       const tdir = `${dir}/${entry.name}`;
       // One listing says which attributes are regular files (a stat per
-      // file costs more than its read); anything else is checked by name.
-      const listing = typeFiles(tdir);
-      const regular = listing.regular;
+      // file costs more than its read) and which are missing; anything else
+      // is checked by name.
+      const files = typeFiles(tdir);
+      const regular = (name: string) => files?.get(name) === true;
       out.push({
         parent,
         id: entry.name,
         availableInstances: this.availableInstances(parent, entry.name, {
-          regular: regular.has("available_instances"),
+          regular: regular("available_instances"),
         }),
-        deviceApi: readText(`${tdir}/device_api`, regular.has("device_api")),
-        name: optionalText(`${tdir}/name`, {
-          regular: regular.has("name"),
-          absent: listing.absent("name"),
-        }),
-        description: optionalText(`${tdir}/description`, {
-          regular: regular.has("description"),
-          absent: listing.absent("description"),
-        }).replaceAll("\n", ", "),
+        deviceApi: readText(`${tdir}/device_api`, regular("device_api")),
+        name: optionalText(tdir, "name", files),
+        description: optionalText(tdir, "description", files)
+          .replaceAll("\n", ", "),
       });
     }
     return out;
@@ -238,8 +234,8 @@ export class MdevSysfs {
   ): { name: string; available: string } {
     const dir = this.typeDir(parent, type);
     return {
-      name: optionalText(`${dir}/name`),
-      available: optionalText(`${dir}/available_instances`),
+      name: optionalText(dir, "name"),
+      available: optionalText(dir, "available_instances"),
     };
   }
 
@@ -413,41 +409,35 @@ function isDir(path: string): boolean {
 }
 
 /**
- * One listing of a type's directory: the names of its regular files, and
- * whether a name is absent from it (false when it could not be listed:
- * each read then reports the error itself).
+ * One listing of a type's directory: each entry's name and whether it is a
+ * regular file; undefined when it cannot be listed (each read then reports
+ * the error itself).
  */
-function typeFiles(
-  dir: string,
-): { regular: Set<string>; absent: (name: string) => boolean } {
-  const regular = new Set<string>();
-  const all = new Set<string>();
-  let listed = false;
+function typeFiles(dir: string): Map<string, boolean> | undefined {
   try {
-    for (const e of Deno.readDirSync(dir)) {
-      all.add(e.name);
-      if (e.isFile) regular.add(e.name);
-    }
-    listed = true;
+    return new Map(
+      Array.from(Deno.readDirSync(dir), (e) => [e.name, e.isFile]),
+    );
   } catch {
-    // Not listed: nothing is known to be absent.
+    return undefined;
   }
-  return { regular, absent: (name) => listed && !all.has(name) };
 }
 
 /**
- * An optional attribute's text, "" when it is missing or unreadable;
- * `absent`: the directory's listing has no such name, so nothing is read
- * (a failed open costs more than the rest of a type: the first error a
- * Deno process throws takes 1-2 ms).
+ * Optional attribute `name` of `dir` as text, "" when it is missing or
+ * unreadable. `files`: the directory's listing ({@linkcode typeFiles}); a
+ * name it lacks is not opened (a failed open costs more than the rest of a
+ * type: the first error a Deno process throws takes 1-2 ms), one it shows
+ * as a regular file needs no stat.
  */
 function optionalText(
-  path: string,
-  options: { regular?: boolean; absent?: boolean } = {},
+  dir: string,
+  name: string,
+  files?: Map<string, boolean>,
 ): string {
-  if (options.absent) return "";
+  if (files !== undefined && !files.has(name)) return "";
   try {
-    return readText(path, options.regular);
+    return readText(`${dir}/${name}`, files?.get(name) === true);
   } catch {
     return "";
   }
