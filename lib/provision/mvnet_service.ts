@@ -279,11 +279,15 @@ export class MvnetServices {
       await waitUntil(() => {
         const netdev = new VdpaBus(this.root).netdev(item.name);
         if (netdev !== undefined) return netdev;
-        if (!systemd && !this.#processRuns(item.name)) {
+        // The spawned child's exit is what tells: its command line is no
+        // proof while it starts (each exec of sh, the launcher and deno
+        // shows an empty or foreign one for a moment).
+        const ended = systemd ? undefined : this.#ended.get(item.name);
+        if (ended !== undefined) {
           throw new VdevError(
-            `mvnet ${item.name}: the daemon exited before its netdev appeared (${
-              this.#ended.get(item.name) ?? "pid gone"
-            }): ${this.#lastLine(item.name)} (see ${where})`,
+            `mvnet ${item.name}: the daemon exited before its netdev appeared (${ended}): ${
+              this.#lastLine(item.name)
+            } (see ${where})`,
           );
         }
         return undefined;

@@ -119,6 +119,8 @@ async function startLibvirtd(path: string, dir: string): Promise<number> {
 }
 
 async function stopProcess(pid: number): Promise<void> {
+  // Never kill(0) or kill(-1): this test's own group, or everything.
+  assert.ok(Number.isInteger(pid) && pid > 1, `no process to stop: ${pid}`);
   try {
     Deno.kill(pid, "SIGTERM");
   } catch {

@@ -42,7 +42,10 @@ function write(name: string, doc: unknown): string {
 }
 
 function pid(): number {
-  return Number(Deno.readTextFileSync(PIDFILE).trim());
+  const text = Deno.readTextFileSync(PIDFILE).trim();
+  const n = Number(text);
+  assert.ok(Number.isInteger(n) && n > 1, `${PIDFILE} holds '${text}'`);
+  return n;
 }
 
 /** The device of `name` is gone: VDUSE device, vDPA device, netdev. */
@@ -129,6 +132,8 @@ Deno.test("provision: mvnet[] as a supervised daemon on the real kernel", async 
   await t.step(
     "a killed daemon: assert reports it, apply converges",
     async () => {
+      // Never kill(0): that is this test's own process group.
+      assert.ok(first > 1, "the first step left no daemon to kill");
       Deno.kill(first, "SIGKILL");
       await until("the daemon to die", () => !isDaemon(first, "pmv0"));
       const r = await vdevctl("assert", desired);
