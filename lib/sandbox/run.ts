@@ -31,7 +31,9 @@ import {
   bootGuest,
   classifyOutcome,
   DEFAULT_MEMORY_MIB,
+  type GuestOutcome,
   outcomeError,
+  panicContext,
 } from "./qemu.ts";
 
 /** Options of {@linkcode sandboxRun}. */
@@ -52,6 +54,8 @@ export interface SandboxRunOptions extends CacheDirOptions {
   output?: "capture" | "stream";
   /** Progress display for download/build/boot (default "none"). */
   progress?: ProgressMode | Progress;
+  /** What boots the guest (default {@linkcode bootGuest}; a seam for tests). */
+  boot?: typeof bootGuest;
 }
 
 /** Result of {@linkcode sandboxRun}. */
@@ -202,6 +206,42 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, b: Uint8Array) {
   while (off < b.length) off += file.writeSync(b.subarray(off));
 }
 
+/** What one boot of the guest came to. */
+interface Attempt {
+  outcome: GuestOutcome;
+  /** The guest had started the command. */
+  started: boolean;
+  /** The serial console and QEMU's stderr. */
+  consoleText: string;
+}
+
+/** The files a boot of the guest may leave in the job directory. */
+const GUEST_RESULT_FILES = [
+  "console.log",
+  "init-error",
+  "modprobe.err",
+  "modules-failed",
+  "started",
+  "status",
+  "status.tmp",
+  "stdout",
+  "stderr",
+  "dmesg",
+];
+
+/**
+ * The panic line when the guest kernel panicked before the command started
+ * (nothing ran, so the run may boot once more; a panic of the command's own
+ * making comes after `started`), else undefined.
+ */
+export function bootPanicLine(
+  attempt: { outcome: GuestOutcome; started: boolean },
+): string | undefined {
+  return attempt.outcome.kind === "panic" && !attempt.started
+    ? attempt.outcome.line
+    : undefined;
+}
+
 interface GuestJob {
   cmd: string[];
   shell: boolean;
@@ -258,61 +298,84 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
       `${jobDir}/stderr`,
       stream ? (b) => writeAll(Deno.stderr, b) : undefined,
     );
-    let started = false;
-    let deadline = performance.now() + bootTimeoutSec * 1000;
-    progress.step(`booting Linux ${kernel.kver}`, { transient: true });
     const consoleFile = `${jobDir}/console.log`;
-    const boot = await bootGuest({
-      vmlinuz: kernel.vmlinuz,
-      initramfs: kernel.initramfs,
-      jobDir,
-      memoryMiB: options.memoryMiB ?? DEFAULT_MEMORY_MIB,
-      smp: 2,
-      console: job.shell ? "stdio" : consoleFile,
-    }, {
-      timeoutSec: bootTimeoutSec + timeoutSec + 60,
-      interactive: job.shell,
-      poll: async () => {
-        if (!started) {
-          try {
-            await Deno.stat(`${jobDir}/started`);
-            started = true;
-            deadline = performance.now() + timeoutSec * 1000;
-            progress.done();
-          } catch {
-            // Still booting.
+    const boot = options.boot ?? bootGuest;
+    const attempt = async (): Promise<Attempt> => {
+      let started = false;
+      let deadline = performance.now() + bootTimeoutSec * 1000;
+      progress.step(`booting Linux ${kernel.kver}`, { transient: true });
+      const result = await boot({
+        vmlinuz: kernel.vmlinuz,
+        initramfs: kernel.initramfs,
+        jobDir,
+        memoryMiB: options.memoryMiB ?? DEFAULT_MEMORY_MIB,
+        smp: 2,
+        console: job.shell ? "stdio" : consoleFile,
+      }, {
+        timeoutSec: bootTimeoutSec + timeoutSec + 60,
+        interactive: job.shell,
+        poll: async () => {
+          if (!started) {
+            try {
+              await Deno.stat(`${jobDir}/started`);
+              started = true;
+              deadline = performance.now() + timeoutSec * 1000;
+              progress.done();
+            } catch {
+              // Still booting.
+            }
           }
-        }
-        await out.poll();
-        await err.poll();
-        return performance.now() > deadline ? "kill" : undefined;
-      },
-    });
-    progress.done();
-    await out.poll();
-    await err.poll();
-    if (boot.interrupted) {
-      throw new VdevError("sandbox: interrupted; the guest was stopped", {
-        exitCode: 130,
+          await out.poll();
+          await err.poll();
+          return performance.now() > deadline ? "kill" : undefined;
+        },
       });
+      progress.done();
+      await out.poll();
+      await err.poll();
+      if (result.interrupted) {
+        throw new VdevError("sandbox: interrupted; the guest was stopped", {
+          exitCode: 130,
+        });
+      }
+      // The started file, not the poll's last look, says whether it ran.
+      started ||= await exists(`${jobDir}/started`);
+      const consoleText =
+        (job.shell ? "" : (await readOptional(consoleFile) ?? "")) +
+        result.qemuStderr;
+      const modulesFailed = await readOptional(`${jobDir}/modules-failed`);
+      const outcome = classifyOutcome({
+        status: await readOptional(`${jobDir}/status`),
+        timedOut: result.timedOut,
+        started,
+        console: consoleText,
+        initError: await readOptional(`${jobDir}/init-error`),
+        modulesFailed: modulesFailed !== undefined
+          ? (await readOptional(`${jobDir}/modprobe.err`) ?? "")
+          : undefined,
+        qemuCode: result.qemuCode,
+      });
+      return { outcome, started, consoleText };
+    };
+    let ran = await attempt();
+    const panic = job.shell ? undefined : bootPanicLine(ran);
+    if (panic !== undefined) {
+      // TCG sometimes oopses while the kernel boots; the command has not
+      // run, so a second boot is safe.
+      const why = panicContext(ran.consoleText);
+      progress.note(
+        `vdevctl sandbox: the guest kernel panicked while booting (${panic}${
+          why ? `: ${why}` : ""
+        }); booting once more`,
+      );
+      for (const f of GUEST_RESULT_FILES) {
+        await Deno.remove(`${jobDir}/${f}`).catch(() => {});
+      }
+      ran = await attempt();
     }
-    const consoleText = job.shell
-      ? ""
-      : (await readOptional(consoleFile) ?? "");
-    const modulesFailed = await readOptional(`${jobDir}/modules-failed`);
-    const outcome = classifyOutcome({
-      status: await readOptional(`${jobDir}/status`),
-      timedOut: boot.timedOut,
-      started,
-      console: consoleText + boot.qemuStderr,
-      initError: await readOptional(`${jobDir}/init-error`),
-      modulesFailed: modulesFailed !== undefined
-        ? (await readOptional(`${jobDir}/modprobe.err`) ?? "")
-        : undefined,
-      qemuCode: boot.qemuCode,
-    });
+    const { outcome } = ran;
     const error = outcomeError(outcome, {
-      console: consoleText + boot.qemuStderr,
+      console: ran.consoleText,
       timeoutSec,
       bootTimeoutSec,
     });

@@ -1,6 +1,7 @@
 /**
  * lib/sandbox/run.ts: the job scripts (quoting, environment, working
- * directory, modules) and a few real boots (exit status and byte-exact
+ * directory, modules), a boot panic retried once (with a stand-in boot) and
+ * a few real boots (exit status and byte-exact
  * output, modules and writes staying in the guest, the time limit, the
  * progress line on a 40-column pseudo-terminal). Real boots cost seconds of
  * the shared cores: keep them few.
@@ -10,11 +11,15 @@
 
 import assert from "node:assert/strict";
 import { kernelVersionOf } from "../../lib/sandbox/debian_version.ts";
-import { EXIT_TIMEOUT } from "../../lib/sandbox/qemu.ts";
+import {
+  type bootGuest,
+  EXIT_GUEST,
+  EXIT_TIMEOUT,
+} from "../../lib/sandbox/qemu.ts";
 import { kernelPathsOf } from "../../lib/sandbox/kernel_layout.ts";
 import { configScript, runScript, sandboxRun } from "../../lib/sandbox/run.ts";
 import { VdevError } from "../../lib/errors.ts";
-import { displayColumns } from "../../lib/progress.ts";
+import { displayColumns, type Progress } from "../../lib/progress.ts";
 
 Deno.test("job scripts: quoting, environment, working directory, modules", () => {
   const run = runScript(["printf", "%s\\n", "a b", "it's"], {
@@ -46,6 +51,77 @@ Deno.test("job scripts: quoting, environment, working directory, modules", () =>
     () => configScript(kernel, { modules: ["x;reboot"] }),
     VdevError,
   );
+});
+
+/**
+ * A stand-in for bootGuest: each call plays the next of `boots` in the job
+ * directory (what the guest's init writes there), with the real kernel
+ * cache.
+ */
+function scriptedBoots(boots: Array<"panic" | "panic-after-start" | "ok">) {
+  const calls: string[] = [];
+  const notes: string[] = [];
+  const boot: typeof bootGuest = (config) => {
+    const what = boots[calls.length];
+    calls.push(what);
+    const panic = `[    1.5] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI
+[    1.5] RIP: 0010:sched_clock_cpu+0x9/0x100
+[    1.6] Kernel panic - not syncing: Fatal exception in interrupt
+`;
+    // A stale console of an earlier boot would hide this one's.
+    assert.throws(() => Deno.statSync(`${config.jobDir}/started`));
+    if (what === "ok" || what === "panic-after-start") {
+      Deno.writeTextFileSync(`${config.jobDir}/started`, "");
+    }
+    if (what === "ok") {
+      Deno.writeTextFileSync(`${config.jobDir}/stdout`, "ran\n");
+      Deno.writeTextFileSync(`${config.jobDir}/status`, "0\n");
+    }
+    Deno.writeTextFileSync(config.console, what === "ok" ? "booted\n" : panic);
+    return Promise.resolve({
+      qemuCode: 0,
+      timedOut: false,
+      qemuStderr: "",
+      interrupted: false,
+    });
+  };
+  const progress: Progress = {
+    step() {},
+    update() {},
+    done() {},
+    note: (line) => notes.push(line),
+  };
+  return { calls, notes, options: { boot, progress, timeoutSec: 300 } };
+}
+
+Deno.test("a kernel panic before the command started boots once more, and says so", async () => {
+  const s = scriptedBoots(["panic", "ok"]);
+  const r = await sandboxRun(["true"], s.options);
+  assert.deepEqual(s.calls, ["panic", "ok"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, "ran\n");
+  assert.deepEqual(s.notes, [
+    "vdevctl sandbox: the guest kernel panicked while booting (Kernel panic - not syncing: Fatal exception in interrupt: Oops: int3: 0000 [#1] PREEMPT SMP NOPTI | RIP: 0010:sched_clock_cpu+0x9/0x100); booting once more",
+  ]);
+});
+
+Deno.test("a panic on both boots, or after the command started, is the panic error", async () => {
+  for (
+    const [boots, calls] of [
+      [["panic", "panic", "ok"], 2],
+      [["panic-after-start", "ok"], 1],
+    ] as const
+  ) {
+    const s = scriptedBoots([...boots]);
+    await assert.rejects(
+      sandboxRun(["true"], s.options),
+      (err: unknown) =>
+        err instanceof VdevError && err.exitCode === EXIT_GUEST &&
+        /^sandbox: guest kernel panic: Kernel panic - not syncing: Fatal exception in interrupt; console: Oops: int3/
+          .test(err.message),
+    );
+    assert.equal(s.calls.length, calls, boots.join(","));
+  }
 });
 
 // Real boots (a few seconds each on an idle machine; more when others boot too).
