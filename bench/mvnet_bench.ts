@@ -14,8 +14,9 @@
  * --datapath-cpus OTHERS` only when that differs from the automatic choice
  * (on two vCPUs they are the same placement, so it is left out and the text
  * says so), "vdpa_sim_net" as it comes, "veth" (the ceiling). Every mvnet
- * series prints the placement it used, and its interrupts and batches per
- * frame. Prints medians, the paired ratios mvnet / vdpa_sim_net (targets
+ * series prints the placement it used, its interrupts and batches per
+ * frame, and its datapath thread's CPU time per frame and share of the run
+ * spent waiting for a CPU (the thread's `/proc/self/task/TID/schedstat`). Prints medians, the paired ratios mvnet / vdpa_sim_net (targets
  * >= 2.0x at 60 bytes, >= 1.3x at 1500, zero loss) and mvnet's fraction of
  * the ceiling, and writes `mvnet_bench.{txt,json,csv,svg}` into `--out DIR`
  * (default bench/out): the SVG (vega-lite, `bench/plot.ts`) draws packets
@@ -93,6 +94,10 @@ interface Row {
   irqsPerKframe?: number;
   /** mvnet only: TX chains per datapath batch. */
   framesPerBatch?: number;
+  /** mvnet only: the datapath thread's CPU time per frame, microseconds. */
+  datapathUsPerFrame?: number;
+  /** mvnet only: share of the run the datapath thread waited for its CPU. */
+  datapathWaitShare?: number;
 }
 
 /** The bench's JSON. */
@@ -224,7 +229,11 @@ async function inGuest(): Promise<void> {
       for (const size of sizes) {
         for (const d of devs) {
           const s0 = d.own?.stats();
+          const t0 = d.own?.datapathThread();
+          const at0 = performance.now();
           const res: PktgenResult = await run1(d, size, count);
+          const wallNs = (performance.now() - at0) * 1e6;
+          const t1 = d.own?.datapathThread();
           const s1 = d.own?.stats();
           const row: Row = {
             run: r,
@@ -246,6 +255,17 @@ async function inGuest(): Promise<void> {
               (frames / Math.max(1, s1.batches - s0.batches)).toFixed(1),
             );
           }
+          if (s0 && s1 && t0 && t1) {
+            // The datapath thread: CPU time per frame, and the share of the
+            // run it was runnable but waited for its CPU.
+            const frames = Math.max(1, s1.txPackets - s0.txPackets);
+            row.datapathUsPerFrame = Number(
+              ((t1.runNs - t0.runNs) / 1000 / frames).toFixed(2),
+            );
+            row.datapathWaitShare = Number(
+              ((t1.waitNs - t0.waitNs) / wallNs).toFixed(3),
+            );
+          }
           rows.push(row);
           console.log(
             `run ${r} ${String(size).padStart(4)} B ${d.label.padEnd(12)} rx ${
@@ -253,7 +273,12 @@ async function inGuest(): Promise<void> {
             } pps, tx ${String(row.txPps).padStart(7)} pps, lost ${row.lost}` +
               (row.irqsPerKframe === undefined
                 ? ""
-                : `, dropped by mvnet ${row.dropped}, irqs/1000 frames ${row.irqsPerKframe}, frames/batch ${row.framesPerBatch}`),
+                : `, dropped by mvnet ${row.dropped}, irqs/1000 frames ${row.irqsPerKframe}, frames/batch ${row.framesPerBatch}`) +
+              (row.datapathUsPerFrame === undefined
+                ? ""
+                : `, datapath ${row.datapathUsPerFrame} us/frame, waited ${
+                  (100 * row.datapathWaitShare!).toFixed(0)
+                }%`),
           );
         }
       }
@@ -324,7 +349,7 @@ async function inGuest(): Promise<void> {
 
 function csv(r: BenchResult): string {
   const head =
-    "run,size,device,rx_pps,tx_pps,sent,received,lost,dropped,irqs_per_kframe,frames_per_batch";
+    "run,size,device,rx_pps,tx_pps,sent,received,lost,dropped,irqs_per_kframe,frames_per_batch,datapath_us_per_frame,datapath_wait_share";
   return [
     head,
     ...r.rows.map((x) =>
@@ -340,6 +365,8 @@ function csv(r: BenchResult): string {
         x.dropped ?? "",
         x.irqsPerKframe ?? "",
         x.framesPerBatch ?? "",
+        x.datapathUsPerFrame ?? "",
+        x.datapathWaitShare ?? "",
       ].join(",")
     ),
   ].join("\n") + "\n";

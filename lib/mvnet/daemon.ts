@@ -34,7 +34,13 @@ import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
 import { type ControlSocket, listenControl } from "./ctl_socket.ts";
 import { hasDriverOk, type MvnetReport } from "./report.ts";
-import { type Placement, type PlacementMode, Placer } from "./placement.ts";
+import {
+  type Placement,
+  type PlacementMode,
+  Placer,
+  type ThreadSchedStat,
+  threadSchedStat,
+} from "./placement.ts";
 import {
   cleanupStale,
   destroyServed,
@@ -185,6 +191,17 @@ export class Mvnet {
       running: this.#runner.running,
       broken: Atomics.load(this.#runner.ctl, CTL.broken),
     };
+  }
+
+  /**
+   * The datapath thread's scheduler counters: how long it ran and how long
+   * it waited for a CPU (undefined where the kernel keeps none).
+   */
+  datapathThread(): ThreadSchedStat | undefined {
+    const tid = this.#runner.threadId;
+    return tid === undefined
+      ? undefined
+      : threadSchedStat(tid, { root: this.#root });
   }
 
   /** Where interrupts and the datapath run (as last applied), and why. */

@@ -19,7 +19,7 @@
  */
 
 import { IotlbCache } from "./iotlb.ts";
-import { libc, POLL, pollAsync, write } from "../sys/mod.ts";
+import { libc, POLL, pollAsync, threadId, write } from "../sys/mod.ts";
 import { Loopback, STAT, STAT_COUNT, WANT_IRQ } from "./loopback.ts";
 import { vqInjectIrq } from "../vduse/mod.ts";
 import { SplitQueue } from "../virtio/mod.ts";
@@ -312,6 +312,7 @@ export class DatapathRunner {
   readonly #cpus: number[] | undefined;
   readonly #log: (message: string) => void;
   #worker: Worker | null = null;
+  #tid: number | undefined;
   #stopped: (() => void) | null = null;
   #running: Promise<void> | null = null;
   #ready: Promise<void>;
@@ -340,14 +341,17 @@ export class DatapathRunner {
     );
     let ready = () => {};
     this.#ready = new Promise<void>((resolve) => ready = resolve);
-    if (!this.#useWorker) ready();
-    else {
+    if (!this.#useWorker) {
+      this.#tid = threadId();
+      ready();
+    } else {
       const w = new Worker(new URL("./worker.ts", import.meta.url).href, {
         type: "module",
       });
       w.onmessage = (e: MessageEvent<WorkerReply>) => {
         const m = e.data;
         if (m.type === "ready") {
+          this.#tid = m.tid;
           // Place the thread before anything can start on it.
           if (this.#cpus === undefined) ready();
           else w.postMessage({ type: "place", cpus: this.#cpus });
@@ -387,6 +391,15 @@ export class DatapathRunner {
    */
   place(cpus: number[]): void {
     this.#worker?.postMessage({ type: "place", cpus });
+  }
+
+  /**
+   * The thread the datapath runs on (its `/proc/self/task/TID`): the
+   * worker's once it has loaded, the thread that made the runner without
+   * one.
+   */
+  get threadId(): number | undefined {
+    return this.#tid;
   }
 
   /** True while a datapath runs. */
@@ -510,7 +523,7 @@ export interface WorkerPlace {
 
 /** Messages from the worker. */
 export type WorkerReply =
-  | { type: "ready" }
+  | { type: "ready"; tid: number }
   | { type: "placed" }
   | { type: "log"; message: string }
   | { type: "stopped" };

@@ -26,7 +26,7 @@ export {
   formatPlacement,
   PLACEMENT_MODES,
 } from "./placement.ts";
-export type { Placement, PlacementMode } from "./placement.ts";
+export type { Placement, PlacementMode, ThreadSchedStat } from "./placement.ts";
 export { pktgenRun } from "./pktgen.ts";
 export type { PktgenResult } from "./pktgen.ts";
 export {

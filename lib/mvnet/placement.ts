@@ -125,6 +125,34 @@ export function choosePlacement(input: PlacementInput): Placement {
   };
 }
 
+/** A thread's scheduler counters (`/proc/self/task/TID/schedstat`). */
+export interface ThreadSchedStat {
+  /** Time it ran on a CPU, ns. */
+  runNs: number;
+  /** Time it was runnable but waited for a CPU, ns. */
+  waitNs: number;
+}
+
+/**
+ * The scheduler counters of thread `tid` of this process, or undefined when
+ * the kernel does not keep them (no CONFIG_SCHED_INFO) or the thread is gone.
+ */
+export function threadSchedStat(
+  tid: number,
+  options: { root: SysRoot },
+): ThreadSchedStat | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(
+      options.root.path(`/proc/self/task/${tid}/schedstat`),
+    );
+  } catch {
+    return undefined;
+  }
+  const m = /^(\d+) (\d+) \d+\s*$/.exec(text);
+  return m ? { runNs: Number(m[1]), waitNs: Number(m[2]) } : undefined;
+}
+
 /** `interrupts on CPU 1, datapath on CPU 0 (why)`. */
 export function formatPlacement(p: Placement): string {
   const cpus = (l: number[] | null) => l === null ? "any" : formatCpuList(l);

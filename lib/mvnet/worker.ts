@@ -13,7 +13,7 @@ import {
   type WorkerStart,
 } from "./datapath.ts";
 import { messageOf } from "../errors.ts";
-import { setThreadAffinity } from "../sys/mod.ts";
+import { setThreadAffinity, threadId } from "../sys/mod.ts";
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<WorkerStart | WorkerPlace>) => void) | null;
@@ -23,7 +23,7 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 const log = (message: string) => scope.postMessage({ type: "log", message });
 
-scope.postMessage({ type: "ready" });
+scope.postMessage({ type: "ready", tid: threadId() });
 
 scope.onmessage = (e) => {
   const m = e.data;

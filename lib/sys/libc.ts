@@ -54,6 +54,7 @@ const SYMBOLS = {
   },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   sched_yield: { parameters: [], result: "i32" },
+  gettid: { parameters: [], result: "i32" },
   sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
@@ -205,6 +206,11 @@ export function mmap(
 /** munmap(2) a mapping made by {@linkcode mmap}. */
 export function munmap(mapping: Mapping): void {
   check(libc().munmap(mapping.pointer, BigInt(mapping.length)), "munmap");
+}
+
+/** The calling thread's ID (gettid(2)): its `/proc/self/task/TID`. */
+export function threadId(): number {
+  return libc().gettid();
 }
 
 /** Bytes of glibc's cpu_set_t (CPU_SETSIZE 1024 bits). */

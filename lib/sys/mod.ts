@@ -26,6 +26,7 @@ export {
   pollAsync,
   read,
   setThreadAffinity,
+  threadId,
   write,
 } from "./libc.ts";
 export type { Mapping } from "./libc.ts";

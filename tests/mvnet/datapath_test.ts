@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { CTL, DatapathRunner } from "../../lib/mvnet/datapath.ts";
 import { IDLE_YIELDS, yieldUntil } from "../../lib/mvnet/idle.ts";
-import { close, eventfd, libc } from "../../lib/sys/mod.ts";
+import { threadSchedStat } from "../../lib/mvnet/placement.ts";
+import { SysRoot } from "../../lib/root.ts";
+import { close, eventfd, libc, threadId } from "../../lib/sys/mod.ts";
 
 Deno.test("the runner as backend: RX 0 and TX 1, last available indices from the control block", async () => {
   const runner = new DatapathRunner({ worker: false, wakeFd: eventfd() });
@@ -41,4 +43,53 @@ Deno.test("yieldUntil: yields until work is ready, at most `tries` times", () =>
 
 Deno.test("the datapath's yield is sched_yield(2) through FFI (returns 0)", () => {
   assert.equal(libc().sched_yield(), 0);
+});
+
+Deno.test("the runner's thread: the worker's own task of this process, with scheduler counters that grow", async () => {
+  const root = new SysRoot("/");
+  const runner = new DatapathRunner({ wakeFd: eventfd() });
+  try {
+    await runner.ready();
+    const tid = runner.threadId;
+    assert.ok(tid !== undefined && tid !== threadId(), `worker tid ${tid}`);
+    assert.ok(Deno.statSync(`/proc/self/task/${tid}`).isDirectory);
+    const inline = new DatapathRunner({ worker: false, wakeFd: eventfd() });
+    assert.equal(
+      inline.threadId,
+      threadId(),
+      "without a worker: this thread",
+    );
+    await inline.close();
+    close(inline.wakeFd);
+    // This thread's counters grow while it spins.
+    const a = threadSchedStat(threadId(), { root });
+    assert.ok(a, "no /proc/self/task/PID/schedstat");
+    const until = performance.now() + 20;
+    while (performance.now() < until) { /* spin */ }
+    const b = threadSchedStat(threadId(), { root })!;
+    assert.ok(b.runNs - a.runNs >= 10e6, `${b.runNs - a.runNs} ns`);
+    assert.ok(b.waitNs >= a.waitNs);
+    assert.equal(threadSchedStat(1 << 30, { root }), undefined);
+  } finally {
+    await runner.close();
+    close(runner.wakeFd);
+  }
+});
+
+Deno.test("threadSchedStat reads run and wait time, and nothing from a malformed file", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${dir}/proc/self/task/7`, { recursive: true });
+    const file = `${dir}/proc/self/task/7/schedstat`;
+    Deno.writeTextFileSync(file, "1495748067 639395788 162\n");
+    const root = new SysRoot(dir);
+    assert.deepEqual(threadSchedStat(7, { root }), {
+      runNs: 1495748067,
+      waitNs: 639395788,
+    });
+    Deno.writeTextFileSync(file, "12 x 3\n");
+    assert.equal(threadSchedStat(7, { root }), undefined);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
