@@ -98,6 +98,8 @@ interface Row {
   datapathUsPerFrame?: number;
   /** mvnet only: share of the run the datapath thread waited for its CPU. */
   datapathWaitShare?: number;
+  /** mvnet only: the datapath thread's page faults per 1000 frames. */
+  datapathFaultsPerKframe?: number;
 }
 
 /** The bench's JSON. */
@@ -265,6 +267,11 @@ async function inGuest(): Promise<void> {
             row.datapathWaitShare = Number(
               ((t1.waitNs - t0.waitNs) / wallNs).toFixed(3),
             );
+            if (t0.minorFaults !== undefined && t1.minorFaults !== undefined) {
+              row.datapathFaultsPerKframe = Number(
+                (1000 * (t1.minorFaults - t0.minorFaults) / frames).toFixed(1),
+              );
+            }
           }
           rows.push(row);
           console.log(
@@ -278,7 +285,7 @@ async function inGuest(): Promise<void> {
                 ? ""
                 : `, datapath ${row.datapathUsPerFrame} us/frame, waited ${
                   (100 * row.datapathWaitShare!).toFixed(0)
-                }%`),
+                }%, faults/1000 frames ${row.datapathFaultsPerKframe ?? "?"}`),
           );
         }
       }
@@ -349,7 +356,7 @@ async function inGuest(): Promise<void> {
 
 function csv(r: BenchResult): string {
   const head =
-    "run,size,device,rx_pps,tx_pps,sent,received,lost,dropped,irqs_per_kframe,frames_per_batch,datapath_us_per_frame,datapath_wait_share";
+    "run,size,device,rx_pps,tx_pps,sent,received,lost,dropped,irqs_per_kframe,frames_per_batch,datapath_us_per_frame,datapath_wait_share,datapath_faults_per_kframe";
   return [
     head,
     ...r.rows.map((x) =>
@@ -367,6 +374,7 @@ function csv(r: BenchResult): string {
         x.framesPerBatch ?? "",
         x.datapathUsPerFrame ?? "",
         x.datapathWaitShare ?? "",
+        x.datapathFaultsPerKframe ?? "",
       ].join(",")
     ),
   ].join("\n") + "\n";

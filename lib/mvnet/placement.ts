@@ -131,6 +131,8 @@ export interface ThreadSchedStat {
   runNs: number;
   /** Time it was runnable but waited for a CPU, ns. */
   waitNs: number;
+  /** Page faults served without I/O (`stat`'s minflt), when readable. */
+  minorFaults?: number;
 }
 
 /**
@@ -150,7 +152,19 @@ export function threadSchedStat(
     return undefined;
   }
   const m = /^(\d+) (\d+) \d+\s*$/.exec(text);
-  return m ? { runNs: Number(m[1]), waitNs: Number(m[2]) } : undefined;
+  if (!m) return undefined;
+  const out: ThreadSchedStat = { runNs: Number(m[1]), waitNs: Number(m[2]) };
+  try {
+    const stat = Deno.readTextFileSync(
+      options.root.path(`/proc/self/task/${tid}/stat`),
+    );
+    // After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt.
+    const minflt = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+    if (Number.isInteger(minflt)) out.minorFaults = minflt;
+  } catch {
+    // No stat: the counters without the faults.
+  }
+  return out;
 }
 
 /** `interrupts on CPU 1, datapath on CPU 0 (why)`. */
