@@ -29,7 +29,8 @@ import {
 } from "../vduse/mod.ts";
 import { featureBit, VIRTIO_F } from "../virtio/mod.ts";
 import { VdpaBus, vdpaDevAdd, vdpaDevDel } from "../vdpa/mod.ts";
-import { CTL, DatapathRunner } from "./datapath.ts";
+import { CTL } from "./datapath.ts";
+import { DatapathRunner } from "./runner.ts";
 import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
 import { type ControlSocket, listenControl } from "./ctl_socket.ts";

@@ -11,7 +11,7 @@ import { errnoCode, messageOf, VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 import { destroyDevice, holders, openDevice } from "../vduse/mod.ts";
 import { VdpaBus, vdpaDevDel } from "../vdpa/mod.ts";
-import { DatapathRunner } from "./datapath.ts";
+import { DatapathRunner } from "./runner.ts";
 import { vduseChannel, VduseServer } from "./control.ts";
 
 /**

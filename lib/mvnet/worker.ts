@@ -1,17 +1,13 @@
 /**
  * The Worker that runs the mvnet datapath loop on its own thread (blocking
  * poll there does not block the main event loop, which answers VDUSE
- * messages). Started by `DatapathRunner` in `lib/mvnet/datapath.ts`.
+ * messages). Started by `DatapathRunner` in `lib/mvnet/runner.ts`.
  *
  * @module
  */
 
-import {
-  Datapath,
-  type WorkerPlace,
-  type WorkerReply,
-  type WorkerStart,
-} from "./datapath.ts";
+import { Datapath } from "./datapath.ts";
+import type { WorkerPlace, WorkerReply, WorkerStart } from "./runner.ts";
 import { messageOf } from "../errors.ts";
 import { setThreadAffinity, threadId } from "../sys/mod.ts";
 

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { choosePlacement, formatPlacement } from "../../lib/mvnet/placement.ts";
+import {
+  choosePlacement,
+  formatPlacement,
+  threadSchedStat,
+} from "../../lib/mvnet/placement.ts";
+import { SysRoot } from "../../lib/root.ts";
 
 const pick = (p: ReturnType<typeof choosePlacement>) => [
   p.irqCpus,
@@ -90,4 +95,32 @@ Deno.test("mode kernel: nothing placed, whatever the CPUs", () => {
     pick(choosePlacement({ online: [0, 1], mode: "auto" })),
     pick(choosePlacement({ online: [0, 1] })),
   );
+});
+
+Deno.test("threadSchedStat reads run and wait time and minor faults, and nothing from a malformed file", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${dir}/proc/self/task/7`, { recursive: true });
+    const file = `${dir}/proc/self/task/7/schedstat`;
+    Deno.writeTextFileSync(file, "1495748067 639395788 162\n");
+    const root = new SysRoot(dir);
+    assert.deepEqual(threadSchedStat(7, { root }), {
+      runNs: 1495748067,
+      waitNs: 639395788,
+    });
+    // A comm with spaces and parentheses; minflt is the 10th field.
+    Deno.writeTextFileSync(
+      `${dir}/proc/self/task/7/stat`,
+      "7 (dp (a) b) R 1 7 7 0 -1 4194560 4321 0 0 0 12 3 0 0 20 0 9 0\n",
+    );
+    assert.deepEqual(threadSchedStat(7, { root }), {
+      runNs: 1495748067,
+      waitNs: 639395788,
+      minorFaults: 4321,
+    });
+    Deno.writeTextFileSync(file, "12 x 3\n");
+    assert.equal(threadSchedStat(7, { root }), undefined);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -1,9 +1,16 @@
+/**
+ * lib/mvnet/runner.ts: the runner as the control plane's backend, and the
+ * thread it runs the datapath on (the Worker's, reported by the Worker).
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
-import { CTL, DatapathRunner } from "../../lib/mvnet/datapath.ts";
-import { IDLE_YIELDS, yieldUntil } from "../../lib/mvnet/idle.ts";
+import { CTL } from "../../lib/mvnet/datapath.ts";
+import { DatapathRunner } from "../../lib/mvnet/runner.ts";
 import { threadSchedStat } from "../../lib/mvnet/placement.ts";
 import { SysRoot } from "../../lib/root.ts";
-import { close, eventfd, libc, threadId } from "../../lib/sys/mod.ts";
+import { close, eventfd, threadId } from "../../lib/sys/mod.ts";
 
 Deno.test("the runner as backend: RX 0 and TX 1, last available indices from the control block", async () => {
   const runner = new DatapathRunner({ worker: false, wakeFd: eventfd() });
@@ -22,27 +29,6 @@ Deno.test("the runner as backend: RX 0 and TX 1, last available indices from the
     await runner.close();
     close(runner.wakeFd);
   }
-});
-
-Deno.test("yieldUntil: yields until work is ready, at most `tries` times", () => {
-  let yields = 0;
-  let readyAfter = 3;
-  const ready = () => yields >= readyAfter;
-  const opts = { tries: IDLE_YIELDS, yieldCpu: () => yields++ };
-  assert.equal(yieldUntil(ready, opts), true);
-  assert.equal(yields, 3, "stops at the first look that finds work");
-  yields = 0;
-  readyAfter = Infinity;
-  assert.equal(yieldUntil(ready, opts), false);
-  assert.equal(yields, IDLE_YIELDS, "gives up after `tries` yields");
-  yields = 0;
-  readyAfter = 0;
-  assert.equal(yieldUntil(ready, { ...opts, tries: 0 }), false);
-  assert.equal(yields, 0, "no yield, no look, when tries is 0");
-});
-
-Deno.test("the datapath's yield is sched_yield(2) through FFI (returns 0)", () => {
-  assert.equal(libc().sched_yield(), 0);
 });
 
 Deno.test("the runner's thread: the worker's own task of this process, with scheduler counters that grow", async () => {
@@ -80,33 +66,5 @@ Deno.test("the runner's thread: the worker's own task of this process, with sche
   } finally {
     await runner.close();
     close(runner.wakeFd);
-  }
-});
-
-Deno.test("threadSchedStat reads run and wait time and minor faults, and nothing from a malformed file", () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    Deno.mkdirSync(`${dir}/proc/self/task/7`, { recursive: true });
-    const file = `${dir}/proc/self/task/7/schedstat`;
-    Deno.writeTextFileSync(file, "1495748067 639395788 162\n");
-    const root = new SysRoot(dir);
-    assert.deepEqual(threadSchedStat(7, { root }), {
-      runNs: 1495748067,
-      waitNs: 639395788,
-    });
-    // A comm with spaces and parentheses; minflt is the 10th field.
-    Deno.writeTextFileSync(
-      `${dir}/proc/self/task/7/stat`,
-      "7 (dp (a) b) R 1 7 7 0 -1 4194560 4321 0 0 0 12 3 0 0 20 0 9 0\n",
-    );
-    assert.deepEqual(threadSchedStat(7, { root }), {
-      runNs: 1495748067,
-      waitNs: 639395788,
-      minorFaults: 4321,
-    });
-    Deno.writeTextFileSync(file, "12 x 3\n");
-    assert.equal(threadSchedStat(7, { root }), undefined);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
   }
 });
