@@ -195,8 +195,9 @@ export class Mvnet {
   }
 
   /**
-   * The datapath thread's scheduler counters: how long it ran and how long
-   * it waited for a CPU (undefined where the kernel keeps none).
+   * The datapath thread's scheduler counters: how long it ran, how long it
+   * waited for a CPU, its minor faults (undefined where the kernel keeps
+   * none).
    */
   datapathThread(): ThreadSchedStat | undefined {
     const tid = this.#runner.threadId;
