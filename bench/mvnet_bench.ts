@@ -15,10 +15,11 @@
  * (on two vCPUs they are the same placement, so it is left out and the text
  * says so), "vdpa_sim_net" as it comes, "veth" (the ceiling). Every mvnet
  * series prints the placement it used, its interrupts and batches per
- * frame, and its datapath thread's CPU time per frame and share of the run
- * spent waiting for a CPU (the thread's `/proc/self/task/TID/schedstat`). Prints medians, the paired ratios mvnet / vdpa_sim_net (targets
- * >= 2.0x at 60 bytes, >= 1.3x at 1500, zero loss) and mvnet's fraction of
- * the ceiling, and writes `mvnet_bench.{txt,json,csv,svg}` into `--out DIR`
+ * frame, and its datapath thread's CPU time and page faults per frame and
+ * share of the run spent waiting for a CPU (`/proc/self/task/TID`). Prints
+ * medians, the paired ratios mvnet / vdpa_sim_net (targets >= 2.0x at 60
+ * bytes, >= 1.3x at 1500, zero loss) and mvnet's fraction of the ceiling,
+ * and writes `mvnet_bench.{txt,json,csv,svg}` into `--out DIR`
  * (default bench/out): the SVG (vega-lite, `bench/plot.ts`) draws packets
  * per second against frame size.
  *

@@ -14,11 +14,14 @@
  * run anywhere (what the bench compares the automatic placement against). {@linkcode choosePlacement} is pure; {@linkcode Placer}
  * applies it at start and again at every DRIVER_OK (the driver's probe
  * resets the interrupt masks, and CPUs may have gone on- or offline).
+ * {@linkcode threadSchedStat} reads how a placed thread fares: its run time,
+ * its wait for a CPU and its faults.
  *
  * @module
  */
 
 import { formatCpuList, onlineCpus } from "../cpu_list.ts";
+import { readAttr } from "../sysfs_read.ts";
 import { messageOf } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
 import { VduseSysfs } from "../vduse/mod.ts";
@@ -143,26 +146,15 @@ export function threadSchedStat(
   tid: number,
   options: { root: SysRoot },
 ): ThreadSchedStat | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(
-      options.root.path(`/proc/self/task/${tid}/schedstat`),
-    );
-  } catch {
-    return undefined;
-  }
-  const m = /^(\d+) (\d+) \d+\s*$/.exec(text);
+  const task = options.root.path(`/proc/self/task/${tid}`);
+  const m = /^(\d+) (\d+) \d+$/.exec(readAttr(`${task}/schedstat`) ?? "");
   if (!m) return undefined;
   const out: ThreadSchedStat = { runNs: Number(m[1]), waitNs: Number(m[2]) };
-  try {
-    const stat = Deno.readTextFileSync(
-      options.root.path(`/proc/self/task/${tid}/stat`),
-    );
+  const stat = readAttr(`${task}/stat`);
+  if (stat !== undefined) {
     // After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt.
     const minflt = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
     if (Number.isInteger(minflt)) out.minorFaults = minflt;
-  } catch {
-    // No stat: the counters without the faults.
   }
   return out;
 }

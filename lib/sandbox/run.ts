@@ -215,26 +215,25 @@ interface Attempt {
   consoleText: string;
 }
 
-/** The files a boot of the guest may leave in the job directory. */
-const GUEST_RESULT_FILES = [
-  "console.log",
-  "init-error",
-  "modprobe.err",
-  "modules-failed",
-  "started",
-  "status",
-  "status.tmp",
-  "stdout",
-  "stderr",
-  "dmesg",
-];
+/** What the host writes into the job directory; the guest writes the rest. */
+const RUN_SCRIPT = "run.sh";
+const CONFIG_SCRIPT = "config.sh";
+const JOB_INPUTS = new Set([RUN_SCRIPT, CONFIG_SCRIPT]);
+
+/** Removes what a boot of the guest left in `jobDir` (before booting again). */
+async function clearGuestOutputs(jobDir: string): Promise<void> {
+  for await (const e of Deno.readDir(jobDir)) {
+    if (JOB_INPUTS.has(e.name)) continue;
+    await Deno.remove(`${jobDir}/${e.name}`, { recursive: true });
+  }
+}
 
 /**
  * The panic line when the guest kernel panicked before the command started
  * (nothing ran, so the run may boot once more; a panic of the command's own
  * making comes after `started`), else undefined.
  */
-export function bootPanicLine(
+function bootPanicLine(
   attempt: { outcome: GuestOutcome; started: boolean },
 ): string | undefined {
   return attempt.outcome.kind === "panic" && !attempt.started
@@ -282,11 +281,11 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
     };
     if (job.shell) env.TERM ??= Deno.env.get("TERM") ?? "vt100";
     await Deno.writeTextFile(
-      `${jobDir}/run.sh`,
+      `${jobDir}/${RUN_SCRIPT}`,
       runScript(job.cmd, { cwd, env, shell: job.shell }),
     );
     await Deno.writeTextFile(
-      `${jobDir}/config.sh`,
+      `${jobDir}/${CONFIG_SCRIPT}`,
       configScript(kernel, { modules: options.modules, shell: job.shell }),
     );
     const stream = options.output === "stream";
@@ -368,9 +367,7 @@ async function runGuest(job: GuestJob): Promise<SandboxResult> {
           why ? `: ${why}` : ""
         }); booting once more`,
       );
-      for (const f of GUEST_RESULT_FILES) {
-        await Deno.remove(`${jobDir}/${f}`).catch(() => {});
-      }
+      await clearGuestOutputs(jobDir);
       ran = await attempt();
     }
     const { outcome } = ran;
