@@ -34,7 +34,11 @@ import { DatapathRunner } from "./runner.ts";
 import { vduseChannel, VduseServer } from "./control.ts";
 import { readStats, type StatName } from "./loopback.ts";
 import { type ControlSocket, listenControl } from "./ctl_socket.ts";
-import { hasDriverOk, type MvnetReport } from "./report.ts";
+import {
+  type DatapathThreadReport,
+  hasDriverOk,
+  type MvnetReport,
+} from "./report.ts";
 import {
   type Placement,
   type PlacementMode,
@@ -237,6 +241,19 @@ export class Mvnet {
         broken: (s.broken & (1 << q.index)) !== 0,
       })),
       placement: this.placement(),
+      datapathThread: this.#threadReport(),
+    };
+  }
+
+  #threadReport(): DatapathThreadReport | null {
+    const tid = this.#runner.threadId;
+    const st = this.datapathThread();
+    if (tid === undefined || st === undefined) return null;
+    return {
+      tid,
+      cpuNs: st.runNs,
+      waitNs: st.waitNs,
+      minorFaults: st.minorFaults ?? null,
     };
   }
 

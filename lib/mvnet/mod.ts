@@ -20,7 +20,7 @@ export type { Mvnet, MvnetOptions, MvnetStats } from "./daemon.ts";
 export { CONTROL_DIR, controlRequest, socketPath } from "./ctl_socket.ts";
 export type { ControlRequest } from "./ctl_socket.ts";
 export { formatReport, statusLine } from "./report.ts";
-export type { MvnetReport } from "./report.ts";
+export type { DatapathThreadReport, MvnetReport } from "./report.ts";
 export {
   choosePlacement,
   formatPlacement,

@@ -1,7 +1,8 @@
 /**
  * What a running mvnet daemon reports over its control socket
  * (`vdevctl mvnet stats`, `vduse show`): link, driver status, frames and
- * bytes per direction, drops, queue state and placement; and its text form.
+ * bytes per direction, drops, queue state, placement and the datapath
+ * thread's scheduler counters; and its text form.
  *
  * Pure: no system access.
  *
@@ -21,6 +22,18 @@ export interface QueueReport {
   ready: boolean;
   /** The datapath found the driver's ring broken and stopped serving it. */
   broken: boolean;
+}
+
+/** The datapath thread as the kernel counts it (its schedstat and stat). */
+export interface DatapathThreadReport {
+  /** Its thread id. */
+  tid: number;
+  /** Time it ran on a CPU, ns. */
+  cpuNs: number;
+  /** Time it was runnable but waited for a CPU, ns. */
+  waitNs: number;
+  /** Page faults served without I/O, null where unreadable. */
+  minorFaults: number | null;
 }
 
 /** The report of a running daemon. */
@@ -57,6 +70,26 @@ export interface MvnetReport {
   queues: QueueReport[];
   /** Where interrupts and the datapath run, and why. */
   placement: Placement;
+  /**
+   * The datapath thread's counters; null before it started, or where the
+   * kernel keeps none (no CONFIG_SCHED_INFO).
+   */
+  datapathThread: DatapathThreadReport | null;
+}
+
+function seconds(ns: number): string {
+  return `${(ns / 1e9).toFixed(3)} s`;
+}
+
+/** The datapath thread's line of `vdevctl mvnet stats`. */
+function threadText(t: DatapathThreadReport | null): string {
+  if (t === null) return "-";
+  const faults = t.minorFaults === null
+    ? ""
+    : `, ${t.minorFaults} minor faults`;
+  return `tid ${t.tid}, ran ${seconds(t.cpuNs)}, waited for a CPU ${
+    seconds(t.waitNs)
+  }${faults}`;
 }
 
 /** `vdevctl mvnet stats` as text. */
@@ -79,6 +112,7 @@ export function formatReport(r: MvnetReport): string {
     `  irqs: rx ${r.irqs.rx} tx ${r.irqs.tx}, wakeups ${r.wakeups}`,
     `  queues: ${q || "none"}`,
     `  placement: ${formatPlacement(r.placement)}`,
+    `  datapath thread: ${threadText(r.datapathThread)}`,
   ].join("\n") + "\n";
 }
 

@@ -462,6 +462,10 @@ Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show r
     assert.ok(r.tx.frames >= 100 && r.rx.frames >= 100, st.stdout);
     assert.ok(r.tx.bytes >= 100 * 60 && r.rx.bytes >= 100 * 60, st.stdout);
     assert.deepEqual(r.drops, { no_buffer: 0, too_big: 0 });
+    // The thread that moved those frames: the kernel counted its CPU time.
+    assert.ok(r.datapath_thread !== null, st.stdout);
+    assert.ok(r.datapath_thread.tid > 1, st.stdout);
+    assert.ok(r.datapath_thread.cpu_ns > 0, st.stdout);
     assert.deepEqual(
       r.queues.map((
         q: { index: number; ready: boolean },
@@ -474,6 +478,10 @@ Deno.test("mvnet set --link: the guest's carrier follows; stats and vduse show r
       new RegExp(`^${name}: netdev ${netdev} .* link up\n`),
     );
     assert.match(text.stdout, /\n {2}rx: \d+ frames \d+ bytes\n/);
+    assert.match(
+      text.stdout,
+      /\n {2}datapath thread: tid \d+, ran \d+\.\d{3} s, waited for a CPU \d+\.\d{3} s/,
+    );
   } finally {
     await mv.stop();
   }

@@ -19,7 +19,15 @@ import { schemaValidator } from "../schema/validate.ts";
 const VDEVCTL = new URL("../../vdevctl", import.meta.url).pathname;
 const { validate } = schemaValidator();
 
-function report(netdev: string | null): MvnetReport {
+function report(
+  netdev: string | null,
+  thread: MvnetReport["datapathThread"] = {
+    tid: 4242,
+    cpuNs: 1_500_000_000,
+    waitNs: 250_000_000,
+    minorFaults: 7,
+  },
+): MvnetReport {
   return {
     name: "mv0",
     netdev,
@@ -40,6 +48,7 @@ function report(netdev: string | null): MvnetReport {
       { index: 1, num: 256, ready: true, broken: false },
     ],
     placement: choosePlacement({ online: [0, 1], irqMask: [0, 1] }),
+    datapathThread: thread,
   };
 }
 
@@ -63,8 +72,18 @@ Deno.test("mvnet stats --json through the control socket matches mvnet-stats", a
       assert.equal(json.driver_ok_count, 1);
       assert.deepEqual(json.drops, { no_buffer: 2, too_big: 0 });
       assert.equal(json.netdev, nd);
+      assert.deepEqual(json.datapath_thread, {
+        tid: 4242,
+        cpu_ns: 1_500_000_000,
+        wait_ns: 250_000_000,
+        minor_faults: 7,
+      });
       const text = await stats();
       assert.equal(text.stdout, formatReport(report(nd)));
+      assert.match(
+        text.stdout,
+        /\n {2}datapath thread: tid 4242, ran 1\.500 s, waited for a CPU 0\.250 s, 7 minor faults\n$/,
+      );
     }
   } finally {
     await sock.close();
@@ -82,11 +101,26 @@ Deno.test("mvnet-stats refuses camelCase keys, a bad link and missing counters",
       driver_ok_count: 1,
       drops: { no_buffer: 0, too_big: 0 },
       placement: { irq_cpus: [1], datapath_cpus: [0], reason: "auto" },
+      datapathThread: undefined,
+      datapath_thread: { tid: 9, cpu_ns: 10, wait_ns: 0, minor_faults: 0 },
     }),
   );
   validate("mvnet-stats", good);
   assert.throws(() => validate("mvnet-stats", { ...good, driverOk: true }));
   assert.throws(() => validate("mvnet-stats", { ...good, link: "sideways" }));
+  validate("mvnet-stats", { ...good, datapath_thread: null });
+  assert.throws(() =>
+    validate("mvnet-stats", {
+      ...good,
+      datapath_thread: { tid: 0, cpu_ns: 0, wait_ns: 0, minor_faults: null },
+    })
+  );
+  assert.throws(() =>
+    validate("mvnet-stats", {
+      ...good,
+      datapath_thread: { tid: 9, cpuNs: 0, wait_ns: 0, minor_faults: null },
+    })
+  );
   const { wakeups: _, ...missing } = good;
   assert.throws(() => validate("mvnet-stats", missing), /wakeups/);
   assert.throws(() =>
@@ -94,5 +128,18 @@ Deno.test("mvnet-stats refuses camelCase keys, a bad link and missing counters",
       ...good,
       tx: { frames: -1, bytes: 0, errors: 0 },
     })
+  );
+});
+
+Deno.test("mvnet stats text: a datapath thread not started yet is '-', faults left out when unreadable", () => {
+  assert.match(
+    formatReport(report("eth0", null)),
+    /\n {2}datapath thread: -\n$/,
+  );
+  assert.match(
+    formatReport(
+      report("eth0", { tid: 5, cpuNs: 0, waitNs: 1e6, minorFaults: null }),
+    ),
+    /\n {2}datapath thread: tid 5, ran 0\.000 s, waited for a CPU 0\.001 s\n$/,
   );
 });
