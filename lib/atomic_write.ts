@@ -99,3 +99,25 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** True for a temporary file of a writer that is no longer running. */
+function staleTemp(name: string): boolean {
+  const pid = tempFileWriter(name);
+  return pid !== undefined && !processAlive(pid);
+}
+
+/**
+ * Removes from `dir` the temporary files among `names` whose writers are no
+ * longer running (a writer killed between its write and its rename); best
+ * effort.
+ */
+export function removeStaleTemps(dir: string, names: Iterable<string>): void {
+  for (const name of names) {
+    if (!staleTemp(name)) continue;
+    try {
+      Deno.removeSync(`${dir}/${name}`);
+    } catch {
+      // Read-only, or another cleaner was first.
+    }
+  }
+}

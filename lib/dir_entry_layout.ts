@@ -27,14 +27,49 @@ export const LINUX_DIRENT64 = {
   },
 } as const;
 
-/** `struct statx` (linux/stat.h): its size and the one field read. */
+/**
+ * `struct statx` (linux/stat.h): its size, the type read when a record does
+ * not say it, and what a file's signature is made of (lib/small_file.ts
+ * `SmallFileDir.signatures`: owner, mode, inode, size, change and
+ * modification times, device).
+ */
 export const STATX = {
   cType: "struct statx",
   header: "linux/stat.h",
   size: 256,
   fields: {
     stx_mask: { offset: 0, type: "u32", count: 1 },
+    stx_uid: { offset: 20, type: "u32", count: 1 },
+    stx_gid: { offset: 24, type: "u32", count: 1 },
     stx_mode: { offset: 28, type: "u16", count: 1 },
+    stx_ino: { offset: 32, type: "u64", count: 1 },
+    stx_size: { offset: 40, type: "u64", count: 1 },
+    stx_ctime_sec: {
+      offset: 96,
+      type: "i64",
+      count: 1,
+      cName: "stx_ctime.tv_sec",
+    },
+    stx_ctime_nsec: {
+      offset: 104,
+      type: "u32",
+      count: 1,
+      cName: "stx_ctime.tv_nsec",
+    },
+    stx_mtime_sec: {
+      offset: 112,
+      type: "i64",
+      count: 1,
+      cName: "stx_mtime.tv_sec",
+    },
+    stx_mtime_nsec: {
+      offset: 120,
+      type: "u32",
+      count: 1,
+      cName: "stx_mtime.tv_nsec",
+    },
+    stx_dev_major: { offset: 136, type: "u32", count: 1 },
+    stx_dev_minor: { offset: 140, type: "u32", count: 1 },
   },
 } as const;
 
@@ -47,5 +82,21 @@ export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 /** statx(2)'s `mask` bit for the file type. */
 export const STATX_TYPE = 0x1;
+/**
+ * statx(2)'s `mask` bits of a signature's fields (STATX_TYPE, _MODE, _UID,
+ * _GID, _MTIME, _CTIME, _INO, _SIZE).
+ */
+export const STATX_SIGNATURE_BITS = {
+  TYPE: 0x1,
+  MODE: 0x2,
+  UID: 0x8,
+  GID: 0x10,
+  MTIME: 0x40,
+  CTIME: 0x80,
+  INO: 0x100,
+  SIZE: 0x200,
+} as const;
 /** `*at` flag: do not follow a final symlink (linux/fcntl.h). */
 export const AT_SYMLINK_NOFOLLOW = 0x100;
+/** `*at` flag: an empty path names the descriptor itself (linux/fcntl.h). */
+export const AT_EMPTY_PATH = 0x1000;

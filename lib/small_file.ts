@@ -2,22 +2,34 @@
  * Many small files read fast: open, read and close through libc with no
  * Deno resource per file (10,000 mdev definitions). A shared leaf, not part
  * of lib/sys, so that mdev (and TAB on it) loads no FFI family: libc is
- * opened on the first call only. {@linkcode readBounded} is the bounded
- * read loop that lib/mdev's Deno-file reads share.
+ * opened on the first call only (lib/libc_read.ts). {@linkcode readBounded}
+ * is the bounded read loop that lib/mdev's Deno-file reads share; the
+ * signatures of files (lib/file_signature.ts) are taken through a directory
+ * opened here.
  *
  * @module
  */
 
 import { ErrnoError } from "./errno.ts";
 import {
+  AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
   DT,
   LINUX_DIRENT64,
   S_IFMT,
   S_IFREG,
-  STATX,
-  STATX_TYPE,
 } from "./dir_entry_layout.ts";
+import { libc, readErrno } from "./libc_read.ts";
+import {
+  EMPTY_PATH,
+  entryMode,
+  pushSignature,
+  sameSignature,
+  SIGNATURE_WORDS,
+  statxInto,
+} from "./file_signature.ts";
+
+export { libcOpen } from "./libc_read.ts";
 
 const O_RDONLY = 0;
 const O_NONBLOCK = 0o4000;
@@ -27,43 +39,6 @@ const O_NOCTTY = 0o400;
 const O_DIRECTORY = 0o200000;
 const O_NOFOLLOW = 0o400000;
 
-/**
- * Only what this module calls: cheaper to bind than all of libc. `read`'s
- * result is taken as an i32 (its low half): every count asked for is below
- * 2 GiB, so the result fits, and a number is cheaper than a bigint.
- */
-const READ_SYMBOLS = {
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  // Optional (glibc 2.30, 2.34, 2.28): without them a directory is listed
-  // by Deno and each file closed on its own.
-  getdents64: {
-    parameters: ["i32", "buffer", "usize"],
-    result: "i32",
-    optional: true,
-  },
-  close_range: {
-    parameters: ["u32", "u32", "i32"],
-    result: "i32",
-    optional: true,
-  },
-  statx: {
-    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
-    result: "i32",
-    optional: true,
-  },
-} as const;
-
-type ReadLib = Deno.DynamicLibrary<typeof READ_SYMBOLS>["symbols"];
-
-function libc(): ReadLib {
-  return readLib ??= Deno.dlopen("libc.so.6", READ_SYMBOLS).symbols;
-}
-
-let readLib: ReadLib | undefined;
 let readLen = 0;
 let readLenBig = 0n;
 /** The bytes of the last {@linkcode SmallFileDir.readListedRun}. */
@@ -86,14 +61,12 @@ const OPEN_FLAGS = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
 const D_RECLEN = LINUX_DIRENT64.fields.d_reclen.offset;
 const D_TYPE = LINUX_DIRENT64.fields.d_type.offset;
 const D_NAME = LINUX_DIRENT64.fields.d_name.offset;
-const STX_MODE = STATX.fields.stx_mode.offset;
 
 /** Room for one name (NAME_MAX 255) and its NUL. */
 const NAME_SLOT = 256;
 /** What one getdents64 call may fill. */
 const DENT_CHUNK = 32 << 10;
 const DENT_CHUNK_BIG = BigInt(DENT_CHUNK);
-const statxBuf = new Uint8Array(STATX.size);
 /** False once close_range(2) failed (ENOSYS before Linux 5.9, a filter). */
 let closeRangeWorks = true;
 
@@ -186,9 +159,13 @@ export class SmallFileDir {
    * U+FFFD for each bad sequence). {@linkcode SmallFileDir.readListed}
    * reads them by position. Undefined when this libc has no getdents64 or
    * statx; errors are {@linkcode ErrnoError}s. Once per directory.
-   * `options.unknownTypes`: treat every record as `DT_UNKNOWN` (tests).
+   * `options.unknownTypes`: treat every record as `DT_UNKNOWN` (tests);
+   * `options.all`: every entry but "." and "..", of any type, as
+   * `Deno.readDirSync` names them.
    */
-  listFiles(options: { unknownTypes?: boolean } = {}): string[] | undefined {
+  listFiles(
+    options: { unknownTypes?: boolean; all?: boolean } = {},
+  ): string[] | undefined {
     const c = libc();
     if (c.getdents64 === null || c.statx === null) return undefined;
     const starts: number[] = [];
@@ -211,8 +188,12 @@ export class SmallFileDir {
         let type = options.unknownTypes ? DT.UNKNOWN : bytes[at + D_TYPE];
         const name = at + D_NAME;
         at += bytes[at + D_RECLEN] | (bytes[at + D_RECLEN + 1] << 8);
-        if (type === DT.UNKNOWN) type = this.#typeOf(bytes, name);
-        if (type !== DT.REG) continue;
+        if (options.all) {
+          if (isDotName(bytes, name)) continue;
+        } else {
+          if (type === DT.UNKNOWN) type = this.#typeOf(bytes, name);
+          if (type !== DT.REG) continue;
+        }
         starts.push(pos);
         const nul = bytes.indexOf(0, name);
         bytes.copyWithin(pos, name, nul + 1);
@@ -302,6 +283,68 @@ export class SmallFileDir {
     return this.#nameSlot;
   }
 
+  /**
+   * The directory's own signature ({@linkcode SIGNATURE_WORDS} numbers: an
+   * entry added, removed or renamed in it changes its times), or undefined
+   * when statx(2) cannot give one.
+   */
+  signature(): number[] | undefined {
+    const out: number[] = [];
+    if (
+      !statxInto(this.#fd, Deno.UnsafePointer.of(EMPTY_PATH), AT_EMPTY_PATH)
+    ) {
+      return undefined;
+    }
+    pushSignature(out);
+    return out;
+  }
+
+  /**
+   * The signatures of every file of {@linkcode SmallFileDir.listFiles} in
+   * its order, one after another (take them before reading the files: a
+   * write after it then changes one); undefined when one cannot be taken.
+   */
+  listedSignatures(): number[] | undefined {
+    const out: number[] = [];
+    const slot = Deno.UnsafePointer.of(this.#nameSlot);
+    for (let i = 0; i < this.#nameAt.length; i++) {
+      this.#nameIn(i);
+      if (!statxInto(this.#fd, slot, AT_SYMLINK_NOFOLLOW)) return undefined;
+      pushSignature(out);
+    }
+    return out;
+  }
+
+  /**
+   * True when every file of `names` (ASCII names) still has the signature
+   * `sigs` holds for it ({@linkcode SmallFileDir.listedSignatures}'s form):
+   * one statx(2) per file, no open and no read. `options.at`: where the
+   * first file's signature is in `sigs` (the rest of `sigs` is theirs).
+   */
+  matchSignatures(
+    names: readonly string[],
+    sigs: ArrayLike<number>,
+    options: { at?: number } = {},
+  ): boolean {
+    const first = options.at ?? 0;
+    if (sigs.length !== first + names.length * SIGNATURE_WORDS) return false;
+    const joined = names.join("\0") + "\0";
+    const bytes = new Uint8Array(NAME_SLOT + joined.length);
+    const { written } = encoder.encodeInto(joined, bytes.subarray(NAME_SLOT));
+    if (written !== joined.length) return false; // not ASCII
+    const slot = Deno.UnsafePointer.of(bytes);
+    let at = NAME_SLOT;
+    for (let i = 0; i < names.length; i++) {
+      const end = at + names[i].length + 1;
+      if (end - at > NAME_SLOT) return false;
+      bytes.copyWithin(0, at, end);
+      at = end;
+      if (!statxInto(this.#fd, slot, AT_SYMLINK_NOFOLLOW)) return false;
+      if (!sameSignature(sigs, first + i * SIGNATURE_WORDS)) return false;
+    }
+    return true;
+  }
+
   /** Closes the files still open and the directory descriptor. */
   close(): void {
     this.#flush();
@@ -375,15 +418,11 @@ export class SmallFileDir {
   #typeOf(bytes: Uint8Array, name: number): number {
     const nul = bytes.indexOf(0, name);
     pathBuf.set(bytes.subarray(name, nul + 1));
-    const c = libc();
-    if (
-      c.statx!(this.#fd, pathBuf, AT_SYMLINK_NOFOLLOW, STATX_TYPE, statxBuf) !==
-        0
-    ) {
-      return DT.UNKNOWN; // as Deno: an entry it cannot stat is not a file
-    }
-    const mode = statxBuf[STX_MODE] | (statxBuf[STX_MODE + 1] << 8);
-    return (mode & S_IFMT) === S_IFREG ? DT.REG : DT.UNKNOWN;
+    const mode = entryMode(this.#fd, Deno.UnsafePointer.of(pathBuf));
+    // As Deno: an entry it cannot stat is not a file.
+    return mode !== undefined && (mode & S_IFMT) === S_IFREG
+      ? DT.REG
+      : DT.UNKNOWN;
   }
 }
 
@@ -420,6 +459,12 @@ export function readBounded(
   return readBuf.subarray(0, len);
 }
 
+/** True when the NUL-terminated name at `bytes[at]` is "." or "..". */
+function isDotName(bytes: Uint8Array, at: number): boolean {
+  return bytes[at] === 0x2e &&
+    (bytes[at + 1] === 0 || (bytes[at + 1] === 0x2e && bytes[at + 2] === 0));
+}
+
 /** `text` NUL-terminated in the shared path buffer. */
 function cString(text: string): Uint8Array {
   if (pathBuf.length < text.length * 3 + 1) {
@@ -428,11 +473,6 @@ function cString(text: string): Uint8Array {
   const { written } = encoder.encodeInto(text, pathBuf);
   pathBuf[written] = 0;
   return pathBuf;
-}
-
-function readErrno(c: { __errno_location(): Deno.PointerValue }): number {
-  const p = c.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
 }
 
 const encoder = new TextEncoder();

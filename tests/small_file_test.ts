@@ -168,6 +168,28 @@ Deno.test("SmallFileDir.listFiles: the regular files, in order and named as Deno
   }
 });
 
+Deno.test("SmallFileDir.listFiles({ all }): every entry but . and .., of any type, as Deno.readDirSync names them", () => {
+  const { dir } = oddDirectory();
+  try {
+    Deno.mkdirSync(`${dir}/..sub`);
+    Deno.writeTextFileSync(`${dir}/.hidden`, "");
+    const deno = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.ok(deno.includes("..sub") && deno.includes(".hidden"));
+    assert.ok(
+      [...Deno.readDirSync(dir)].some((e) => !e.isFile),
+      "other types listed too",
+    );
+    const files = new SmallFileDir(dir);
+    try {
+      assert.deepEqual(files.listFiles({ all: true }), deno);
+    } finally {
+      files.close();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("SmallFileDir.readListed: each listed file by position, by the bytes of its name", () => {
   const { dir, contents } = oddDirectory();
   const before = openFds().size;

@@ -8,7 +8,11 @@
  * @module
  */
 
-import { atomicWriteFileSync, tempFileWriter } from "../atomic_write.ts";
+import {
+  atomicWriteFileSync,
+  removeStaleTemps,
+  tempFileWriter,
+} from "../atomic_write.ts";
 import { errnoCode, VdevError } from "../errors.ts";
 import { genericError } from "./errors.ts";
 import { DefinitionError, readLimitedText } from "./bounded_read.ts";
@@ -19,12 +23,12 @@ import {
 } from "./definition.ts";
 import {
   type DefinitionScan,
-  removeStaleTemps,
   scanStore,
   SCRIPTS_DIR,
   storeError,
 } from "./store_scan.ts";
 import { parseMdevUuid } from "./uuid.ts";
+import { StoreCache } from "./store_cache.ts";
 import type { SysRoot } from "../root.ts";
 import { listDir } from "../sysfs_read.ts";
 
@@ -74,10 +78,12 @@ export function checkDefinitionPlace(parent: string, uuid: string): void {
 export class ConfigStore {
   /** `/etc/mdevctl.d` under the root. */
   readonly base: string;
+  readonly #root: SysRoot;
 
   /** Opens the store under `root` (nothing is read yet). */
   constructor(root: SysRoot) {
     this.base = root.path("/etc/mdevctl.d");
+    this.#root = root;
   }
 
   /** The file of a definition; refuses names that would leave the directory. */
@@ -171,7 +177,14 @@ export class ConfigStore {
    * files named by a UUID. Bad files become problems; the rest are returned.
    */
   scan(filter: { uuid?: string; parent?: string } = {}): DefinitionScan {
-    return scanStore(this.base, filter);
+    // Whole directories come from the cache when none of their files
+    // changed since they were read (lib/mdev/store_cache.ts).
+    const cache = filter.uuid === undefined
+      ? StoreCache.open(this.#root, this.base)
+      : undefined;
+    const scan = scanStore(this.base, filter, { cache });
+    cache?.save();
+    return scan;
   }
 
   /** Writes a definition atomically (creating the parent directory). */

@@ -222,7 +222,8 @@ export function listDefined(
   filter: ListFilter = {},
 ): MdevListing {
   const scan = ctx.store.scan(filter);
-  if (scan.definitions.length > 16) ctx.sysfs.indexDevices();
+  // The bus directory says which run; each that does is asked for its type.
+  if (scan.definitions.length > 16) ctx.sysfs.indexDevices({ types: false });
   const entries = scan.definitions.map((def) =>
     definedEntry(ctx, def, scan.nonCanonical)
   );
@@ -237,15 +238,19 @@ function definedEntry(
   def: MdevDefinition,
   nonCanonical: Set<string>,
 ): MdevEntry {
-  const act = loadActive(ctx, def.uuid);
+  let active = ctx.sysfs.runsAs(def.uuid, def);
+  if (active === undefined) {
+    const act = loadActive(ctx, def.uuid);
+    active = act !== undefined && act.parent === def.parent &&
+      act.type === def.type;
+  }
   return {
     uuid: def.uuid,
     parent: def.parent,
     type: def.type,
     autostart: def.autostart,
     attrs: def.attrs,
-    active: act !== undefined && act.parent === def.parent &&
-      act.type === def.type,
+    active,
     // A file read under its canonical name exists; others are checked.
     defined: nonCanonical.size === 0 ||
       !nonCanonical.has(`${def.parent}/${def.uuid}`) ||

@@ -44,4 +44,5 @@ export {
 } from "./list.ts";
 export type { MdevContext, MdevListing } from "./list.ts";
 export { MdevSysfs } from "./sysfs.ts";
+export { SETTLE_MS, STORE_CACHE_PATH } from "./store_cache.ts";
 export { parseMdevUuid } from "./uuid.ts";

@@ -3,12 +3,15 @@
  * directories (not symlinks, not scripts.d), then regular files named by a
  * UUID; bad files become problems, the rest definitions. A big directory is
  * read through one directory descriptor (lib/small_file.ts), and the ones
- * after it are listed with getdents64 on it too.
+ * after it are listed with getdents64 on it too. With a cache
+ * (./store_cache.ts), a directory whose files all still have the
+ * signatures they had when last read is served from it, and one read
+ * through a descriptor is recorded in it.
  *
  * @module
  */
 
-import { processAlive, tempFileWriter } from "../atomic_write.ts";
+import { removeStaleTemps, tempFileWriter } from "../atomic_write.ts";
 import { errnoCode, VdevError } from "../errors.ts";
 import { genericError, isPermissionError, notRootError } from "./errors.ts";
 import {
@@ -21,7 +24,14 @@ import {
   parseDefinition,
   problemText,
 } from "./definition.ts";
+import { SIGNATURE_WORDS, signatureChangedMs } from "../file_signature.ts";
 import { SmallFileDir } from "../small_file.ts";
+import {
+  cachedDefinitions,
+  type CachedParent,
+  settled,
+  type StoreCache,
+} from "./store_cache.ts";
 import { parseMdevUuid } from "./uuid.ts";
 
 /** The result of reading many definitions. */
@@ -36,6 +46,8 @@ export interface DefinitionScan {
   warnings: string[];
   /** "PARENT/UUID" of definitions whose file name is not the canonical UUID. */
   nonCanonical: Set<string>;
+  /** How many of the definitions came from the cache, unread. */
+  fromCache: number;
 }
 
 /** The directory that mdevctl 1.2 keeps its callout scripts in. */
@@ -59,24 +71,6 @@ export function storeError(
 ): VdevError {
   if (err instanceof VdevError) return err;
   return genericError(err, { object: "mdev definitions", path, action });
-}
-
-/** True for a temporary file of a writer that is no longer running. */
-function staleTemp(name: string): boolean {
-  const pid = tempFileWriter(name);
-  return pid !== undefined && !processAlive(pid);
-}
-
-/** Removes the temporary files of dead writers in `dir` (best effort). */
-export function removeStaleTemps(dir: string, names: Iterable<string>): void {
-  for (const name of names) {
-    if (!staleTemp(name)) continue;
-    try {
-      Deno.removeSync(`${dir}/${name}`);
-    } catch {
-      // Read-only, or another cleaner was first.
-    }
-  }
 }
 
 /** Directory `dir` opened for reading its files by name, if it can be. */
@@ -121,10 +115,18 @@ interface ParentScan {
 function scanParent(
   scan: DefinitionScan,
   pdir: string,
-  place: { parent: string; uuid?: string; viaLibc: boolean },
+  place: {
+    parent: string;
+    uuid?: string;
+    viaLibc: boolean;
+    cache?: StoreCache;
+  },
 ): boolean {
+  const { cache } = place;
   let viaLibc = place.viaLibc;
   let files = viaLibc ? openFilesOf(pdir) : undefined;
+  // For the cache: the directory's signature before it is listed.
+  let dirSig = cache && files?.signature();
   let names = listFilesOf(files);
   let listed = names !== undefined;
   if (names === undefined) {
@@ -132,7 +134,10 @@ function scanParent(
     files?.close();
     files = undefined;
     const children = readDir(pdir);
-    if (children === undefined) return viaLibc;
+    if (children === undefined) {
+      cache?.record(place.parent, undefined);
+      return viaLibc;
+    }
     names = [];
     for (const cent of children) if (cent.isFile) names.push(cent.name);
     // Many files: one directory descriptor and libc reads pay for opening
@@ -141,10 +146,13 @@ function scanParent(
     if (children.length > FEW_FILES) {
       files = openFilesOf(pdir);
       viaLibc ||= files !== undefined;
+      dirSig = cache && files?.signature();
       const again = listFilesOf(files);
       if (again !== undefined) [names, listed] = [again, true];
     }
   }
+  // The files' signatures before they are read: a write after this shows.
+  const fileSigs = dirSig && listed ? files?.listedSignatures() : undefined;
   const ps: ParentScan = {
     parent: place.parent,
     pdir,
@@ -152,6 +160,7 @@ function scanParent(
     reads: [],
     uuids: [],
   };
+  const before = scanCounts(scan);
   const temps = pickFiles(scan, ps, place.uuid);
   const take = (k: number, text: string | Error) =>
     takeDefinition(scan, ps, k, text);
@@ -167,7 +176,97 @@ function scanParent(
     files?.close();
   }
   if (temps.length > 0) removeStaleTemps(pdir, temps);
+  if (cache !== undefined) {
+    const clean = temps.length === 0 && ps.reads.length === names.length &&
+      sameCounts(scan, before, names.length);
+    cache.record(
+      place.parent,
+      clean && dirSig && fileSigs
+        ? cacheEntry(scan, { dir: dirSig, files: fileSigs, cache })
+        : undefined,
+    );
+  }
   return viaLibc;
+}
+
+/** What a scan has gathered so far (to tell what one directory added). */
+function scanCounts(scan: DefinitionScan): number[] {
+  return [
+    scan.definitions.length,
+    scan.problems.length,
+    scan.warnings.length,
+    scan.nonCanonical.size,
+  ];
+}
+
+/** True when the scan gained `defs` definitions since `before` and nothing else. */
+function sameCounts(
+  scan: DefinitionScan,
+  before: number[],
+  defs: number,
+): boolean {
+  const now = scanCounts(scan);
+  return now[0] === before[0] + defs && now[1] === before[1] &&
+    now[2] === before[2] && now[3] === before[3];
+}
+
+/**
+ * The cache entry of the directory just read (its definitions are the last
+ * `files.length / SIGNATURE_WORDS` of the scan's), or undefined when it or
+ * one of its files changed too recently to be kept.
+ */
+function cacheEntry(
+  scan: DefinitionScan,
+  sigs: { dir: number[]; files: number[]; cache: StoreCache },
+): CachedParent | undefined {
+  const { settledBefore } = sigs.cache;
+  if (
+    !(signatureChangedMs(sigs.dir, 0) < settledBefore) ||
+    !settled(sigs.files, settledBefore)
+  ) {
+    return undefined;
+  }
+  const n = sigs.files.length / SIGNATURE_WORDS;
+  const defs = scan.definitions.slice(scan.definitions.length - n);
+  return {
+    sigs: [...sigs.dir, ...sigs.files],
+    names: defs.map((d) => d.uuid),
+    defs: defs.map((d) => [
+      d.type,
+      d.autostart,
+      d.attrs.map((a): [string, string] => [a.name, a.value]),
+    ]),
+  };
+}
+
+/**
+ * Adds `parent`'s definitions from the cache when its directory and every
+ * file in it still have the signatures they had when they were read.
+ */
+function fromCache(
+  scan: DefinitionScan,
+  cache: StoreCache,
+  place: { parent: string; pdir: string },
+): boolean {
+  const entry = cache.lookup(place.parent);
+  if (entry === undefined) return false;
+  const files = openFilesOf(place.pdir);
+  if (files === undefined) return false;
+  try {
+    const dir = files.signature();
+    if (dir === undefined || dir.some((w, i) => w !== entry.sigs[i])) {
+      return false;
+    }
+    const at = SIGNATURE_WORDS;
+    if (!files.matchSignatures(entry.names, entry.sigs, { at })) return false;
+  } finally {
+    files.close();
+  }
+  const defs = cachedDefinitions(place.parent, entry);
+  if (defs === undefined) return false;
+  for (const def of defs) scan.definitions.push(def);
+  scan.fromCache += entry.names.length;
+  return true;
 }
 
 /**
@@ -239,11 +338,13 @@ function takeDefinition(
 
 /**
  * Reads the definitions under `base` matching the filter (see
- * `ConfigStore.scan`).
+ * `ConfigStore.scan`); `options.cache` serves and records whole directories
+ * (not used with a `uuid` filter: that reads one file).
  */
 export function scanStore(
   base: string,
   filter: { uuid?: string; parent?: string } = {},
+  options: { cache?: StoreCache } = {},
 ): DefinitionScan {
   const scan: DefinitionScan = {
     definitions: [],
@@ -251,19 +352,28 @@ export function scanStore(
     badParents: new Set(),
     warnings: [],
     nonCanonical: new Set(),
+    fromCache: 0,
   };
+  const cache = filter.uuid === undefined ? options.cache : undefined;
   // After one big directory (libc opened), the others are listed with
-  // getdents64 on the descriptor their files are read through.
-  let viaLibc = false;
+  // getdents64 on the descriptor their files are read through; so is every
+  // one when the cache holds some (a store that was big).
+  let viaLibc = cache?.warm ?? false;
+  const seen = new Set<string>();
   for (const pent of readDir(base) ?? []) {
     if (pent.name === SCRIPTS_DIR || !pent.isDirectory) continue;
     if (filter.parent !== undefined && filter.parent !== pent.name) continue;
-    viaLibc = scanParent(scan, `${base}/${pent.name}`, {
+    const place = { parent: pent.name, pdir: `${base}/${pent.name}` };
+    seen.add(pent.name);
+    if (cache !== undefined && fromCache(scan, cache, place)) continue;
+    viaLibc = scanParent(scan, place.pdir, {
       parent: pent.name,
       uuid: filter.uuid,
       viaLibc,
+      cache,
     });
   }
+  if (filter.parent === undefined) cache?.keepOnly(seen);
   scan.problems.sort();
   return scan;
 }

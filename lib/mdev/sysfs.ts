@@ -14,7 +14,7 @@
 
 import { VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
-import { readBounded } from "../small_file.ts";
+import { libcOpen, readBounded, SmallFileDir } from "../small_file.ts";
 
 /** A supported mdev type of a parent. */
 export interface MdevType {
@@ -117,6 +117,28 @@ function dirNames(path: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * {@linkcode dirNames} of a directory that may be big (an index of the
+ * running devices): through getdents64 when libc is already open (a
+ * listing of many definitions opened it), which makes no object per entry.
+ */
+function manyNames(path: string): string[] {
+  if (libcOpen()) {
+    try {
+      const dir = new SmallFileDir(path);
+      try {
+        const names = dir.listFiles({ all: true });
+        if (names !== undefined) return names;
+      } finally {
+        dir.close();
+      }
+    } catch {
+      // Deno's listing below answers (and reports nothing either).
+    }
+  }
+  return dirNames(path);
 }
 
 function exists(path: string): boolean {
@@ -317,20 +339,53 @@ export class MdevSysfs {
    * `devices/` (the kernel links every device there) instead of two
    * readlinks per device. {@linkcode MdevSysfs.loadActive} answers from the
    * index, answers "not running" for a name the bus directory did not hold,
-   * and falls back to the links for the others. Only for read-only
+   * and falls back to the links for the others. `options.types: false`
+   * lists only the bus directory (a listing of definitions asks
+   * {@linkcode MdevSysfs.runsAs} of the few that run). Only for read-only
    * listings: the index does not follow create and remove.
    */
-  indexDevices(): void {
-    this.busNames = new Set(this.activeNames());
+  indexDevices(options: { types?: boolean } = {}): void {
+    this.busNames = new Set(manyNames(this.deviceBase));
+    if (options.types === false) return;
     const index = new Map<string, ActiveMdev>();
     for (const parent of this.parentNames()) {
       for (const type of this.typeNames(parent)) {
-        for (const uuid of dirNames(`${this.typeDir(parent, type)}/devices`)) {
+        for (const uuid of manyNames(`${this.typeDir(parent, type)}/devices`)) {
           index.set(uuid, { uuid, parent, type });
         }
       }
     }
     this.index = index;
+  }
+
+  /**
+   * Whether device `uuid` runs under `place.parent` as `place.type`, when
+   * the index tells cheaply: false when the bus directory did not hold it,
+   * true when the type's `devices/` holds it (one lstat); undefined when
+   * only {@linkcode MdevSysfs.loadActive} can tell (no index, or it runs as
+   * something else).
+   */
+  runsAs(
+    uuid: string,
+    place: { parent: string; type: string },
+  ): boolean | undefined {
+    if (this.busNames === undefined) return undefined;
+    if (!this.busNames.has(uuid)) return false;
+    const hit = this.index?.get(uuid);
+    if (hit !== undefined) {
+      return hit.parent === place.parent && hit.type === place.type;
+    }
+    if (this.index !== undefined) return undefined;
+    try {
+      checkSysfsName("parent", place.parent);
+      checkSysfsName("type", place.type);
+      Deno.lstatSync(
+        `${this.typeDir(place.parent, place.type)}/devices/${uuid}`,
+      );
+      return true;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -3,7 +3,8 @@
  * same generated trees (seeded, so every run sees the same trees) must
  * print the same stdout bytes, print to stderr in the same cases and exit
  * with the same status; and define/modify/undefine must leave byte-identical
- * files that each tool reads back the same way.
+ * files that each tool reads back the same way. The scale trees are listed
+ * by vdevctl from its store cache.
  *
  * @module
  */
@@ -23,9 +24,17 @@ import {
   pool,
   runPeer,
   type RunResult,
+  runVdevctl,
   runVdevctlAs,
   snapshot,
 } from "./diff_helpers.ts";
+import {
+  SETTLE_MS,
+  STORE_CACHE_PATH,
+  StoreCache,
+} from "../../lib/mdev/store_cache.ts";
+import { scanStore } from "../../lib/mdev/store_scan.ts";
+import { SysRoot } from "../../lib/root.ts";
 
 const SEEDS = Array.from({ length: 24 }, (_, i) => 1000 + i);
 
@@ -94,16 +103,22 @@ const PEERS: { peer: Peer; seeds: number[] }[] = [
   { peer: "1.4", seeds: SEEDS.slice(0, 12) },
 ];
 
-/** Runs the read commands on `tree` with both tools and compares them. */
+/**
+ * Runs the read commands on `tree` with both tools and compares them;
+ * `options.cached`: vdevctl lists the definitions from its store cache
+ * (the tree has a /run, its files are older than SETTLE_MS, one listing
+ * wrote the cache).
+ */
 async function compareReads(
   what: string,
-  peer: Peer,
   tree: FakeTree,
-  rng: Rng,
+  options: { peer: Peer; rng: Rng; cached?: boolean },
 ): Promise<void> {
+  const { peer, rng } = options;
   const dir = Deno.makeTempDirSync({ prefix: "mdev-diff-" });
   try {
     writeFakeTree(dir, tree);
+    if (options.cached) await warmStoreCache(dir);
     const cmds = readCommands(tree, rng);
     const results = await pool(
       cmds.map((args) => () =>
@@ -127,14 +142,33 @@ for (const { peer, seeds } of PEERS) {
     Deno.test(`mdev diff: seed ${seed}: list and types match mdevctl ${peer}`, async () => {
       requireTools();
       const rng = new Rng(seed);
-      await compareReads(`seed ${seed}`, peer, randomTree(rng), rng);
+      await compareReads(`seed ${seed}`, randomTree(rng), { peer, rng });
     });
   }
 }
 
+/**
+ * Makes vdevctl's store cache for the tree in `dir` and checks that the
+ * next listing is served from it.
+ */
+async function warmStoreCache(dir: string): Promise<void> {
+  Deno.mkdirSync(`${dir}/run`);
+  const written = Date.now();
+  while (Date.now() <= written + SETTLE_MS + 50) {
+    await new Promise((r) => setTimeout(r, 50)); // until the files settle
+  }
+  const first = await runVdevctl(dir, ["list", "-d"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(Deno.lstatSync(`${dir}${STORE_CACHE_PATH}`).isFile);
+  const cache = StoreCache.open(new SysRoot(dir), `${dir}/etc/mdevctl.d`);
+  const served = scanStore(`${dir}/etc/mdevctl.d`, {}, { cache });
+  assert.ok(served.fromCache > 0, "the store cache serves the listing");
+}
+
 // The benchmark's tree shapes at a smaller scale (the listing's indexed
 // paths: bus names, each parent's definition names; over 32 definitions a
-// parent, so that the store reads them through libc).
+// parent, so that the store reads them through libc), vdevctl listing the
+// definitions from its store cache.
 const SHAPES: ScaleShape[] = ["mix", "defined-only", "running-only"];
 for (const peer of ["1.2", "1.4"] as const) {
   for (const [i, shape] of SHAPES.entries()) {
@@ -142,7 +176,8 @@ for (const peer of ["1.2", "1.4"] as const) {
       requireTools();
       const rng = new Rng(500 + i);
       const tree = scaleTree(rng, { parents: 3, devices: 200, shape });
-      await compareReads(`${shape} tree`, peer, tree, rng);
+      const cached = tree.defined.length > 0; // running-only: nothing to cache
+      await compareReads(`${shape} tree`, tree, { peer, rng, cached });
     });
   }
 }

@@ -11,12 +11,14 @@ import assert from "node:assert/strict";
 import { kernelCache } from "../../lib/sandbox/mod.ts";
 import { SCALAR_SIZE, type StructLayout } from "../../lib/sys/struct_layout.ts";
 import {
+  AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
   DT,
   LINUX_DIRENT64,
   S_IFMT,
   S_IFREG,
   STATX,
+  STATX_SIGNATURE_BITS,
   STATX_TYPE,
 } from "../../lib/dir_entry_layout.ts";
 import {
@@ -225,6 +227,10 @@ Deno.test("the directory-listing layouts (lib/dir_entry_layout.ts) match the Lin
     ["S_IFREG", BigInt(S_IFREG)],
     ["STATX_TYPE", BigInt(STATX_TYPE)],
     ["AT_SYMLINK_NOFOLLOW", BigInt(AT_SYMLINK_NOFOLLOW)],
+    ["AT_EMPTY_PATH", BigInt(AT_EMPTY_PATH)],
+    ...Object.entries(STATX_SIGNATURE_BITS).map((
+      [k, v],
+    ): [string, bigint] => [`STATX_${k}`, BigInt(v)]),
     ...Object.entries(DT).map(([k, v]): [string, bigint] => [
       `DT_${k}`,
       BigInt(v),
@@ -232,6 +238,7 @@ Deno.test("the directory-listing layouts (lib/dir_entry_layout.ts) match the Lin
   ];
   await checkWithGcc([LINUX_DIRENT64, STATX], consts, {
     args: [
+      "-D_GNU_SOURCE", // AT_EMPTY_PATH in glibc's <fcntl.h>
       "-I",
       kernel.uapiInclude,
       "-idirafter",
