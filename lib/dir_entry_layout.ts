@@ -100,3 +100,5 @@ export const STATX_SIGNATURE_BITS = {
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 /** `*at` flag: an empty path names the descriptor itself (linux/fcntl.h). */
 export const AT_EMPTY_PATH = 0x1000;
+/** `*at` directory: the working directory (a path is taken as it is). */
+export const AT_FDCWD = -100;

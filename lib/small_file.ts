@@ -13,6 +13,7 @@
 import { ErrnoError } from "./errno.ts";
 import {
   AT_EMPTY_PATH,
+  AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
   DT,
   LINUX_DIRENT64,
@@ -463,6 +464,16 @@ export function readBounded(
 function isDotName(bytes: Uint8Array, at: number): boolean {
   return bytes[at] === 0x2e &&
     (bytes[at + 1] === 0 || (bytes[at + 1] === 0x2e && bytes[at + 2] === 0));
+}
+
+/**
+ * True when `path` names an entry of any type (a final symlink not
+ * followed): one statx(2) and no Deno object, for a caller that asks it
+ * of many paths once libc is open.
+ */
+export function entryExists(path: string): boolean {
+  return entryMode(AT_FDCWD, Deno.UnsafePointer.of(cString(path))) !==
+    undefined;
 }
 
 /** `text` NUL-terminated in the shared path buffer. */

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { SmallFileDir } from "../lib/small_file.ts";
+import { entryExists, SmallFileDir } from "../lib/small_file.ts";
 import { errnoCode } from "../lib/errors.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -185,6 +185,21 @@ Deno.test("SmallFileDir.listFiles({ all }): every entry but . and .., of any typ
     } finally {
       files.close();
     }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("entryExists: a file, a directory and a dangling symlink exist (not followed); a missing name does not", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "entry-exists-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/f`, "");
+    Deno.symlinkSync(`${dir}/nowhere`, `${dir}/dangling`);
+    assert.equal(entryExists(`${dir}/f`), true);
+    assert.equal(entryExists(dir), true);
+    assert.equal(entryExists(`${dir}/dangling`), true);
+    assert.equal(entryExists(`${dir}/nowhere`), false);
+    assert.equal(entryExists(`${dir}/f/x`), false);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -8,8 +8,10 @@
  * were read, one statx(2) per file (lib/small_file.ts). Like git's index, a
  * directory or file changed less than {@linkcode SETTLE_MS} before it was
  * read is not kept: a second write within one tick of the kernel's clock
- * could leave its times as they were. Only directories without problems
- * are kept (every entry a definition file named by its canonical UUID).
+ * could leave its times as they were (enough for timestamps of one second
+ * or finer: every Linux root file system). Only directories without
+ * problems are kept (every entry a definition file named by its canonical
+ * UUID).
  *
  * The cache is only a copy: it is read only when it is a regular file owned
  * by this user and writable by no one else, in a directory the same holds

@@ -14,7 +14,12 @@
 
 import { VdevError } from "../errors.ts";
 import type { SysRoot } from "../root.ts";
-import { libcOpen, readBounded, SmallFileDir } from "../small_file.ts";
+import {
+  entryExists,
+  libcOpen,
+  readBounded,
+  SmallFileDir,
+} from "../small_file.ts";
 
 /** A supported mdev type of a parent. */
 export interface MdevType {
@@ -139,6 +144,16 @@ function manyNames(path: string): string[] {
     }
   }
   return dirNames(path);
+}
+
+/** True when `path` names an entry (a final symlink not followed). */
+function lexists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function exists(path: string): boolean {
@@ -379,10 +394,9 @@ export class MdevSysfs {
     try {
       checkSysfsName("parent", place.parent);
       checkSysfsName("type", place.type);
-      Deno.lstatSync(
-        `${this.typeDir(place.parent, place.type)}/devices/${uuid}`,
-      );
-      return true;
+      const link = `${this.typeDir(place.parent, place.type)}/devices/${uuid}`;
+      if (libcOpen() ? entryExists(link) : lexists(link)) return true;
+      return undefined;
     } catch {
       return undefined;
     }

@@ -12,6 +12,7 @@ import { kernelCache } from "../../lib/sandbox/mod.ts";
 import { SCALAR_SIZE, type StructLayout } from "../../lib/sys/struct_layout.ts";
 import {
   AT_EMPTY_PATH,
+  AT_FDCWD,
   AT_SYMLINK_NOFOLLOW,
   DT,
   LINUX_DIRENT64,
@@ -228,6 +229,7 @@ Deno.test("the directory-listing layouts (lib/dir_entry_layout.ts) match the Lin
     ["STATX_TYPE", BigInt(STATX_TYPE)],
     ["AT_SYMLINK_NOFOLLOW", BigInt(AT_SYMLINK_NOFOLLOW)],
     ["AT_EMPTY_PATH", BigInt(AT_EMPTY_PATH)],
+    ["AT_FDCWD", BigInt.asUintN(64, BigInt(AT_FDCWD))], // printed unsigned
     ...Object.entries(STATX_SIGNATURE_BITS).map((
       [k, v],
     ): [string, bigint] => [`STATX_${k}`, BigInt(v)]),
