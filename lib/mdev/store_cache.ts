@@ -87,7 +87,8 @@ export class StoreCache {
   readonly #path: string;
   readonly #dir: string;
   readonly #base: string;
-  #parents: Record<string, CachedParent | undefined> = {};
+  /** A map: a parent may be named anything, "__proto__" too. */
+  #parents = new Map<string, CachedParent>();
   #changed = false;
   /** Files and directories changed after this (ms since the epoch) are not kept. */
   readonly settledBefore: number;
@@ -155,54 +156,54 @@ export class StoreCache {
       ) {
         continue; // checked further as each definition is made
       }
-      this.#parents[parent] = {
+      this.#parents.set(parent, {
         sigs: sigs.subarray(e.at, end),
         names: e.names,
         defs: e.defs as CachedParent["defs"],
-      };
+      });
     }
   }
 
   /** True when the cache holds some directory (the store was big). */
   get warm(): boolean {
-    for (const _ in this.#parents) return true;
-    return false;
+    return this.#parents.size > 0;
   }
 
   /** The entry of `parent`, if the cache holds one. */
   lookup(parent: string): CachedParent | undefined {
-    return Object.hasOwn(this.#parents, parent)
-      ? this.#parents[parent]
-      : undefined;
+    return this.#parents.get(parent);
   }
 
   /** Keeps `entry` for `parent` (undefined: forgets it). */
   record(parent: string, entry: CachedParent | undefined): void {
-    if (entry === undefined && !Object.hasOwn(this.#parents, parent)) return;
-    if (entry === undefined) delete this.#parents[parent];
-    else this.#parents[parent] = entry;
+    if (entry === undefined && !this.#parents.has(parent)) return;
+    if (entry === undefined) this.#parents.delete(parent);
+    else this.#parents.set(parent, entry);
     this.#changed = true;
   }
 
   /** Forgets every parent not in `seen` (directories gone from the store). */
   keepOnly(seen: ReadonlySet<string>): void {
-    for (const parent of Object.keys(this.#parents)) {
+    for (const parent of [...this.#parents.keys()]) {
       if (!seen.has(parent)) this.record(parent, undefined);
     }
   }
 
   /** The cache file's bytes for what the cache now holds. */
   #bytes(): Uint8Array {
-    const parents: CacheJson["parents"] = {};
+    const entries: [string, CacheJson["parents"][string]][] = [];
     let words = 0;
     const kept: ArrayLike<number>[] = [];
-    for (const [parent, e] of Object.entries(this.#parents)) {
-      if (e === undefined) continue;
-      parents[parent] = { at: words, names: e.names, defs: e.defs };
+    for (const [parent, e] of this.#parents) {
+      entries.push([parent, { at: words, names: e.names, defs: e.defs }]);
       kept.push(e.sigs);
       words += e.sigs.length;
     }
-    const json: CacheJson = { base: this.#base, parents };
+    // fromEntries defines own properties ("__proto__" stays a key).
+    const json: CacheJson = {
+      base: this.#base,
+      parents: Object.fromEntries(entries),
+    };
     let text = JSON.stringify(json);
     text += " ".repeat((4 - encoder.encode(text).length % 4) % 4);
     const jsonBytes = encoder.encode(text);

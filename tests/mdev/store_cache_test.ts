@@ -263,3 +263,28 @@ Deno.test("store cache: a scan of one parent serves it and keeps the other's ent
     Deno.removeSync(store.dir, { recursive: true });
   }
 });
+
+Deno.test('store cache: a parent named "__proto__" is cached like any other', () => {
+  const store = tempStore();
+  try {
+    const dir = `${store.base}/__proto__`;
+    Deno.mkdirSync(dir);
+    const rng = new Rng(5);
+    for (let i = 0; i < 40; i++) {
+      Deno.writeTextFileSync(
+        `${dir}/${rng.uuid()}`,
+        JSON.stringify({ mdev_type: "t", start: "manual", attrs: [] }),
+      );
+    }
+    const first = scan(store, { later: LATER });
+    assert.equal(first.definitions.length, 120);
+    const second = scan(store, { later: LATER });
+    assert.equal(second.fromCache, 120);
+    assert.equal(
+      second.definitions.filter((d) => d.parent === "__proto__").length,
+      40,
+    );
+  } finally {
+    Deno.removeSync(store.dir, { recursive: true });
+  }
+});
