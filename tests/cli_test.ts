@@ -160,6 +160,7 @@ async function launcherEntry(
       // What an install adds (lib/install/bundle.ts).
       Deno.mkdirSync(`${dir}/commands`);
       Deno.writeTextFileSync(`${dir}/commands/mdev_fast.bundle.js`, "");
+      Deno.writeTextFileSync(`${dir}/commands/mdev_types_fast.bundle.js`, "");
     }
     Deno.mkdirSync(`${dir}/node_modules/.bin`, { recursive: true });
     // A deno that prints what it was asked to run.
@@ -184,22 +185,26 @@ async function launcherEntry(
   }
 }
 
-Deno.test("the launcher starts mdev list and types (also as mdevctl and lsmdev) at commands/mdev_fast.ts", async () => {
+Deno.test("the launcher starts mdev list (also as mdevctl and lsmdev) at commands/mdev_fast.ts, mdev types at commands/mdev_types_fast.ts", async () => {
   const fast = "commands/mdev_fast.ts";
+  const types = "commands/mdev_types_fast.ts";
   for (
-    const args of [
-      ["mdev", "list"],
-      ["mdev", "list", "-d", "--dumpjson"],
-      ["mdev", "types", "-p", "mtty"],
-      ["--root", "/r", "mdev", "list"],
-      ["--root=/r", "mdev", "types"],
-    ]
+    const [args, want] of [
+      [["mdev", "list"], fast],
+      [["mdev", "list", "-d", "--dumpjson"], fast],
+      [["mdev", "types", "-p", "mtty"], types],
+      [["--root", "/r", "mdev", "list"], fast],
+      [["--root", "/r", "mdev", "types"], types],
+      [["--root=/r", "mdev", "types"], types],
+      [["--root=/r", "mdev", "list", "-d"], fast],
+    ] as const
   ) {
-    assert.equal(await launcherEntry(args), fast, args.join(" "));
+    assert.equal(await launcherEntry([...args]), want, args.join(" "));
   }
   assert.equal(await launcherEntry(["list", "-d"], { name: "mdevctl" }), fast);
-  assert.equal(await launcherEntry(["types"], { name: "mdevctl" }), fast);
+  assert.equal(await launcherEntry(["types"], { name: "mdevctl" }), types);
   assert.equal(await launcherEntry(["-d"], { name: "lsmdev" }), fast);
+  assert.equal(await launcherEntry(["types"], { name: "lsmdev" }), fast);
   assert.equal(
     await launcherEntry(["complete", "--", "mdev", ""]),
     "commands/complete.ts",
@@ -212,6 +217,10 @@ Deno.test("the launcher starts mdev list and types (also as mdevctl and lsmdev) 
       ["--root", "mdev", "list"],
       ["--root", "/r", "vduse", "list"],
       ["sandbox", "run", "--", "mdev", "list"],
+      ["mdev", "parents"],
+      ["--root=/r", "mdev", "define"],
+      ["list"],
+      ["types"],
     ]
   ) {
     assert.equal(await launcherEntry(args), "main.ts", args.join(" "));
@@ -220,13 +229,18 @@ Deno.test("the launcher starts mdev list and types (also as mdevctl and lsmdev) 
   assert.equal(await launcherEntry(["list"], { name: "vdpa" }), "main.ts");
 });
 
-Deno.test("an installed copy's launcher starts mdev list and types at the bundle, and nothing else", async () => {
+Deno.test("an installed copy's launcher starts mdev list and types at their bundles, and nothing else", async () => {
   const bundle = "commands/mdev_fast.bundle.js";
+  const types = "commands/mdev_types_fast.bundle.js";
   const opts = { bundle: true };
   assert.equal(await launcherEntry(["mdev", "list", "-d"], opts), bundle);
   assert.equal(
     await launcherEntry(["--root=/r", "mdev", "types"], opts),
-    bundle,
+    types,
+  );
+  assert.equal(
+    await launcherEntry(["types", "--dumpjson"], { ...opts, name: "mdevctl" }),
+    types,
   );
   assert.equal(
     await launcherEntry(["list"], { ...opts, name: "mdevctl" }),
@@ -243,7 +257,7 @@ Deno.test("an installed copy's launcher starts mdev list and types at the bundle
   );
 });
 
-Deno.test("mdev list and types started at commands/mdev_fast.ts answer as main.ts does; plain forms load neither main.ts nor npm packages", async () => {
+Deno.test("mdev list and types started at commands/mdev_fast.ts or commands/mdev_types_fast.ts answer as main.ts does; plain forms load neither main.ts nor npm packages", async () => {
   const lines = [
     ["mdev", "list"],
     ["mdev", "list", "-d", "-v"],
@@ -255,14 +269,22 @@ Deno.test("mdev list and types started at commands/mdev_fast.ts answer as main.t
     ["mdev", "list", "-u", "not-a-uuid"],
     ["mdev", "types", "--help"],
     ["--root", "/nonexistent-root", "mdev", "list"],
+    ["--root", "/nonexistent-root", "mdev", "types"],
+    ["mdev", "types", "-d"],
   ];
   const plain = 6;
+  const types = "commands/mdev_types_fast.ts";
   for (const [i, args] of lines.entries()) {
     const answers: CommandResult[] = [];
-    for (const entry of ["commands/mdev_fast.ts", "main.ts"]) {
-      const deny = entry === "main.ts" || i >= plain
-        ? []
-        : [`--deny-read=${repo}main.ts,${repo}node_modules`];
+    const entries = ["commands/mdev_fast.ts", types, "main.ts"];
+    for (const entry of entries) {
+      // The types entry runs a `list` line through main.ts.
+      const own = entry === types
+        ? args.includes("types")
+        : entry !== "main.ts";
+      const deny = own && i < plain
+        ? [`--deny-read=${repo}main.ts,${repo}node_modules`]
+        : [];
       answers.push(
         await runCommand(
           [Deno.execPath(), "run", "-A", ...deny, `${repo}${entry}`, ...args],
@@ -270,14 +292,16 @@ Deno.test("mdev list and types started at commands/mdev_fast.ts answer as main.t
         ),
       );
     }
-    const [fast, main] = answers;
-    assert.deepEqual(
-      { code: fast.code, stdout: fast.stdout, stderr: fast.stderr },
-      { code: main.code, stdout: main.stdout, stderr: main.stderr },
-      args.join(" "),
-    );
-    if (i < plain) {
-      assert.equal(fast.code, 0, `${args.join(" ")}: ${fast.stderr}`);
+    const main = answers[answers.length - 1];
+    for (const [k, fast] of answers.slice(0, -1).entries()) {
+      const what = `${entries[k]}: ${args.join(" ")}`;
+      assert.deepEqual(
+        { code: fast.code, stdout: fast.stdout, stderr: fast.stderr },
+        { code: main.code, stdout: main.stdout, stderr: main.stderr },
+        what,
+      );
+      if (i < plain) assert.equal(fast.code, 0, `${what}: ${fast.stderr}`);
     }
+    if (i < plain) assert.notEqual(main.stdout, "", args.join(" "));
   }
 });

@@ -17,7 +17,7 @@ import {
   PERSONALITY_NAMES,
   programFiles,
 } from "./layout.ts";
-import { FAST_BUNDLE, fastEntryBundle } from "./bundle.ts";
+import { FAST_ENTRIES, fastEntryBundle } from "./bundle.ts";
 import {
   type Manifest,
   MANIFEST_NAME,
@@ -183,7 +183,10 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
   const files = programFiles(source);
   const deno = denoBinary(source);
   // Before anything is written: a failure here leaves nothing to undo.
-  const bundle = await fastEntryBundle(source);
+  const bundles: [string, Uint8Array][] = [];
+  for (const { entry, bundle } of FAST_ENTRIES) {
+    bundles.push([bundle, await fastEntryBundle(source, entry)]);
+  }
   const manifestPath = `${layout.libdir}/${MANIFEST_NAME}`;
   // DESTDIR is a staging root: made, never recorded (nor removed).
   if (destdir !== "") Deno.mkdirSync(destdir, { recursive: true });
@@ -217,7 +220,9 @@ export async function install(options: InstallOptions): Promise<InstallResult> {
         encoder.encode(launcherText(source, layout)),
         0o755,
       );
-      await w.writeFile(`${layout.libdir}/${FAST_BUNDLE}`, bundle, 0o644);
+      for (const [rel, bytes] of bundles) {
+        await w.writeFile(`${layout.libdir}/${rel}`, bytes, 0o644);
+      }
       await w.copyFile(deno, `${layout.libdir}/node_modules/deno/deno`, 0o755);
       w.symlink("../deno/deno", `${layout.libdir}/node_modules/.bin/deno`);
       const launcher = `${layout.libdir}/vdevctl`;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FAST_BUNDLE } from "./bundle.ts";
+import { FAST_ENTRIES } from "./bundle.ts";
 import { VdevError } from "../errors.ts";
 
 /** The install's folders and files on the target system. */
@@ -118,9 +118,11 @@ export function programFiles(source: string): ProgramFile[] {
   for (const f of PROGRAM_TOP) out.push({ rel: f, mode: 0o644 });
   out.push({ rel: "vdevctl", mode: 0o755 });
   for (const d of PROGRAM_DIRS) walk(source, d, out);
-  // The bundle is made for the copy (lib/install/bundle.ts), never copied.
-  const at = out.findIndex((f) => f.rel === FAST_BUNDLE);
-  if (at >= 0) out.splice(at, 1);
+  // The bundles are made for the copy (lib/install/bundle.ts), never copied.
+  const bundles = new Set(FAST_ENTRIES.map((e) => e.bundle));
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (bundles.has(out[i].rel)) out.splice(i, 1);
+  }
   const seen = new Set<string>();
   const queue = dependencies(source);
   while (queue.length > 0) {

@@ -37,6 +37,15 @@ export interface MdevContext {
  * empty host, and `define` would create the whole tree under it).
  */
 export function openMdev(root: SysRoot): MdevContext {
+  return { sysfs: openMdevSysfs(root), store: new ConfigStore(root) };
+}
+
+/**
+ * Opens only the sysfs side of `root` (for `types`, which reads no
+ * definitions: a bundle of it then leaves the store out), with
+ * {@linkcode openMdev}'s check of the root.
+ */
+export function openMdevSysfs(root: SysRoot): MdevSysfs {
   if (!root.isReal) {
     let isDir = false;
     try {
@@ -50,7 +59,7 @@ export function openMdev(root: SysRoot): MdevContext {
       );
     }
   }
-  return { sysfs: new MdevSysfs(root), store: new ConfigStore(root) };
+  return new MdevSysfs(root);
 }
 
 /** A device as listed: running, defined, or both. */
@@ -260,7 +269,7 @@ function definedEntry(
 
 /** Types of every parent (or of one), parents and types sorted by name. */
 export function listTypes(
-  ctx: MdevContext,
+  ctx: Pick<MdevContext, "sysfs">,
   parent?: string,
 ): Map<string, MdevType[]> {
   const out = new Map<string, MdevType[]>();

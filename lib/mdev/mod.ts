@@ -41,6 +41,7 @@ export {
   listParents,
   listTypes,
   openMdev,
+  openMdevSysfs,
 } from "./list.ts";
 export type { MdevContext, MdevListing } from "./list.ts";
 export { MdevSysfs } from "./sysfs.ts";

@@ -72,6 +72,7 @@ Deno.test("install --destdir: a self-contained copy, used from /tmp with the che
         "/usr/lib/vdevctl/vdevctl",
         "/usr/lib/vdevctl/main.ts",
         "/usr/lib/vdevctl/commands/mdev_fast.bundle.js",
+        "/usr/lib/vdevctl/commands/mdev_types_fast.bundle.js",
         "/usr/lib/vdevctl/node_modules/deno/deno",
         "/usr/lib/vdevctl/node_modules/commander/package.json",
         "/usr/lib/vdevctl/install-manifest.json",
