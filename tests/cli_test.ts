@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { type CommandResult, runCommand } from "./command_output.ts";
+import {
+  type CommandResult,
+  LAUNCHER_YOUNG_FLAG,
+  launcherDenoArgv,
+  runCommand,
+} from "./command_output.ts";
 import { familyWord, fastMdevArgs } from "../commands/entry.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
@@ -151,7 +156,7 @@ Deno.test("mdev list after --root DIR and --root=DIR lists the last root's devic
 /** Where `./vdevctl ARGS` (started as `name`) starts: its entry module. */
 async function launcherEntry(
   args: string[],
-  options: { name?: string; bundle?: boolean } = {},
+  options: { name?: string; bundle?: boolean; flags?: string[] } = {},
 ): Promise<string> {
   const dir = Deno.makeTempDirSync({ prefix: "launcher-" });
   try {
@@ -179,6 +184,12 @@ async function launcherEntry(
     const argv = r.stdout.split("\n").slice(0, -1);
     // deno run FLAGS... ENTRY ARGS...: the entry is what precedes ARGS.
     assert.deepEqual(argv.slice(argv.length - args.length), args);
+    // What precedes the entry, the copy's folder written as DIR.
+    options.flags?.push(
+      ...argv.slice(0, argv.length - args.length - 1).map((a) =>
+        a.replaceAll(dir, "DIR")
+      ),
+    );
     return argv[argv.length - args.length - 1].slice(dir.length + 1);
   } finally {
     Deno.removeSync(dir, { recursive: true });
@@ -255,6 +266,26 @@ Deno.test("an installed copy's launcher starts mdev list and types at their bund
     await launcherEntry(["complete", "--", "mdev", ""], opts),
     "commands/complete.ts",
   );
+});
+
+Deno.test("the launcher runs deno with launcherDenoArgv's flags: an installed copy's with a 16 MB young generation, a checkout's without", async () => {
+  for (const bundle of [false, true]) {
+    const flags: string[] = [];
+    await launcherEntry(["mdev", "list"], { bundle, flags });
+    const dir = Deno.makeTempDirSync({ prefix: "launcher-argv-" });
+    try {
+      if (bundle) {
+        Deno.mkdirSync(`${dir}/commands`);
+        Deno.writeTextFileSync(`${dir}/commands/mdev_fast.bundle.js`, "");
+      }
+      const want = launcherDenoArgv("deno", { repo: dir }).slice(1)
+        .map((a) => a.replaceAll(dir, "DIR"));
+      assert.deepEqual(flags, want, bundle ? "installed" : "checkout");
+      assert.equal(flags.includes(LAUNCHER_YOUNG_FLAG), bundle);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
 });
 
 Deno.test("mdev list and types started at commands/mdev_fast.ts or commands/mdev_types_fast.ts answer as main.ts does; plain forms load neither main.ts nor npm packages", async () => {

@@ -123,13 +123,21 @@ export function asNobodyArgv(args: readonly string[]): string[] {
 
 /**
  * What `./vdevctl` runs before its entry module: `deno` and these flags, with
- * the checkout's deno.json (keep in step with the launcher script).
+ * the checkout's deno.json (keep in step with the launcher script): an
+ * installed copy (`repo` holds the bundles) also gets the launcher's larger
+ * young generation.
  */
 export function launcherDenoArgv(
   deno: string,
   options: { repo?: string } = {},
 ): string[] {
   const repo = options.repo ?? REPO;
+  let installed = false;
+  try {
+    installed = Deno.statSync(`${repo}/commands/mdev_fast.bundle.js`).isFile;
+  } catch {
+    // a checkout
+  }
   return [
     deno,
     "run",
@@ -138,5 +146,9 @@ export function launcherDenoArgv(
     "--config",
     `${repo}/deno.json`,
     "--allow-all",
+    ...(installed ? [LAUNCHER_YOUNG_FLAG] : []),
   ];
 }
+
+/** The V8 flag an installed copy's launcher adds (see `vdevctl`). */
+export const LAUNCHER_YOUNG_FLAG = "--v8-flags=--min-semi-space-size=16";
