@@ -346,6 +346,17 @@ export class SmallFileDir {
     return true;
   }
 
+  /**
+   * True when the directory has an entry `name` of any type (a final
+   * symlink not followed): one statx(2) relative to its descriptor; false
+   * for a name with "/" (it would leave the directory).
+   */
+  has(name: string): boolean {
+    if (name.includes("/")) return false;
+    return entryMode(this.#fd, Deno.UnsafePointer.of(cString(name))) !==
+      undefined;
+  }
+
   /** Closes the files still open and the directory descriptor. */
   close(): void {
     this.#flush();

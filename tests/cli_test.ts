@@ -268,7 +268,7 @@ Deno.test("an installed copy's launcher starts mdev list and types at their bund
   );
 });
 
-Deno.test("the launcher runs deno with launcherDenoArgv's flags: an installed copy's with a 16 MB young generation, a checkout's without", async () => {
+Deno.test("the launcher runs deno with launcherDenoArgv's flags: an installed copy's with a 32 MB young generation, a checkout's without", async () => {
   for (const bundle of [false, true]) {
     const flags: string[] = [];
     await launcherEntry(["mdev", "list"], { bundle, flags });

@@ -151,4 +151,4 @@ export function launcherDenoArgv(
 }
 
 /** The V8 flag an installed copy's launcher adds (see `vdevctl`). */
-export const LAUNCHER_YOUNG_FLAG = "--v8-flags=--min-semi-space-size=16";
+export const LAUNCHER_YOUNG_FLAG = "--v8-flags=--min-semi-space-size=32";

@@ -205,6 +205,32 @@ Deno.test("entryExists: a file, a directory and a dangling symlink exist (not fo
   }
 });
 
+Deno.test("SmallFileDir.has: a file, a directory and a dangling symlink are there (not followed); a missing name or one with a slash is not", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "small-has-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/f`, "");
+    Deno.mkdirSync(`${dir}/d`);
+    Deno.writeTextFileSync(`${dir}/d/inner`, "");
+    Deno.symlinkSync(`${dir}/nowhere`, `${dir}/dangling`);
+    const files = new SmallFileDir(dir);
+    try {
+      assert.equal(files.has("f"), true);
+      assert.equal(files.has("d"), true);
+      assert.equal(files.has("dangling"), true);
+      assert.equal(files.has("nowhere"), false);
+      assert.equal(files.has("d/inner"), false, "a name with a slash");
+      assert.equal(
+        files.has(`../${dir.slice(dir.lastIndexOf("/") + 1)}`),
+        false,
+      );
+    } finally {
+      files.close();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("SmallFileDir.readListed: each listed file by position, by the bytes of its name", () => {
   const { dir, contents } = oddDirectory();
   const before = openFds().size;

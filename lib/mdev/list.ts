@@ -233,8 +233,9 @@ export function listDefined(
   const scan = ctx.store.scan(filter);
   // The bus directory says which run; each that does is asked for its type.
   if (scan.definitions.length > 16) ctx.sysfs.indexDevices({ types: false });
-  const entries = scan.definitions.map((def) =>
-    definedEntry(ctx, def, scan.nonCanonical)
+  const runs = ctx.sysfs.runsAsEach(scan.definitions);
+  const entries = scan.definitions.map((def, i) =>
+    definedEntry(ctx, def, { runs: runs[i], nonCanonical: scan.nonCanonical })
   );
   return sortedListing(entries, {
     problems: scan.problems,
@@ -245,9 +246,10 @@ export function listDefined(
 function definedEntry(
   ctx: MdevContext,
   def: MdevDefinition,
-  nonCanonical: Set<string>,
+  known: { runs: boolean | undefined; nonCanonical: Set<string> },
 ): MdevEntry {
-  let active = ctx.sysfs.runsAs(def.uuid, def);
+  const { nonCanonical } = known;
+  let active = known.runs;
   if (active === undefined) {
     const act = loadActive(ctx, def.uuid);
     active = act !== undefined && act.parent === def.parent &&

@@ -246,3 +246,46 @@ Deno.test("types: an optional attribute its type's listing does not hold is not 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+/** The process's open descriptors. */
+function openFdCount(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+Deno.test("runsAsEach answers as runsAs does for every definition (running as defined, as another type, stopped, a type that leaves sysfs) and leaves no descriptor open", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "mdev-runs-as-" });
+  try {
+    writeFakeTree(
+      dir,
+      scaleTree(new Rng(11), { parents: 3, devices: 600, shape: "mix" }),
+    );
+    const ctx = openMdev(new SysRoot(dir));
+    // Big directories: the store is read through libc (opened), so
+    // runsAsEach takes its descriptor-relative path.
+    const defs = ctx.store.scan({}).definitions;
+    assert.ok(defs.length > 300, `${defs.length} definitions`);
+    ctx.sysfs.indexDevices({ types: false });
+    const running = defs[
+      defs.findIndex((d) => ctx.sysfs.runsAs(d.uuid, d) === true)
+    ];
+    const places = [
+      ...defs,
+      { ...running, type: "../../../etc" },
+      { ...running, parent: "no-such-parent" },
+    ];
+    const before = openFdCount();
+    const each = ctx.sysfs.runsAsEach(places);
+    assert.equal(openFdCount(), before, "descriptors left open");
+    const one = places.map((p) => ctx.sysfs.runsAs(p.uuid, p));
+    assert.deepEqual(each, one);
+    const count = (v: boolean | undefined) =>
+      each.filter((x) => x === v).length;
+    assert.ok(count(true) > 20, `${count(true)} running as defined`);
+    assert.ok(count(false) > 200, `${count(false)} stopped`);
+    assert.ok(count(undefined) >= 3, `${count(undefined)} to ask loadActive`);
+    assert.equal(each.at(-2), undefined);
+    assert.equal(each.at(-1), undefined);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
