@@ -37,7 +37,9 @@ export const SETTLE_MS = 1000;
 const CACHE_LIMIT = 64 << 20;
 /** "VDMC" read as a little-endian u32 (another byte order reads another). */
 const MAGIC = 0x434d4456;
-const VERSION = 1;
+const VERSION = 2;
+/** A canonical UUID's length: the names of a kept directory, joined. */
+const UUID_LENGTH = 36;
 /** The header: magic, version, JSON bytes, signature words (u32 each). */
 const HEADER_WORDS = 4;
 
@@ -50,20 +52,61 @@ export interface CachedParent {
   sigs: ArrayLike<number>;
   /** The files (canonical UUIDs) in directory order. */
   names: string[];
-  /** Each file's `[mdev_type, autostart, [[attr, value], ...]]`. */
-  defs: [string, boolean, [string, string][]][];
+  /** The definitions' distinct mdev types. */
+  types: string[];
+  /**
+   * Two numbers per file: its type's index in `types` times two plus one
+   * for autostart, and how many attributes it has.
+   */
+  rows: number[];
+  /** Every file's attributes in order, each as its name then its value. */
+  attrs: string[];
+}
+
+/** The cache entry of `defs` (one directory's, in its order) and `sigs`. */
+export function cachedParentOf(
+  defs: readonly MdevDefinition[],
+  sigs: ArrayLike<number>,
+): CachedParent {
+  const types: string[] = [];
+  const typeAt = new Map<string, number>();
+  const rows: number[] = [];
+  const attrs: string[] = [];
+  for (const d of defs) {
+    let t = typeAt.get(d.type);
+    if (t === undefined) {
+      t = types.push(d.type) - 1;
+      typeAt.set(d.type, t);
+    }
+    rows.push(t * 2 + (d.autostart ? 1 : 0), d.attrs.length);
+    for (const a of d.attrs) attrs.push(a.name, a.value);
+  }
+  return { sigs, names: defs.map((d) => d.uuid), types, rows, attrs };
 }
 
 /**
  * The cache file: a header, the JSON below (UTF-8, padded with spaces to a
  * multiple of four bytes), then every signature as native u32 words (read
- * as one typed array: no parsing).
+ * as one typed array: no parsing). Few and flat values, cheap to parse: a
+ * parent's names are one string, its definitions a table of numbers.
  */
 interface CacheJson {
   /** The store directory the entries are of. */
   base: string;
-  /** Each parent: where its signatures start (in words), names and defs. */
-  parents: Record<string, { at: number; names: string[]; defs: unknown[] }>;
+  /**
+   * Each parent: where its signatures start (in words), its names joined
+   * (each {@linkcode UUID_LENGTH} long), and {@linkcode CachedParent}'s
+   * `types`, `rows` and `attrs`.
+   */
+  parents: Record<string, JsonParent>;
+}
+
+interface JsonParent {
+  at: number;
+  names: string;
+  types: unknown[];
+  rows: unknown[];
+  attrs: unknown[];
 }
 
 /** True when `path` is a file or directory only this user can change. */
@@ -148,18 +191,27 @@ export class StoreCache {
     if (json?.base !== this.#base || typeof json.parents !== "object") return;
     const sigs = new Uint32Array(bytes.buffer, jsonEnd, words);
     for (const [parent, e] of Object.entries(json.parents ?? {})) {
-      const n = Array.isArray(e?.names) ? e.names.length : -1;
+      const joined = typeof e?.names === "string" ? e.names : "";
+      const n = joined.length / UUID_LENGTH;
       const end = e?.at + (n + 1) * SIGNATURE_WORDS;
       if (
-        n < 0 || !Array.isArray(e.defs) || e.defs.length !== n ||
-        !Number.isInteger(e.at) || e.at < 0 || !(end <= words)
+        !Number.isInteger(n) || !Array.isArray(e.types) ||
+        !Array.isArray(e.rows) || e.rows.length !== 2 * n ||
+        !Array.isArray(e.attrs) || !Number.isInteger(e.at) || e.at < 0 ||
+        !(end <= words)
       ) {
         continue; // checked further as each definition is made
       }
+      const names = new Array<string>(n);
+      for (let i = 0; i < n; i++) {
+        names[i] = joined.slice(i * UUID_LENGTH, (i + 1) * UUID_LENGTH);
+      }
       this.#parents.set(parent, {
         sigs: sigs.subarray(e.at, end),
-        names: e.names,
-        defs: e.defs as CachedParent["defs"],
+        names,
+        types: e.types as string[],
+        rows: e.rows as number[],
+        attrs: e.attrs as string[],
       });
     }
   }
@@ -191,11 +243,18 @@ export class StoreCache {
 
   /** The cache file's bytes for what the cache now holds. */
   #bytes(): Uint8Array {
-    const entries: [string, CacheJson["parents"][string]][] = [];
+    const entries: [string, JsonParent][] = [];
     let words = 0;
     const kept: ArrayLike<number>[] = [];
     for (const [parent, e] of this.#parents) {
-      entries.push([parent, { at: words, names: e.names, defs: e.defs }]);
+      if (e.names.some((name) => name.length !== UUID_LENGTH)) continue;
+      entries.push([parent, {
+        at: words,
+        names: e.names.join(""),
+        types: e.types,
+        rows: e.rows,
+        attrs: e.attrs,
+      }]);
       kept.push(e.sigs);
       words += e.sigs.length;
     }
@@ -295,28 +354,39 @@ export function cachedDefinitions(
   parent: string,
   entry: CachedParent,
 ): MdevDefinition[] | undefined {
-  const out: MdevDefinition[] = new Array(entry.names.length);
-  for (let i = 0; i < entry.names.length; i++) {
-    const d = entry.defs[i];
-    const uuid = entry.names[i];
+  const { names, types, rows, attrs } = entry;
+  const n = names.length;
+  if (rows.length !== 2 * n || !types.every((t) => typeof t === "string")) {
+    return undefined;
+  }
+  const out: MdevDefinition[] = new Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const row = rows[2 * i];
+    const count = rows[2 * i + 1];
+    const type = types[row >> 1];
     if (
-      !Array.isArray(d) || typeof d[0] !== "string" ||
-      typeof d[1] !== "boolean" || !Array.isArray(d[2]) ||
-      typeof uuid !== "string"
+      !Number.isInteger(row) || row < 0 || type === undefined ||
+      !Number.isInteger(count) || count < 0 || k + 2 * count > attrs.length
     ) {
       return undefined;
     }
-    const attrs: MdevAttr[] = [];
-    for (const a of d[2]) {
-      if (
-        !Array.isArray(a) || typeof a[0] !== "string" ||
-        typeof a[1] !== "string"
-      ) {
+    const list: MdevAttr[] = new Array(count);
+    for (let a = 0; a < count; a++, k += 2) {
+      const name = attrs[k];
+      const value = attrs[k + 1];
+      if (typeof name !== "string" || typeof value !== "string") {
         return undefined;
       }
-      attrs.push({ name: a[0], value: a[1] });
+      list[a] = { name, value };
     }
-    out[i] = { parent, uuid, type: d[0], autostart: d[1], attrs };
+    out[i] = {
+      parent,
+      uuid: names[i],
+      type,
+      autostart: (row & 1) === 1,
+      attrs: list,
+    };
   }
-  return out;
+  return k === attrs.length ? out : undefined;
 }

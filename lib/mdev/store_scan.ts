@@ -29,6 +29,7 @@ import { SmallFileDir } from "../small_file.ts";
 import {
   cachedDefinitions,
   type CachedParent,
+  cachedParentOf,
   settled,
   type StoreCache,
 } from "./store_cache.ts";
@@ -228,15 +229,7 @@ function cacheEntry(
   }
   const n = sigs.files.length / SIGNATURE_WORDS;
   const defs = scan.definitions.slice(scan.definitions.length - n);
-  return {
-    sigs: [...sigs.dir, ...sigs.files],
-    names: defs.map((d) => d.uuid),
-    defs: defs.map((d) => [
-      d.type,
-      d.autostart,
-      d.attrs.map((a): [string, string] => [a.name, a.value]),
-    ]),
-  };
+  return cachedParentOf(defs, [...sigs.dir, ...sigs.files]);
 }
 
 /**

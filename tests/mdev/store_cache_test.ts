@@ -175,6 +175,38 @@ Deno.test("store cache: a directory with a bad file is read every time, its prob
   }
 });
 
+/** One parent of the cache file's JSON, as lib/mdev/store_cache.ts writes it. */
+interface EditableParent {
+  names: string;
+  rows: unknown[];
+  attrs: unknown[];
+}
+
+/**
+ * `good` (a cache file) with `edit` applied to every parent of its JSON, the
+ * header and padding made to fit: only the tables are wrong.
+ */
+function editedCache(
+  good: Uint8Array,
+  edit: (e: EditableParent) => void,
+): Uint8Array {
+  const head = new Uint32Array(good.buffer.slice(0, 16));
+  const json = JSON.parse(
+    new TextDecoder().decode(good.subarray(16, 16 + head[2])),
+  );
+  for (const e of Object.values(json.parents)) edit(e as EditableParent);
+  let text = JSON.stringify(json);
+  text += " ".repeat((4 - new TextEncoder().encode(text).length % 4) % 4);
+  const bytes = new TextEncoder().encode(text);
+  const sigs = good.subarray(16 + head[2]);
+  const out = new Uint8Array(16 + bytes.length + sigs.length);
+  head[2] = bytes.length;
+  out.set(new Uint8Array(head.buffer), 0);
+  out.set(bytes, 16);
+  out.set(sigs, 16 + bytes.length);
+  return out;
+}
+
 Deno.test("store cache: a cache file that cannot be trusted is not read, and is replaced", () => {
   const store = tempStore();
   const cachePath = store.root.path(STORE_CACHE_PATH);
@@ -193,6 +225,25 @@ Deno.test("store cache: a cache file that cannot be trusted is not read, and is 
         Deno.writeFileSync(`${store.dir}/elsewhere`, good);
         Deno.symlinkSync(`${store.dir}/elsewhere`, cachePath);
       }],
+      ...([
+        ["a type index past its table", (e) => e.rows[0] = 2 * 99],
+        ["an attribute count past the attributes", (e) => e.rows[1] = 9999],
+        ["attributes left over", (e) => e.attrs.push("x", "y")],
+        ["an attribute value that is not a string", (e) => {
+          e.rows[1] = 1;
+          e.attrs.splice(0, 0, "name", 5);
+        }],
+        ["names cut short", (e) => e.names = e.names.slice(1)],
+        ["a row that is not a number", (e) => e.rows[0] = "1"],
+      ] as [string, (e: EditableParent) => void][]).map(
+        ([what, edit]): [string, () => void] => [
+          what,
+          () =>
+            Deno.writeFileSync(cachePath, editedCache(good, edit), {
+              mode: 0o600,
+            }),
+        ],
+      ),
       ["in a world-writable directory", () => {
         Deno.writeFileSync(cachePath, good, { mode: 0o600 });
         Deno.chmodSync(cacheDir, 0o777);
