@@ -12,9 +12,13 @@ function joinAbs(dir: string, path: string): string {
 
 /** Makes `dir` absolute against the working directory and drops "." parts. */
 function absolute(dir: string): string {
-  const full = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
+  return normalizePath(dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`);
+}
+
+/** Resolves "." and ".." in an absolute path as text (no file system). */
+export function normalizePath(path: string): string {
   const parts: string[] = [];
-  for (const part of full.split("/")) {
+  for (const part of path.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") parts.pop();
     else parts.push(part);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readAtMost } from "./sysfs.ts";
+import { readAtMost } from "../sysfs_read.ts";
 import type { SmallFileDir } from "../small_file.ts";
 
 /** Bytes of definitions read before they are decoded together. */

@@ -13,13 +13,19 @@
  */
 
 import { VdevError } from "../errors.ts";
-import type { SysRoot } from "../root.ts";
+import { normalizePath, type SysRoot } from "../root.ts";
+import { entryExists, libcOpen, SmallFileDir } from "../small_file.ts";
 import {
-  entryExists,
-  libcOpen,
-  readBounded,
-  SmallFileDir,
-} from "../small_file.ts";
+  basename,
+  dirNames,
+  exists,
+  isDir,
+  manyNames,
+  optionalText,
+  pathExists,
+  readText,
+  typeFiles,
+} from "../sysfs_read.ts";
 
 /** A supported mdev type of a parent. */
 export interface MdevType {
@@ -47,51 +53,6 @@ export interface ActiveMdev {
   type: string;
 }
 
-const decoder = new TextDecoder();
-
-/** The most a sysfs attribute is read (the kernel's are one page, 4 KiB). */
-export const ATTR_LIMIT = 64 << 10;
-
-/**
- * The first `max` bytes of file `path` (all of it when shorter): a read
- * that a file without end (/dev/zero, a huge file) cannot grow past `max`.
- * `regular`: the caller knows `path` is a regular file (or a sysfs
- * attribute), where a read shorter than asked is the end (which saves the
- * read that would return 0); not so for a pipe.
- */
-export function readAtMost(
-  path: string,
-  max: number,
-  options: { regular?: boolean } = {},
-): Uint8Array {
-  const file = Deno.openSync(path, { read: true });
-  try {
-    return readBounded((into) => file.readSync(into) ?? 0, {
-      max,
-      shortEnds: options.regular,
-    }).slice();
-  } finally {
-    file.close();
-  }
-}
-
-/**
- * Reads a sysfs attribute, trimmed: only a regular file (checked before the
- * open, so that a FIFO cannot block it; `regular`: the caller's directory
- * listing said so, no stat needed) and at most {@linkcode ATTR_LIMIT} bytes
- * (so that /dev/zero cannot grow it without bound).
- */
-function readText(path: string, regular = false): string {
-  if (!regular && !Deno.statSync(path).isFile) {
-    throw new Error(`${path}: not a regular file`);
-  }
-  const bytes = readAtMost(path, ATTR_LIMIT + 1, { regular: true });
-  if (bytes.length > ATTR_LIMIT) {
-    throw new Error(`${path}: larger than ${ATTR_LIMIT} bytes`);
-  }
-  return decoder.decode(bytes).trim();
-}
-
 /**
  * Throws unless `name` can only name an entry of its directory (a parent of
  * /sys/class/mdev_bus or a type of mdev_supported_types): not empty, not
@@ -108,60 +69,6 @@ export function checkSysfsName(what: "parent" | "type", name: string): void {
         JSON.stringify(name)
       } is not a ${what} name (it is empty or contains "/" or ".."): see 'vdevctl mdev types'`,
     );
-  }
-}
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
-/** Entry names of directory `path` in directory order; [] when it cannot be read. */
-function dirNames(path: string): string[] {
-  try {
-    return [...Deno.readDirSync(path)].map((e) => e.name);
-  } catch {
-    return [];
-  }
-}
-
-/**
- * {@linkcode dirNames} of a directory that may be big (an index of the
- * running devices): through getdents64 when libc is already open (a
- * listing of many definitions opened it), which makes no object per entry.
- */
-function manyNames(path: string): string[] {
-  if (libcOpen()) {
-    try {
-      const dir = new SmallFileDir(path);
-      try {
-        const names = dir.listFiles({ all: true });
-        if (names !== undefined) return names;
-      } finally {
-        dir.close();
-      }
-    } catch {
-      // Deno's listing below answers (and reports nothing either).
-    }
-  }
-  return dirNames(path);
-}
-
-/** True when `path` names an entry (a final symlink not followed). */
-function lexists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -329,7 +236,7 @@ export class MdevSysfs {
     }
     const real = devLink.startsWith("/")
       ? devLink
-      : normalize(`${this.deviceBase}/${devLink}`);
+      : normalizePath(`${this.deviceBase}/${devLink}`);
     const parentDir = real.slice(0, real.lastIndexOf("/"));
     return { uuid, parent: basename(parentDir), type: basename(typeLink) };
   }
@@ -395,7 +302,7 @@ export class MdevSysfs {
       checkSysfsName("parent", place.parent);
       checkSysfsName("type", place.type);
       const link = `${this.typeDir(place.parent, place.type)}/devices/${uuid}`;
-      if (libcOpen() ? entryExists(link) : lexists(link)) return true;
+      if (libcOpen() ? entryExists(link) : pathExists(link)) return true;
       return undefined;
     } catch {
       return undefined;
@@ -494,59 +401,5 @@ export class MdevSysfs {
     } catch {
       return "";
     }
-  }
-}
-
-/** Resolves "." and ".." in an absolute path as text. */
-function normalize(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
-}
-
-function isDir(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * One listing of a type's directory: each entry's name and whether it is a
- * regular file; undefined when it cannot be listed (each read then reports
- * the error itself).
- */
-function typeFiles(dir: string): Map<string, boolean> | undefined {
-  try {
-    return new Map(
-      Array.from(Deno.readDirSync(dir), (e) => [e.name, e.isFile]),
-    );
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Optional attribute `name` of `dir` as text, "" when it is missing or
- * unreadable. `files`: the directory's listing ({@linkcode typeFiles}); a
- * name it lacks is not opened (a failed open costs more than the rest of a
- * type: the first error a Deno process throws takes 1-2 ms), one it shows
- * as a regular file needs no stat.
- */
-function optionalText(
-  dir: string,
-  name: string,
-  files?: Map<string, boolean>,
-): string {
-  if (files !== undefined && !files.has(name)) return "";
-  try {
-    return readText(`${dir}/${name}`, files?.get(name) === true);
-  } catch {
-    return "";
   }
 }
