@@ -1,10 +1,11 @@
 /**
  * Tolerant reads of sysfs and procfs: an attribute's text or a directory's
  * entries, with "absent" (undefined, or no entries) instead of an error,
- * for code that describes what is there rather than requiring it; and the
- * bounded reads lib/mdev's sysfs makes on every listing: attributes read
- * only as regular files and at most {@linkcode ATTR_LIMIT} bytes, big
- * directories listed through getdents64 once libc is open.
+ * for code that describes what is there rather than requiring it; and
+ * bounded reads for code on a hot path (lib/mdev's sysfs, on every
+ * listing): attributes read only as regular files and at most
+ * {@linkcode ATTR_LIMIT} bytes, big directories listed through getdents64
+ * once libc is open.
  *
  * @module
  */
@@ -22,11 +23,7 @@ export function readAttr(path: string): string | undefined {
 
 /** The entry names of directory `dir`, sorted; none when it cannot be read. */
 export function listDir(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-  } catch {
-    return [];
-  }
+  return dirNames(dir).sort();
 }
 
 /** True when `path` exists (a dangling symlink counts). */
@@ -140,8 +137,8 @@ export function isDir(path: string): boolean {
 }
 
 /**
- * One listing of a type's directory: each entry's name and whether it is a
- * regular file; undefined when it cannot be listed (each read then reports
+ * One listing of directory `dir` (an mdev type's, say): each entry's name
+ * and whether it is a regular file; undefined when it cannot be listed (each read then reports
  * the error itself).
  */
 export function typeFiles(dir: string): Map<string, boolean> | undefined {

@@ -17,7 +17,8 @@ import {
   VDUSE_CONTROL_PATH,
 } from "../vduse/mod.ts";
 import { VDPA_FAMILY_MISSING } from "../vdpa/mod.ts";
-import { isDirectory, ModuleIndex, readSmallFile } from "./modules.ts";
+import { ModuleIndex, readSmallFile } from "./modules.ts";
+import { isDir } from "../sysfs_read.ts";
 import { mdevctlCheck, udevCheck } from "./mdevctl.ts";
 import { moduleCheck } from "./module_check.ts";
 import {
@@ -116,7 +117,7 @@ function mdevChecks(
   });
   const store = new ConfigStore(root);
   let dir = store.base;
-  while (!isDirectory(dir) && dir.length > root.path("/").length) {
+  while (!isDir(dir) && dir.length > root.path("/").length) {
     dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
   }
   const canDefine = writable(dir, access);

@@ -10,6 +10,7 @@
  */
 
 import type { SysRoot } from "../root.ts";
+import { isDir } from "../sysfs_read.ts";
 
 /** Where a module stands. */
 export type ModuleState = "loaded" | "builtin" | "available" | "missing";
@@ -28,15 +29,6 @@ export function readSmallFile(path: string): string | undefined {
     return Deno.readTextFileSync(path);
   } catch {
     return undefined;
-  }
-}
-
-/** True when `path` exists and is a directory (following symlinks). */
-export function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
   }
 }
 
@@ -84,7 +76,7 @@ export class ModuleIndex {
   state(name: string): ModuleState {
     const n = name.replaceAll("-", "_");
     if (this.#builtin.has(n)) return "builtin";
-    if (isDirectory(this.root.path(`/sys/module/${n}`))) return "loaded";
+    if (isDir(this.root.path(`/sys/module/${n}`))) return "loaded";
     return this.#available.has(n) ? "available" : "missing";
   }
 }

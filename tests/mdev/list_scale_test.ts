@@ -19,6 +19,7 @@ import {
   openMdev,
 } from "../../lib/mdev/list.ts";
 import { SysRoot } from "../../lib/root.ts";
+import { libcOpen } from "../../lib/small_file.ts";
 
 type PathFn = (path: string | URL, ...rest: never[]) => unknown;
 
@@ -264,6 +265,7 @@ Deno.test("runsAsEach answers as runsAs does for every definition (running as de
     // runsAsEach takes its descriptor-relative path.
     const defs = ctx.store.scan({}).definitions;
     assert.ok(defs.length > 300, `${defs.length} definitions`);
+    assert.ok(libcOpen(), "the scan opened libc");
     ctx.sysfs.indexDevices({ types: false });
     const running = defs[
       defs.findIndex((d) => ctx.sysfs.runsAs(d.uuid, d) === true)
